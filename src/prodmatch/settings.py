@@ -1,0 +1,86 @@
+"""One declarative settings object for a matching run, saved beside every output as JSON.
+
+Everything that changes a result lives here, so a run can be repeated from its settings file
+and a trained matcher folder can carry the settings it was tuned with.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, get_args
+
+from prodmatch.decide.assign import Assignment
+from prodmatch.encode.models import DEFAULT_MODEL
+from prodmatch.errors import ProdmatchError
+from prodmatch.retrieve.dense import IndexKind
+from prodmatch.retrieve.hybrid import Retrieval
+from prodmatch.score import DEFAULT_THRESHOLDS, Scorer
+
+
+@dataclass
+class MatchSettings:
+    """How to encode, retrieve, score and decide.
+
+    threshold: pairs scoring at least this are matches; None uses the scorer's default, which
+    was chosen on the built-in synthetic data (see BENCHMARKS.md), not on any benchmark.
+    dense_weight, code_weight: the hybrid scorer's mix (see `prodmatch.score`); the defaults
+    were chosen on the validation splits of abt-buy and amazon-google, never their test splits.
+    """
+
+    model: str = DEFAULT_MODEL
+    columns: list[str] | None = None
+    max_seq_length: int = 128
+    batch_size: int = 64
+    retrieval: Retrieval = "hybrid"
+    k: int = 20
+    index: IndexKind = "auto"
+    scorer: Scorer = "hybrid"
+    dense_weight: float = 0.3
+    code_weight: float = 0.2
+    threshold: float | None = None
+    assignment: Assignment = "one-to-one"
+
+    def __post_init__(self) -> None:
+        _check_choice("retrieval", self.retrieval, Retrieval)
+        _check_choice("index", self.index, IndexKind)
+        _check_choice("scorer", self.scorer, Scorer)
+        _check_choice("assignment", self.assignment, Assignment)
+        if self.k < 1:
+            raise ProdmatchError(f"k must be at least 1, got {self.k}")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ProdmatchError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
+
+    @property
+    def decision_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.scorer]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MatchSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ProdmatchError(f"unknown settings: {', '.join(unknown)}")
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        from prodmatch.io import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> MatchSettings:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ProdmatchError(f"{path}: cannot read settings: {error}") from error
+
+
+def _check_choice(name: str, value: object, choices: object) -> None:
+    allowed = get_args(choices)
+    if value not in allowed:
+        raise ProdmatchError(f"{name} must be one of {', '.join(allowed)}; got '{value}'")

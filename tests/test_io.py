@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from prodmatch.errors import ProdmatchError
+from prodmatch.io import atomic_path, write_table
+
+FRAME = pd.DataFrame({"left_id": ["a", "b"], "right_id": ["1", "2"], "score": [0.9, 0.5]})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", ".jsonl"])
+def test_tables_round_trip(tmp_path: Path, suffix: str) -> None:
+    path = write_table(FRAME, tmp_path / f"out{suffix}")
+    if suffix == ".parquet":
+        back = pd.read_parquet(path)
+    elif suffix == ".jsonl":
+        back = pd.read_json(path, lines=True, dtype={"left_id": str, "right_id": str})
+    else:
+        back = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype={"right_id": str})
+    pd.testing.assert_frame_equal(back, FRAME)
+
+
+def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ProdmatchError, match=r"cannot write '\.xlsx'"):
+        write_table(FRAME, tmp_path / "out.xlsx")
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "keep.csv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "old\n"
+    assert list(tmp_path.iterdir()) == [target]

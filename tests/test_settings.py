@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prodmatch.errors import ProdmatchError
+from prodmatch.settings import MatchSettings
+
+
+def test_settings_round_trip_through_json(tmp_path: Path) -> None:
+    settings = MatchSettings(scorer="tfidf", k=7, columns=["title"], threshold=0.42)
+    settings.save(tmp_path / "s.json")
+    assert MatchSettings.load(tmp_path / "s.json") == settings
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("scorer", "magic"), ("assignment", "many"), ("k", 0), ("dense_weight", 2.0)],
+)
+def test_bad_settings_are_rejected(field: str, value: object) -> None:
+    with pytest.raises(ProdmatchError, match=field):
+        MatchSettings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_unknown_keys_are_rejected() -> None:
+    with pytest.raises(ProdmatchError, match="unknown settings: colour"):
+        MatchSettings.from_dict({"colour": "red"})
+
+
+def test_default_threshold_follows_the_scorer() -> None:
+    assert MatchSettings(scorer="fuzzy").decision_threshold != MatchSettings().decision_threshold
+    assert MatchSettings(threshold=0.1).decision_threshold == 0.1
