@@ -36,7 +36,13 @@ Columns = Annotated[
 Model = Annotated[
     str | None, typer.Option(help="Encoder: a packaged model name or a local model folder.")
 ]
-ScorerOpt = Annotated[str, typer.Option(help="hybrid, dense, tfidf or fuzzy.")]
+ScorerOpt = Annotated[
+    str | None, typer.Option(help="hybrid (default), dense, or the baselines tfidf, fuzzy.")
+]
+RetrievalOpt = Annotated[
+    str | None,
+    typer.Option(help="Candidates from hybrid (default: dense + lexical), dense or sparse search."),
+]
 SettingsOpt = Annotated[Path | None, typer.Option(help="A settings JSON file to start from.")]
 PlotOpt = Annotated[Path | None, typer.Option(help="Write a PNG of the scores here.")]
 
@@ -97,7 +103,7 @@ def match(
     id_col: IdCol = "id",
     columns: Columns = None,
     model: Model = None,
-    scorer: ScorerOpt = "hybrid",
+    scorer: ScorerOpt = None,
     threshold: Annotated[
         str | None, typer.Option(help="A score, or 'auto' to choose it on --labels.")
     ] = None,
@@ -156,7 +162,8 @@ def dedupe(
     id_col: IdCol = "id",
     columns: Columns = None,
     model: Model = None,
-    scorer: ScorerOpt = "hybrid",
+    scorer: ScorerOpt = None,
+    retrieval: RetrievalOpt = None,
     threshold: Annotated[float | None, typer.Option(help="Duplicate score threshold.")] = None,
     settings: SettingsOpt = None,
 ) -> None:
@@ -165,7 +172,7 @@ def dedupe(
     from prodmatch.io import write_table
     from prodmatch.linker import Linker, output_columns
 
-    config = _settings(settings, model, scorer, columns, threshold=threshold)
+    config = _settings(settings, model, scorer, columns, retrieval=retrieval, threshold=threshold)
     cat = load_catalog(catalog, sep=sep, id_col=id_col)
     pairs, clusters = Linker(config).dedupe(cat)
     write_table(clusters, output)
@@ -185,7 +192,7 @@ def evaluate_pairs_command(
     folder: Path,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
     model: Model = None,
-    scorer: ScorerOpt = "hybrid",
+    scorer: ScorerOpt = None,
     columns: Columns = None,
     plot: PlotOpt = None,
     settings: SettingsOpt = None,
@@ -219,7 +226,8 @@ def evaluate_linkage_command(
     id_col: IdCol = "id",
     columns: Columns = None,
     model: Model = None,
-    scorer: ScorerOpt = "hybrid",
+    scorer: ScorerOpt = None,
+    retrieval: RetrievalOpt = None,
     threshold: Annotated[float | None, typer.Option(help="Decision threshold.")] = None,
     assign: Annotated[str, typer.Option(help="one-to-one, best or all.")] = "one-to-one",
     plot: PlotOpt = None,
@@ -230,7 +238,15 @@ def evaluate_linkage_command(
     from prodmatch.evaluate import evaluate_linkage
     from prodmatch.linker import Linker
 
-    config = _settings(settings, model, scorer, columns, threshold=threshold, assignment=assign)
+    config = _settings(
+        settings,
+        model,
+        scorer,
+        columns,
+        retrieval=retrieval,
+        threshold=threshold,
+        assignment=assign,
+    )
     left_cat = load_catalog(left, sep=sep, id_col=id_col)
     right_cat = load_catalog(right, sep=sep, id_col=id_col)
     cols = _gold_cols(gold_cols)

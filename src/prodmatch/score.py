@@ -21,12 +21,13 @@ from rapidfuzz import fuzz
 
 Scorer = Literal["hybrid", "dense", "tfidf", "fuzzy"]
 
-# Thresholds used when none is given or learned. Chosen as the best-F1 threshold of each scorer
-# on the built-in synthetic catalogs (`prodmatch demo`), never on a benchmark's test data.
+# Thresholds used when none is given or learned: each scorer's best end-to-end F1 threshold
+# (one-to-one) on synthetic catalogs, `python bench/choose_thresholds.py --size 2000 --seed 1`,
+# never on a benchmark.
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "hybrid": 0.60,
-    "dense": 0.75,
-    "tfidf": 0.50,
+    "hybrid": 0.39,
+    "dense": 0.67,
+    "tfidf": 0.37,
     "fuzzy": 0.75,
 }
 

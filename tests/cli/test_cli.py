@@ -92,7 +92,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_dedupe_writes_clusters_and_pairs(tmp_path: Path) -> None:
     from prodmatch.synth import generate_duplicates
 
-    catalog, truth = generate_duplicates(80, seed=1)
+    catalog, _ = generate_duplicates(80, seed=1)
     source = tmp_path / "catalog.jsonl"
     catalog.to_json(source, orient="records", lines=True)
     clusters_out, pairs_out = tmp_path / "clusters.csv", tmp_path / "pairs.csv"

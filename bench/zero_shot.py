@@ -1,0 +1,85 @@
+"""Zero-shot benchmark (no training): pair F1 and end-to-end linkage on the public benchmarks.
+
+Runs each measurement as the `prodmatch` command a user would type, one process each, and
+collects their JSON reports into bench/results/zero_shot.json and a Markdown table.
+
+    .venv/bin/python bench/zero_shot.py [--datasets ../shared/datasets] [--scorers hybrid,...]
+
+Slow (minutes): not part of the test suite; tests/bench/test_bench_smoke.py runs it on a
+synthetic folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIR_SETS = ("abt-buy", "amazon-google")
+FULL_SETS = {
+    "abt-buy-full": ("abt.csv", "buy.csv", "gt.csv"),
+    "amazon-google-full": ("amazon.csv", "gp.csv", "gt.csv"),
+}
+# The lexical baselines retrieve lexically too, so no neural model touches their figures.
+RETRIEVAL = {"hybrid": "hybrid", "dense": "dense", "tfidf": "sparse", "fuzzy": "sparse"}
+
+
+def run(args: list[str], report: Path) -> dict[str, object]:
+    command = [sys.executable, "-m", "prodmatch.cli", *args, "--json", str(report)]
+    print("$ prodmatch " + " ".join(args), flush=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return dict(json.loads(report.read_text()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--scorers", default="hybrid,dense,tfidf,fuzzy")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for scorer in args.scorers.split(","):
+            common = ["--scorer", scorer]
+            for name in PAIR_SETS:
+                folder = args.datasets / name
+                if folder.is_dir():
+                    key = f"pairs/{name}/{scorer}"
+                    results[key] = run(["evaluate", "pairs", str(folder), *common],
+                                       Path(tmp) / "r.json")
+            for name, (left, right, gold) in FULL_SETS.items():
+                folder = args.datasets / name
+                if folder.is_dir():
+                    key = f"linkage/{name}/{scorer}"
+                    results[key] = run(
+                        ["evaluate", "linkage", str(folder / left), str(folder / right),
+                         "--gold", str(folder / gold), "--retrieval", RETRIEVAL[scorer], *common],
+                        Path(tmp) / "r.json",
+                    )
+    (args.out / "zero_shot.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "zero_shot.md").write_text(markdown(results) + "\n")
+    print(markdown(results))
+
+
+def markdown(results: dict[str, dict[str, object]]) -> str:
+    lines = ["| measurement | scorer | precision | recall | F1 | threshold | R@1 | R@10 | R@50 |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for key, r in results.items():
+        kind, name, scorer = key.split("/")
+        recall_at = r.get("recall_at_k", {})
+        assert isinstance(recall_at, dict)
+        at = [f"{recall_at[k]:.3f}" if k in recall_at else "" for k in ("1", "10", "50")]
+        lines.append(
+            f"| {kind} {name} | {scorer} | {r['precision']:.3f} | {r['recall']:.3f} | "
+            f"{r['f1']:.3f} | {r['threshold']:.3f} | " + " | ".join(at) + " |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

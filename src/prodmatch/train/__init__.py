@@ -1,0 +1,33 @@
+"""Training foundations: contrastive losses, product clusters, and heads on frozen embeddings."""
+
+from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters, listing_key
+from prodmatch.train.head import MatchHead, PairClassifier, ProjectionHead
+from prodmatch.train.head_trainer import (
+    HeadTrainingConfig,
+    HeadTrainingResult,
+    ListingVectors,
+    pair_features,
+    score_pairs,
+    train_head,
+)
+from prodmatch.train.losses import InfoNCELoss, SupConLoss, info_nce_loss, supcon_loss
+
+__all__ = [
+    "ClusterBatchSampler",
+    "Clusters",
+    "HeadTrainingConfig",
+    "HeadTrainingResult",
+    "InfoNCELoss",
+    "ListingVectors",
+    "MatchHead",
+    "PairClassifier",
+    "ProjectionHead",
+    "SupConLoss",
+    "build_clusters",
+    "info_nce_loss",
+    "listing_key",
+    "pair_features",
+    "score_pairs",
+    "supcon_loss",
+    "train_head",
+]

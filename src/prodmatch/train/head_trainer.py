@@ -1,0 +1,458 @@
+"""Head mode: train a projection and a pair classifier on frozen embeddings, in seconds.
+
+The encoder stays as it is; its vectors (usually cached) are the input. Two stages:
+
+1. The projection head learns, with SupCon over the training clusters (or InfoNCE over the
+   training positives), a space in which listings of one product sit together.
+2. The pair classifier learns, with binary cross-entropy on the labelled training pairs,
+   to decide from both projected vectors and the cheap scalar signals of each pair.
+
+Both stages keep the epoch that scores best on the validation pairs (the projection by the
+F1 of its plain cosine, the classifier by its own F1, each at the F1-best threshold from
+:func:`prodmatch.decide.best_threshold`), and the classifier stops after ``patience`` epochs
+without gain. Test pairs are never read. All randomness comes from ``seed`` and the global
+torch generator is left as it was, so the same call gives the same weights twice.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from prodmatch.decide import best_threshold
+from prodmatch.errors import ProdmatchError
+from prodmatch.progress import progress_bar
+from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters, check_pairs
+from prodmatch.train.head import MatchHead, PairClassifier, ProjectionHead, extra_matrix
+from prodmatch.train.losses import info_nce_loss, supcon_loss
+
+if TYPE_CHECKING:
+    from prodmatch.linker import Linker, Side
+
+__all__ = [
+    "HeadTrainingConfig",
+    "HeadTrainingResult",
+    "ListingVectors",
+    "pair_features",
+    "score_pairs",
+    "train_head",
+]
+
+ProjectionLoss = Literal["supcon", "infonce"]
+
+# One epoch of projection training: the losses of its batches, given the head and the epoch.
+_Steps = Callable[[ProjectionHead, int], Iterator[Tensor]]
+
+
+@dataclass(frozen=True)
+class HeadTrainingConfig:
+    """Settings of one head-mode run; the defaults suit a few thousand labelled pairs.
+
+    ``classifier_hidden=0`` trains a logistic regression instead of a one-hidden-layer MLP.
+    """
+
+    loss: ProjectionLoss = "supcon"
+    temperature: float = 0.07
+    projection_dim: int = 128
+    projection_hidden: int | None = None
+    projection_epochs: int = 20
+    projection_lr: float = 1e-3
+    batch_size: int = 64
+    classifier_hidden: int = 64
+    classifier_epochs: int = 100
+    classifier_lr: float = 3e-3
+    classifier_batch_size: int = 128
+    weight_decay: float = 1e-4
+    patience: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("supcon", "infonce"):
+            raise ProdmatchError(f"loss must be supcon or infonce, got {self.loss!r}")
+        if self.batch_size < 2 or self.classifier_batch_size < 1:
+            raise ProdmatchError("batch sizes must be at least 2 (projection) and 1 (classifier)")
+        if self.projection_epochs < 0 or self.classifier_epochs < 1 or self.patience < 1:
+            raise ProdmatchError("need projection_epochs >= 0, classifier_epochs, patience >= 1")
+
+
+@dataclass(frozen=True, eq=False)
+class ListingVectors:
+    """Frozen embeddings of one catalog's listings: row i of ``vectors`` is ``ids[i]``."""
+
+    ids: Sequence[str]
+    vectors: npt.NDArray[np.float32]
+
+    def __post_init__(self) -> None:
+        if self.vectors.ndim != 2 or len(self.vectors) != len(self.ids):
+            raise ProdmatchError(
+                f"need one vector per id: {len(self.ids)} ids, vectors {self.vectors.shape}"
+            )
+
+    @classmethod
+    def from_side(cls, side: Side) -> ListingVectors:
+        """The vectors a :class:`~prodmatch.linker.Linker` computed in ``prepare``."""
+        if side.vectors is None:
+            raise ProdmatchError(f"{side.catalog.name}: not encoded (the settings use no dense)")
+        return cls(side.catalog.ids, side.vectors)
+
+    def rows(self, ids: Sequence[str], name: str = "listing") -> npt.NDArray[np.int64]:
+        """Row positions of ``ids``; unknown ids are an error naming the first one."""
+        found = pd.Index([str(i) for i in self.ids]).get_indexer(pd.Index([str(i) for i in ids]))
+        if (found < 0).any():
+            missing = ids[int(np.flatnonzero(found < 0)[0])]
+            raise ProdmatchError(f"{name} {missing!r} has no vector")
+        return found.astype(np.int64)
+
+    def take(self, ids: Sequence[str], name: str = "listing") -> Tensor:
+        return torch.as_tensor(np.asarray(self.vectors[self.rows(ids, name)], dtype=np.float32))
+
+
+@dataclass
+class HeadTrainingResult:
+    """The trained head (projection, classifier, threshold) and how it scored on valid.
+
+    ``metrics``: f1, precision, recall at ``threshold`` on the validation pairs; baseline_f1,
+    the best F1 of the untrained cosine of the input vectors; projection_f1, that of the
+    projected vectors; projection_epoch and classifier_epoch, the epochs kept.
+    ``history`` has one row per epoch of either stage.
+    """
+
+    head: MatchHead
+    threshold: float
+    metrics: dict[str, float]
+    history: list[dict[str, float | str]] = field(default_factory=list)
+
+    @property
+    def projection(self) -> ProjectionHead:
+        return self.head.projection
+
+    @property
+    def classifier(self) -> PairClassifier:
+        return self.head.classifier
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """One split as tensors: raw left and right vectors per pair, scalar signals, labels."""
+
+    u: Tensor
+    v: Tensor
+    extra: Tensor
+    y: Tensor
+
+    @classmethod
+    def build(
+        cls,
+        left: ListingVectors,
+        right: ListingVectors,
+        pairs: pd.DataFrame,
+        extra_columns: Sequence[str],
+        name: str,
+    ) -> _Pairs:
+        check_pairs(pairs, name)
+        return cls(
+            u=left.take(list(pairs["left_id"].astype(str)), "left listing"),
+            v=right.take(list(pairs["right_id"].astype(str)), "right listing"),
+            extra=torch.as_tensor(extra_matrix(pairs, extra_columns, name)),
+            y=torch.as_tensor(pairs["label"].to_numpy(dtype=np.float32)),
+        )
+
+    def cosine_f1(self, projection: ProjectionHead | None = None) -> float:
+        """Best F1 of the plain cosine of each pair, raw or after ``projection``."""
+        if projection is None:
+            u, v = F.normalize(self.u, dim=-1), F.normalize(self.v, dim=-1)
+        else:
+            projection.eval()
+            with torch.no_grad():
+                u, v = projection(self.u), projection(self.v)
+        return best_threshold((u * v).sum(dim=1).numpy(), self.y.numpy())[1]
+
+
+def train_head(
+    left: ListingVectors,
+    right: ListingVectors,
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    *,
+    extra_columns: Sequence[str] = (),
+    config: HeadTrainingConfig | None = None,
+    progress: bool = True,
+) -> HeadTrainingResult:
+    """Train a :class:`MatchHead` on labelled train pairs, selected on valid pairs.
+
+    ``train`` and ``valid`` have columns left_id, right_id, label and the ``extra_columns``
+    (scalar signals such as the linker's "dense", "sparse", "codes"; see :func:`pair_features`).
+    """
+    cfg = config or HeadTrainingConfig()
+    columns = tuple(extra_columns)
+    train_set = _Pairs.build(left, right, train, columns, "train pairs")
+    valid_set = _Pairs.build(left, right, valid, columns, "valid pairs")
+    if not train_set.y.any() or not valid_set.y.any():
+        raise ProdmatchError("train and valid pairs both need at least one match")
+    history: list[dict[str, float | str]] = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        projection = ProjectionHead(
+            left.vectors.shape[1], cfg.projection_dim, cfg.projection_hidden
+        )
+        projection_epoch = _fit_projection(
+            projection, left, right, train, valid_set, cfg, history, progress
+        )
+        classifier = PairClassifier(cfg.projection_dim, len(columns), cfg.classifier_hidden)
+        threshold, scores, classifier_epoch = _fit_classifier(
+            classifier, projection, train_set, valid_set, cfg, history, progress
+        )
+    metrics = {
+        **_prf(scores, valid_set.y.numpy(), threshold),
+        "baseline_f1": valid_set.cosine_f1(),
+        "projection_f1": valid_set.cosine_f1(projection),
+        "projection_epoch": float(projection_epoch),
+        "classifier_epoch": float(classifier_epoch),
+    }
+    head = MatchHead(
+        projection,
+        classifier,
+        extra_columns=columns,
+        threshold=threshold,
+        metadata={"training": asdict(cfg), "valid": metrics},
+    )
+    return HeadTrainingResult(head, threshold, metrics, history)
+
+
+# -- stage 1: projection -------------------------------------------------------------------------
+
+
+def _fit_projection(
+    projection: ProjectionHead,
+    left: ListingVectors,
+    right: ListingVectors,
+    train: pd.DataFrame,
+    valid: _Pairs,
+    cfg: HeadTrainingConfig,
+    history: list[dict[str, float | str]],
+    progress: bool,
+) -> int:
+    """Train the projection in place, keep its best epoch on valid; 0 means untrained."""
+    if cfg.projection_epochs == 0:
+        return 0
+    clusters = build_clusters(train)
+    steps = (
+        _supcon_steps(clusters, left, right, cfg)
+        if cfg.loss == "supcon"
+        else _infonce_steps(clusters, left, right, train, cfg)
+    )
+    optimizer = torch.optim.AdamW(
+        projection.parameters(), lr=cfg.projection_lr, weight_decay=cfg.weight_decay
+    )
+    best = (-1.0, 0, copy.deepcopy(projection.state_dict()))
+    with progress_bar(
+        "training projection", cfg.projection_epochs, unit="epochs", enabled=progress
+    ) as advance:
+        for epoch in range(1, cfg.projection_epochs + 1):
+            projection.train()
+            losses = []
+            for loss in steps(projection, epoch):
+                optimizer.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                optimizer.step()
+                losses.append(float(loss))
+            f1 = valid.cosine_f1(projection)
+            history.append(_row("projection", epoch, losses, f1))
+            if f1 > best[0]:
+                best = (f1, epoch, copy.deepcopy(projection.state_dict()))
+            advance(1)
+    projection.load_state_dict(best[2])
+    return best[1]
+
+
+def _listing_matrix(clusters: Clusters, left: ListingVectors, right: ListingVectors) -> Tensor:
+    """The vector of every clustered listing, in the order of ``clusters.keys``."""
+    sides, ids = clusters.sides()
+    n_left = sides.count("left")  # keys hold all left listings first
+    return torch.cat(
+        [left.take(ids[:n_left], "left listing"), right.take(ids[n_left:], "right listing")]
+    )
+
+
+def _supcon_steps(
+    clusters: Clusters, left: ListingVectors, right: ListingVectors, cfg: HeadTrainingConfig
+) -> _Steps:
+    """SupCon over cluster-whole batches of listings from both catalogs."""
+    vectors = _listing_matrix(clusters, left, right)
+    labels = torch.as_tensor(clusters.labels)
+    sampler = ClusterBatchSampler(clusters.labels, cfg.batch_size, seed=cfg.seed)
+
+    def steps(projection: ProjectionHead, epoch: int) -> Iterator[Tensor]:
+        for batch in sampler.batches(epoch):
+            index = torch.as_tensor(batch)
+            batch_labels = labels[index]
+            if len(torch.unique(batch_labels)) == len(batch):
+                continue  # no positive pair in this batch: nothing to learn
+            yield supcon_loss(projection(vectors[index]), batch_labels, temperature=cfg.temperature)
+
+    return steps
+
+
+def _infonce_steps(
+    clusters: Clusters,
+    left: ListingVectors,
+    right: ListingVectors,
+    train: pd.DataFrame,
+    cfg: HeadTrainingConfig,
+) -> _Steps:
+    """InfoNCE over batches of positive pairs; each anchor's labelled non-matches are hard
+    negatives, and pairs or negatives of the same cluster are masked, not pushed apart."""
+    pos = train[train["label"] == 1]
+    neg = train[train["label"] == 0]
+    anchors = left.take(list(pos["left_id"].astype(str)), "left listing")
+    positives = right.take(list(pos["right_id"].astype(str)), "right listing")
+    labels = torch.as_tensor(clusters.labels_of("left", list(pos["left_id"].astype(str))))
+    negatives = right.take(list(neg["right_id"].astype(str)), "right listing")
+    negative_labels = torch.as_tensor(
+        clusters.labels_of("right", list(neg["right_id"].astype(str)))
+    )
+    negative_of = neg["left_id"].astype(str).to_numpy()
+    anchor_ids = pos["left_id"].astype(str).to_numpy()
+
+    def steps(projection: ProjectionHead, epoch: int) -> Iterator[Tensor]:
+        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(pos))
+        for start in range(0, len(order), cfg.batch_size):
+            batch = order[start : start + cfg.batch_size]
+            if len(batch) < 2:
+                continue  # one pair has no in-batch negative
+            hard = torch.as_tensor(np.flatnonzero(np.isin(negative_of, anchor_ids[batch])))
+            index = torch.as_tensor(batch)
+            yield info_nce_loss(
+                projection(anchors[index]),
+                projection(positives[index]),
+                temperature=cfg.temperature,
+                hard_negatives=projection(negatives[hard]) if len(hard) else None,
+                labels=labels[index],
+                negative_labels=negative_labels[hard] if len(hard) else None,
+            )
+
+    return steps
+
+
+# -- stage 2: pair classifier --------------------------------------------------------------------
+
+
+def _fit_classifier(
+    classifier: PairClassifier,
+    projection: ProjectionHead,
+    train: _Pairs,
+    valid: _Pairs,
+    cfg: HeadTrainingConfig,
+    history: list[dict[str, float | str]],
+    progress: bool,
+) -> tuple[float, npt.NDArray[np.float64], int]:
+    """Train with BCE, early-stopped on valid F1; returns threshold, valid scores, best epoch."""
+    projection.eval()
+    with torch.no_grad():
+        u, v = projection(train.u), projection(train.v)
+        valid_u, valid_v = projection(valid.u), projection(valid.v)
+    optimizer = torch.optim.AdamW(
+        classifier.parameters(), lr=cfg.classifier_lr, weight_decay=cfg.weight_decay
+    )
+    generator = torch.Generator().manual_seed(cfg.seed)
+    best_f1, best_epoch, waited = -1.0, 0, 0
+    best_state = copy.deepcopy(classifier.state_dict())
+    best_cut, best_scores = 0.5, np.zeros(len(valid.y))
+    with progress_bar(
+        "training classifier", cfg.classifier_epochs, unit="epochs", enabled=progress
+    ) as advance:
+        for epoch in range(1, cfg.classifier_epochs + 1):
+            classifier.train()
+            losses = []
+            order = torch.randperm(len(u), generator=generator)
+            for start in range(0, len(order), cfg.classifier_batch_size):
+                index = order[start : start + cfg.classifier_batch_size]
+                logits = classifier(u[index], v[index], train.extra[index])
+                loss = F.binary_cross_entropy_with_logits(logits, train.y[index])
+                optimizer.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                optimizer.step()
+                losses.append(float(loss))
+            scores = _predict(classifier, valid_u, valid_v, valid.extra)
+            cut, f1 = best_threshold(scores, valid.y.numpy())
+            history.append(_row("classifier", epoch, losses, f1))
+            advance(1)
+            if f1 > best_f1:
+                best_f1, best_epoch, waited = f1, epoch, 0
+                best_state, best_cut, best_scores = (
+                    copy.deepcopy(classifier.state_dict()),
+                    cut,
+                    scores,
+                )
+            else:
+                waited += 1
+                if waited >= cfg.patience:
+                    break
+    classifier.load_state_dict(best_state)
+    classifier.eval()
+    return best_cut, best_scores, best_epoch
+
+
+def _predict(
+    classifier: PairClassifier, u: Tensor, v: Tensor, extra: Tensor
+) -> npt.NDArray[np.float64]:
+    classifier.eval()
+    with torch.no_grad():
+        return np.asarray(torch.sigmoid(classifier(u, v, extra)).numpy(), dtype=np.float64)
+
+
+def _prf(
+    scores: npt.NDArray[np.float64], labels: npt.NDArray[np.float32], cut: float
+) -> dict[str, float]:
+    predicted = scores >= cut
+    actual = labels == 1
+    tp = float((predicted & actual).sum())
+    precision = tp / predicted.sum() if predicted.any() else 0.0
+    recall = tp / actual.sum() if actual.any() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+    return {
+        "f1": float(f1),
+        "precision": float(precision),
+        "recall": float(recall),
+        "threshold": cut,
+    }
+
+
+def _row(stage: str, epoch: int, losses: list[float], f1: float) -> dict[str, float | str]:
+    loss = float(np.mean(losses)) if losses else float("nan")
+    return {"stage": stage, "epoch": float(epoch), "loss": loss, "valid_f1": f1}
+
+
+# -- applying a head -----------------------------------------------------------------------------
+
+
+def score_pairs(
+    head: MatchHead, left: ListingVectors, right: ListingVectors, pairs: pd.DataFrame
+) -> npt.NDArray[np.float64]:
+    """Match probabilities of pairs given by id (plus the head's extra columns)."""
+    li = left.rows(list(pairs["left_id"].astype(str)), "left listing")
+    ri = right.rows(list(pairs["right_id"].astype(str)), "right listing")
+    return head.score(left.vectors[li], right.vectors[ri], head.extra_matrix(pairs))
+
+
+def pair_features(linker: Linker, left: Side, right: Side, pairs: pd.DataFrame) -> pd.DataFrame:
+    """``pairs`` with the linker's signals added: dense, sparse (when prepared) and codes.
+
+    These are the same columns :meth:`Linker.features` gives candidates, so a head trained
+    on them reads at match time exactly what it read in training.
+    """
+    li = left.catalog.records.index.get_indexer(pd.Index(pairs["left_id"].astype(str)))
+    ri = right.catalog.records.index.get_indexer(pd.Index(pairs["right_id"].astype(str)))
+    if (li < 0).any() or (ri < 0).any():
+        raise ProdmatchError("some pair ids are not in the catalogs")
+    signals = linker.features(left, right, li, ri).drop(columns=["left", "right"])
+    return pd.concat([pairs.reset_index(drop=True), signals], axis=1)

@@ -1,0 +1,46 @@
+"""Smoke tests of the slow benchmark scripts on tiny synthetic stand-ins for the datasets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_zero_shot_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    world = generate_catalogs(80, seed=5)
+    datasets = tmp_path / "datasets"
+    write_deepmatcher(world, generate_pairs(world, seed=5), datasets / "abt-buy")
+    full = datasets / "abt-buy-full"
+    full.mkdir()
+    world.left.to_csv(full / "abt.csv", sep="|", index=False)
+    world.right.to_csv(full / "buy.csv", sep="|", index=False)
+    world.gold.rename(columns={"left_id": "D1", "right_id": "D2"}).to_csv(
+        full / "gt.csv", sep="|", index=False
+    )
+    out = tmp_path / "results"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "zero_shot.py"), "--datasets", str(datasets),
+         "--scorers", "tfidf", "--out", str(out)],
+        check=True, capture_output=True, text=True,
+    )
+    results = json.loads((out / "zero_shot.json").read_text())
+    assert set(results) == {"pairs/abt-buy/tfidf", "linkage/abt-buy-full/tfidf"}
+    assert results["linkage/abt-buy-full/tfidf"]["f1"] > 0.5
+    assert (out / "zero_shot.md").read_text().startswith("| measurement")
+
+
+def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "encode_speed.py"), "--n", "100", "--model",
+         str(tiny_model)],
+        check=True, capture_output=True, text=True,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["products"] == 100
+    assert report["products_per_second"] > 0
