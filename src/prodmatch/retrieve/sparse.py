@@ -16,6 +16,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 # Rows of queries multiplied at once: bounds the dense score block to rows x indexed floats.
 _BLOCK_BYTES = 256 * 1024 * 1024
+# Pairs scored at once by `pair_scores`.
+_PAIR_CHUNK = 20_000
 
 
 class SparseIndex:
@@ -61,6 +63,14 @@ class SparseIndex:
         li: npt.NDArray[np.int64],
         ri: npt.NDArray[np.int64],
     ) -> npt.NDArray[np.float32]:
-        """Cosine of given (left row, right row) pairs without forming the full product."""
-        product = left[li].multiply(right[ri])
-        return np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
+        """Cosine of given (left row, right row) pairs without forming the full product.
+
+        Done in chunks: gathering the rows of a few hundred thousand pairs at once would copy
+        every n-gram of every listing once per pair.
+        """
+        out = np.zeros(len(li), dtype=np.float32)
+        for start in range(0, len(li), _PAIR_CHUNK):
+            stop = start + _PAIR_CHUNK
+            product = left[li[start:stop]].multiply(right[ri[start:stop]])
+            out[start:stop] = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
+        return out
