@@ -29,20 +29,24 @@ def main() -> None:
     args = parser.parse_args()
     world = generate_catalogs(args.n, seed=7, overlap=1.0)
     catalog = catalog_from_frame(world.left.head(args.n), name="synthetic")
-    side = Linker(progress=False)._side(catalog)
+    side = Linker(progress=False).side(catalog)
     encoder = TextEncoder(args.model, cache=False, batch_size=args.batch_size)
     encoder.encode(side.texts[:64], progress=False)  # load and warm up
     start = time.perf_counter()
     encoder.encode(side.texts, progress=True)
     seconds = time.perf_counter() - start
-    print(json.dumps({
-        "products": len(side.texts),
-        "seconds": round(seconds, 2),
-        "products_per_second": round(len(side.texts) / seconds, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "threads": torch.get_num_threads(),
-        "mean_chars": round(sum(map(len, side.texts)) / len(side.texts)),
-    }))
+    print(
+        json.dumps(
+            {
+                "products": len(side.texts),
+                "seconds": round(seconds, 2),
+                "products_per_second": round(len(side.texts) / seconds, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "threads": torch.get_num_threads(),
+                "mean_chars": round(sum(map(len, side.texts)) / len(side.texts)),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -71,10 +71,13 @@ def _settings(
     columns: str | None,
     **overrides: Any,
 ) -> Any:
+    from prodmatch.matcher import is_matcher, matcher_settings
     from prodmatch.settings import MatchSettings
 
     base = MatchSettings.load(settings_file).to_dict() if settings_file else {}
-    if model:
+    if model and is_matcher(model):
+        base = {**matcher_settings(model).to_dict(), **base}  # a trained matcher's own settings
+    elif model:
         base["model"] = model
     if scorer:
         base["scorer"] = scorer
@@ -254,6 +257,101 @@ def evaluate_linkage_command(
     report = evaluate_linkage(left_cat, right_cat, gold_pairs, Linker(config), plot=plot)
     _show_linkage(f"linkage: {left.name} x {right.name}", report.to_dict())
     _write_json(json_out, report.to_dict())
+
+
+@app.command()
+@friendly_errors
+def train(
+    folder: Annotated[
+        Path | None, typer.Argument(help="A DeepMatcher folder (tableA/B, train/valid).")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The matcher folder to write.")
+    ] = Path("matcher"),
+    left: Annotated[Path | None, typer.Option(help="Left catalog (instead of FOLDER).")] = None,
+    right: Annotated[Path | None, typer.Option(help="Right catalog (instead of FOLDER).")] = None,
+    pairs: Annotated[
+        Path | None, typer.Option(help="Labelled training pairs: ltable_id, rtable_id, label.")
+    ] = None,
+    valid: Annotated[Path | None, typer.Option(help="Labelled validation pairs.")] = None,
+    mode: Annotated[
+        str, typer.Option(help="full: fine-tune the encoder too; head: only head and classifier.")
+    ] = "full",
+    loss: Annotated[str, typer.Option(help="supcon, infonce, or selfsup (no labels).")] = "supcon",
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs (at most).")] = 5,
+    batch_size: Annotated[int, typer.Option(help="Listings (supcon) or pairs per step.")] = 32,
+    lr: Annotated[float, typer.Option(help="Encoder learning rate.")] = 5e-5,
+    temperature: Annotated[float, typer.Option(help="Contrastive temperature.")] = 0.07,
+    max_seq_length: Annotated[int, typer.Option(help="Tokens per listing when fine-tuning.")] = 64,
+    freeze_layers: Annotated[int, typer.Option(help="Lower transformer layers kept fixed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same model.")] = 0,
+    sep: Sep = None,
+    id_col: IdCol = "id",
+    columns: Columns = None,
+    model: Model = None,
+) -> None:
+    """Train a matcher on labelled pairs (or none, with --loss selfsup); resumable."""
+    from prodmatch.train.api import require_labels, train_matcher
+    from prodmatch.train.fine_tune import FineTuneConfig
+
+    left_cat, right_cat, train_pairs, valid_pairs = _training_data(
+        folder, left, right, pairs, valid, sep, id_col
+    )
+    require_labels(train_pairs, loss)
+    if mode not in ("full", "head"):
+        raise ProdmatchError(f"--mode must be full or head, got '{mode}'")
+    config = FineTuneConfig(
+        loss=loss,  # type: ignore[arg-type]  # checked by FineTuneConfig
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        temperature=temperature,
+        max_seq_length=max_seq_length,
+        freeze_layers=freeze_layers,
+        seed=seed,
+    )
+    report = train_matcher(
+        left_cat,
+        right_cat,
+        train_pairs,
+        valid_pairs,
+        output,
+        mode=mode,  # type: ignore[arg-type]
+        settings=_settings(None, model, None, columns),
+        fine_tune_config=config,
+    )
+    head = report.metrics.get("head", {})
+    console.print(
+        f"matcher -> {report.folder} in {report.seconds:.0f} s"
+        + (f"; validation F1 {head['f1']:.4f}" if "f1" in head else "")
+    )
+
+
+def _training_data(
+    folder: Path | None,
+    left: Path | None,
+    right: Path | None,
+    pairs: Path | None,
+    valid: Path | None,
+    sep: str | None,
+    id_col: str,
+) -> tuple[Any, Any, Any, Any]:
+    from prodmatch.data import load_catalog, load_deepmatcher, load_pairs
+
+    if folder is not None:
+        dataset = load_deepmatcher(folder)
+        return dataset.left, dataset.right, dataset.train, dataset.valid
+    if left is None or right is None:
+        raise ProdmatchError("give a DeepMatcher folder, or --left and --right catalogs")
+    left_cat = load_catalog(left, sep=sep, id_col=id_col)
+    right_cat = load_catalog(right, sep=sep, id_col=id_col)
+
+    def read(path: Path | None) -> Any:
+        if path is None:
+            return None
+        return load_pairs(path, left_ids=left_cat.ids, right_ids=right_cat.ids)
+
+    return left_cat, right_cat, read(pairs), read(valid)
 
 
 @app.command()

@@ -7,6 +7,8 @@ decide. `Linker` is the facade; each step lives in its own module.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +23,9 @@ from prodmatch.retrieve import SparseIndex, retrieve_candidates
 from prodmatch.score import code_agreement, needs_dense, needs_sparse, score_pairs
 from prodmatch.settings import MatchSettings
 from prodmatch.text import extract_model_numbers, serialize_records
+
+if TYPE_CHECKING:
+    from prodmatch.train.head import MatchHead
 
 MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
 
@@ -50,6 +55,7 @@ class Linker:
         self.settings = settings or MatchSettings()
         self._encoder = encoder
         self.progress = progress
+        self.head = _load_head(self.settings) if self.settings.scorer == "learned" else None
 
     @property
     def encoder(self) -> TextEncoder:
@@ -64,7 +70,7 @@ class Linker:
 
     def prepare(self, left: Catalog, right: Catalog | None = None) -> tuple[Side, Side]:
         """Serialise, encode and vectorise both sides (the same side twice for dedup)."""
-        sides = [self._side(left)] if right is None else [self._side(left), self._side(right)]
+        sides = [self.side(left)] if right is None else [self.side(left), self.side(right)]
         s = self.settings
         if s.retrieval in ("hybrid", "dense") or needs_dense(s.scorer):
             for side in sides:
@@ -77,7 +83,8 @@ class Linker:
                 side.tfidf = index.transform(side.plain)
         return sides[0], sides[-1]
 
-    def _side(self, catalog: Catalog) -> Side:
+    def side(self, catalog: Catalog) -> Side:
+        """One catalog serialised (not yet encoded)."""
         columns = self._columns(catalog)
         rows: list[dict[str, str]] = catalog.records[columns].to_dict("records")  # type: ignore[assignment]
         plain = serialize_records(rows, columns, tags=False)
@@ -118,6 +125,11 @@ class Linker:
 
     def score(self, left: Side, right: Side, features: pd.DataFrame) -> npt.NDArray[np.float64]:
         s = self.settings
+        if self.head is not None:
+            assert left.vectors is not None and right.vectors is not None
+            li, ri = features["left"].to_numpy(), features["right"].to_numpy()
+            extra = self.head.extra_matrix(features)
+            return self.head.score(left.vectors[li], right.vectors[ri], extra)
         return score_pairs(
             features,
             s.scorer,
@@ -199,3 +211,15 @@ def output_columns(pairs: pd.DataFrame) -> list[str]:
     """The columns users get: the decision and, as its explanation, each signal behind it."""
     signals = [c for c in ("dense", "sparse", "codes") if c in pairs]
     return [*MATCH_COLUMNS, *signals]
+
+
+def _load_head(settings: MatchSettings) -> MatchHead:
+    """The pair classifier of the trained matcher named by `settings.model`."""
+    from prodmatch.matcher import HEAD_DIR, is_matcher
+    from prodmatch.train.head import MatchHead
+
+    if not is_matcher(settings.model):
+        raise ProdmatchError(
+            f"the learned scorer needs a trained matcher folder as model, not '{settings.model}'"
+        )
+    return MatchHead.load(Path(settings.model) / HEAD_DIR)

@@ -7,6 +7,8 @@
 - ``dense``: the encoder's cosine alone.
 - ``tfidf``: the TF-IDF cosine alone (a baseline).
 - ``fuzzy``: rapidfuzz's token-set ratio of the plain texts (a baseline).
+- ``learned``: a trained matcher's pair classifier (see `prodmatch.train`), applied by the
+  linker, which holds the classifier.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 from rapidfuzz import fuzz
 
-Scorer = Literal["hybrid", "dense", "tfidf", "fuzzy"]
+Scorer = Literal["hybrid", "dense", "tfidf", "fuzzy", "learned"]
 
 # Thresholds used when none is given or learned: each scorer's best end-to-end F1 threshold
 # (one-to-one) on synthetic catalogs, `python bench/choose_thresholds.py --size 2000 --seed 1`,
@@ -29,15 +31,16 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "dense": 0.67,
     "tfidf": 0.37,
     "fuzzy": 0.75,
+    "learned": 0.5,  # a probability; trained matchers carry the threshold chosen on valid
 }
 
 
 def needs_dense(scorer: Scorer) -> bool:
-    return scorer in ("hybrid", "dense")
+    return scorer in ("hybrid", "dense", "learned")
 
 
 def needs_sparse(scorer: Scorer) -> bool:
-    return scorer in ("hybrid", "tfidf")
+    return scorer in ("hybrid", "tfidf", "learned")
 
 
 def code_agreement(
@@ -77,6 +80,8 @@ def score_pairs(
         return features["dense"].to_numpy(np.float64)
     if scorer == "tfidf":
         return features["sparse"].to_numpy(np.float64)
+    if scorer == "learned":
+        raise ValueError("the learned scorer is applied by the Linker, which holds the head")
     if left_texts is None or right_texts is None:
         raise ValueError("the fuzzy scorer needs the texts")
     return np.array(

@@ -25,9 +25,19 @@ def test_zero_shot_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     )
     out = tmp_path / "results"
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "zero_shot.py"), "--datasets", str(datasets),
-         "--scorers", "tfidf", "--out", str(out)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "zero_shot.py"),
+            "--datasets",
+            str(datasets),
+            "--scorers",
+            "tfidf",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     results = json.loads((out / "zero_shot.json").read_text())
     assert set(results) == {"pairs/abt-buy/tfidf", "linkage/abt-buy-full/tfidf"}
@@ -37,10 +47,48 @@ def test_zero_shot_benchmark_runs_end_to_end(tmp_path: Path) -> None:
 
 def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "encode_speed.py"), "--n", "100", "--model",
-         str(tiny_model)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "encode_speed.py"),
+            "--n",
+            "100",
+            "--model",
+            str(tiny_model),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["products"] == 100
     assert report["products_per_second"] > 0
+
+
+def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
+    world = generate_catalogs(80, seed=6)
+    datasets = tmp_path / "datasets"
+    write_deepmatcher(world, generate_pairs(world, seed=6), datasets / "abt-buy")
+    out = tmp_path / "results"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "train_pairs.py"),
+            "--datasets",
+            str(datasets),
+            "--names",
+            "abt-buy",
+            "--configs",
+            "head,selfsup",
+            "--out",
+            str(out),
+            "--extra",
+            f"--model {tiny_model} --epochs 1 --max-seq-length 32",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    results = json.loads((out / "train_pairs.json").read_text())
+    assert set(results) == {"abt-buy/head", "abt-buy/selfsup"}
+    assert all(0 <= r["f1"] <= 1 and r["train_seconds"] > 0 for r in results.values())
+    assert "| abt-buy | selfsup |" in (out / "train_pairs.md").read_text()

@@ -26,6 +26,8 @@ def resolve_model_path(model: str | Path | None = None) -> Path:
     """The local folder of `model`: a packaged model's name or a path to a model folder."""
     name = str(model) if model is not None else DEFAULT_MODEL
     path = Path(name).expanduser()
+    if (path / "prodmatch.json").is_file():  # a trained matcher folder: use its encoder
+        return (path / "encoder").resolve()
     if path.is_dir():
         return path.resolve()
     packaged = _PACKAGED.get(name.lower())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -57,16 +58,20 @@ _Steps = Callable[[ProjectionHead, int], Iterator[Tensor]]
 class HeadTrainingConfig:
     """Settings of one head-mode run; the defaults suit a few thousand labelled pairs.
 
-    ``classifier_hidden=0`` trains a logistic regression instead of a one-hidden-layer MLP.
+    ``projection_dim=None`` keeps the input size and makes the projection residual (it starts
+    as the identity, see :class:`ProjectionHead`). ``classifier_hidden=0`` trains a logistic
+    regression instead of a one-hidden-layer MLP. ``threads`` sets torch's CPU threads for
+    the run (restored after): layers this small gain nothing from more, and on a busy machine
+    two threads waiting on each other were 5-10x slower than one. None keeps torch's setting.
     """
 
     loss: ProjectionLoss = "supcon"
     temperature: float = 0.07
-    projection_dim: int = 128
+    projection_dim: int | None = None
     projection_hidden: int | None = None
-    projection_epochs: int = 20
+    projection_epochs: int = 10
     projection_lr: float = 1e-3
-    batch_size: int = 64
+    batch_size: int = 128
     classifier_hidden: int = 64
     classifier_epochs: int = 100
     classifier_lr: float = 3e-3
@@ -74,6 +79,7 @@ class HeadTrainingConfig:
     weight_decay: float = 1e-4
     patience: int = 10
     seed: int = 0
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
         if self.loss not in ("supcon", "infonce"):
@@ -199,7 +205,7 @@ def train_head(
     if not train_set.y.any() or not valid_set.y.any():
         raise ProdmatchError("train and valid pairs both need at least one match")
     history: list[dict[str, float | str]] = []
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), _threads(cfg.threads):
         torch.manual_seed(cfg.seed)
         projection = ProjectionHead(
             left.vectors.shape[1], cfg.projection_dim, cfg.projection_hidden
@@ -207,7 +213,7 @@ def train_head(
         projection_epoch = _fit_projection(
             projection, left, right, train, valid_set, cfg, history, progress
         )
-        classifier = PairClassifier(cfg.projection_dim, len(columns), cfg.classifier_hidden)
+        classifier = PairClassifier(projection.out_dim, len(columns), cfg.classifier_hidden)
         threshold, scores, classifier_epoch = _fit_classifier(
             classifier, projection, train_set, valid_set, cfg, history, progress
         )
@@ -228,6 +234,18 @@ def train_head(
     return HeadTrainingResult(head, threshold, metrics, history)
 
 
+@contextmanager
+def _threads(count: int | None) -> Iterator[None]:
+    """Run the block with ``count`` torch CPU threads, then restore the previous number."""
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 # -- stage 1: projection -------------------------------------------------------------------------
 
 
@@ -241,7 +259,13 @@ def _fit_projection(
     history: list[dict[str, float | str]],
     progress: bool,
 ) -> int:
-    """Train the projection in place, keep its best epoch on valid; 0 means untrained."""
+    """Train the projection in place and keep its best epoch on valid.
+
+    The untrained head is a candidate too (epoch 0): if training does not beat it on valid,
+    it is what is kept. For the residual head that is the identity, i.e. the encoder as is.
+    """
+    best = (valid.cosine_f1(projection), 0, copy.deepcopy(projection.state_dict()))
+    history.append(_row("projection", 0, [], best[0]))
     if cfg.projection_epochs == 0:
         return 0
     clusters = build_clusters(train)
@@ -253,7 +277,6 @@ def _fit_projection(
     optimizer = torch.optim.AdamW(
         projection.parameters(), lr=cfg.projection_lr, weight_decay=cfg.weight_decay
     )
-    best = (-1.0, 0, copy.deepcopy(projection.state_dict()))
     with progress_bar(
         "training projection", cfg.projection_epochs, unit="epochs", enabled=progress
     ) as advance:
@@ -264,7 +287,7 @@ def _fit_projection(
                 optimizer.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
-                losses.append(float(loss))
+                losses.append(loss.item())
             f1 = valid.cosine_f1(projection)
             history.append(_row("projection", epoch, losses, f1))
             if f1 > best[0]:
@@ -320,8 +343,10 @@ def _infonce_steps(
     negative_labels = torch.as_tensor(
         clusters.labels_of("right", list(neg["right_id"].astype(str)))
     )
-    negative_of = neg["left_id"].astype(str).to_numpy()
-    anchor_ids = pos["left_id"].astype(str).to_numpy()
+    # Integer codes of the anchors' left ids, so a batch finds its negatives by indexing.
+    anchor_ids = pd.Index(pd.unique(pos["left_id"].astype(str)))
+    anchor_code = anchor_ids.get_indexer(pd.Index(pos["left_id"].astype(str)))
+    negative_code = anchor_ids.get_indexer(pd.Index(neg["left_id"].astype(str)))
 
     def steps(projection: ProjectionHead, epoch: int) -> Iterator[Tensor]:
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(pos))
@@ -329,7 +354,9 @@ def _infonce_steps(
             batch = order[start : start + cfg.batch_size]
             if len(batch) < 2:
                 continue  # one pair has no in-batch negative
-            hard = torch.as_tensor(np.flatnonzero(np.isin(negative_of, anchor_ids[batch])))
+            in_batch = np.zeros(len(anchor_ids) + 1, dtype=bool)  # the extra slot is code -1
+            in_batch[anchor_code[batch]] = True
+            hard = torch.as_tensor(np.flatnonzero(in_batch[negative_code]))
             index = torch.as_tensor(batch)
             yield info_nce_loss(
                 projection(anchors[index]),
@@ -381,7 +408,7 @@ def _fit_classifier(
                 optimizer.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
-                losses.append(float(loss))
+                losses.append(loss.item())
             scores = _predict(classifier, valid_u, valid_v, valid.extra)
             cut, f1 = best_threshold(scores, valid.y.numpy())
             history.append(_row("classifier", epoch, losses, f1))
@@ -428,8 +455,11 @@ def _prf(
 
 
 def _row(stage: str, epoch: int, losses: list[float], f1: float) -> dict[str, float | str]:
-    loss = float(np.mean(losses)) if losses else float("nan")
-    return {"stage": stage, "epoch": float(epoch), "loss": loss, "valid_f1": f1}
+    """One history row; epoch 0 (the untrained head) has no loss, and no NaN for JSON."""
+    row: dict[str, float | str] = {"stage": stage, "epoch": float(epoch), "valid_f1": f1}
+    if losses:
+        row["loss"] = float(np.mean(losses))
+    return row
 
 
 # -- applying a head -----------------------------------------------------------------------------

@@ -1,0 +1,108 @@
+"""Training benchmark: pair F1 on the DeepMatcher test splits for each training mode.
+
+For each dataset and each configuration below, runs `prodmatch train` (timed) and then
+`prodmatch evaluate pairs --model` on the test split, one process each, as a user would.
+
+    .venv/bin/python bench/train_pairs.py [--datasets ../shared/datasets] [--configs head,supcon]
+
+Slow (tens of minutes): not part of the test suite; tests/bench/test_bench_smoke.py runs it on a
+tiny synthetic folder with a tiny model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ("abt-buy", "amazon-google")
+CONFIGS: dict[str, list[str]] = {
+    "head": ["--mode", "head"],
+    "supcon": ["--mode", "full", "--loss", "supcon"],
+    "infonce": ["--mode", "full", "--loss", "infonce"],
+    "selfsup": ["--mode", "full", "--loss", "selfsup"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--names", default=",".join(DATASETS))
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--extra", default="", help="More `prodmatch train` options, quoted.")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_file = args.out / "train_pairs.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.names.split(","):
+            folder = args.datasets / name
+            for config in args.configs.split(","):
+                model = Path(tmp) / f"{name}-{config}"
+                train = [
+                    "train",
+                    str(folder),
+                    "-o",
+                    str(model),
+                    *CONFIGS[config],
+                    *args.extra.split(),
+                ]
+                seconds = _run(train)
+                report = Path(tmp) / "report.json"
+                _run(
+                    ["evaluate", "pairs", str(folder), "--model", str(model), "--json", str(report)]
+                )
+                result = json.loads(report.read_text())
+                info = json.loads((model / "prodmatch.json").read_text())
+                results[f"{name}/{config}"] = {
+                    "precision": result["precision"],
+                    "recall": result["recall"],
+                    "f1": result["f1"],
+                    "train_seconds": round(seconds, 1),
+                    "command": " ".join(
+                        [
+                            "prodmatch train",
+                            f"../shared/datasets/{name}",
+                            "-o",
+                            f"{name}-{config}",
+                            *train[4:],
+                        ]
+                    ),
+                    "fine_tune": info["metrics"].get("fine_tune", {}),
+                }
+                results_file.write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "train_pairs.md").write_text(markdown(results) + "\n")
+    print(markdown(results))
+
+
+def _run(args: list[str]) -> float:
+    print("$ prodmatch " + " ".join(args), flush=True)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "prodmatch.cli", *args], check=True, stdout=subprocess.DEVNULL
+    )
+    return time.perf_counter() - start
+
+
+def markdown(results: dict[str, dict[str, object]]) -> str:
+    lines = [
+        "| dataset | training | precision | recall | F1 | train time (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, r in results.items():
+        name, config = key.split("/")
+        lines.append(
+            f"| {name} | {config} | {r['precision']:.3f} | {r['recall']:.3f} | "
+            f"{r['f1']:.3f} | {r['train_seconds']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""`train_matcher`: labelled pairs (or none) in, a trained matcher folder out.
+
+The steps: optionally fine-tune the encoder (full mode), encode every listing with it, train
+the projection head and pair classifier on frozen embeddings (head mode, the last step of
+both modes), choose the threshold on the validation pairs, and write one folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from prodmatch.data.catalog import Catalog
+from prodmatch.decide import best_threshold
+from prodmatch.encode.models import resolve_model_path
+from prodmatch.errors import ProdmatchError
+from prodmatch.linker import Linker
+from prodmatch.matcher import ENCODER_DIR, HEAD_DIR, write_matcher
+from prodmatch.settings import MatchSettings
+from prodmatch.train.clusters import build_clusters
+from prodmatch.train.fine_tune import FineTuneConfig, Listings, fine_tune
+from prodmatch.train.head_trainer import (
+    HeadTrainingConfig,
+    ListingVectors,
+    pair_features,
+    train_head,
+)
+
+Mode = Literal["head", "full"]
+EXTRA_COLUMNS = ("dense", "sparse", "codes")
+MINED_PER_LISTING = 5
+
+
+@dataclass
+class TrainReport:
+    folder: Path
+    metrics: dict[str, Any]
+    seconds: float
+
+
+def train_matcher(
+    left: Catalog,
+    right: Catalog,
+    train: pd.DataFrame | None,
+    valid: pd.DataFrame | None,
+    output: Path,
+    *,
+    mode: Mode = "full",
+    settings: MatchSettings | None = None,
+    fine_tune_config: FineTuneConfig | None = None,
+    head_config: HeadTrainingConfig | None = None,
+    progress: bool = True,
+) -> TrainReport:
+    """Train a matcher for `left` x `right` and write it to `output`.
+
+    `train`/`valid` have columns left_id, right_id, label. With `fine_tune_config.loss ==
+    "selfsup"` no labels are needed for the encoder; the head is then trained only if labelled
+    pairs are given. An interrupted full run resumes from `<output>.partial/` when the same
+    command is run again.
+    """
+    start = time.perf_counter()
+    base = settings or MatchSettings()
+    tune = fine_tune_config or FineTuneConfig()
+    output = Path(output)
+    partial = output.with_name(output.name + ".partial")
+    staging = partial / "matcher"
+    staging.mkdir(parents=True, exist_ok=True)
+    metrics: dict[str, Any] = {}
+    if mode == "full":
+        listings = _listings(Linker(base, progress=False), left, right)
+        mined = _mined_negatives(base, left, right, train, progress) if _mines(tune, train) else {}
+        result = fine_tune(
+            resolve_model_path(base.model),
+            listings,
+            train,
+            valid,
+            partial,
+            tune,
+            mined_negatives=mined,
+            progress=progress,
+        )
+        shutil.rmtree(staging / ENCODER_DIR, ignore_errors=True)
+        result.model.save(str(staging / ENCODER_DIR))
+        metrics["fine_tune"] = {
+            **result.metrics,
+            "seconds": result.seconds,
+            "history": result.history,
+        }
+        base = replace(base, max_seq_length=tune.max_seq_length)
+    else:
+        shutil.rmtree(staging / ENCODER_DIR, ignore_errors=True)
+        shutil.copytree(resolve_model_path(base.model), staging / ENCODER_DIR)
+    trained = replace(base, model=str(staging / ENCODER_DIR))
+    trained, head_metrics = _decide_stage(
+        trained, staging, left, right, train, valid, head_config, progress
+    )
+    metrics.update(head_metrics)
+    seconds = time.perf_counter() - start
+    saved = replace(trained, model=".")
+    info = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "base_model": (settings or MatchSettings()).model,
+        "mode": mode,
+        "fine_tune": asdict(tune) if mode == "full" else None,
+        "head": asdict(head_config or HeadTrainingConfig()),
+        "settings": saved.to_dict(),
+        "train_pairs": 0 if train is None else len(train),
+        "valid_pairs": 0 if valid is None else len(valid),
+        "metrics": metrics,
+        "seconds": seconds,
+    }
+    write_matcher(staging, output, info, model_card(info))
+    shutil.rmtree(partial, ignore_errors=True)
+    return TrainReport(output, metrics, seconds)
+
+
+def _listings(linker: Linker, left: Catalog, right: Catalog) -> Listings:
+    """The tagged texts the encoder reads, by id, exactly as matching serialises them."""
+    left_side, right_side = linker.side(left), linker.side(right)
+    return Listings(
+        left=dict(zip(left.ids, left_side.texts, strict=True)),
+        right=dict(zip(right.ids, right_side.texts, strict=True)),
+    )
+
+
+def _mines(config: FineTuneConfig, train: pd.DataFrame | None) -> bool:
+    return config.loss == "infonce" and config.hard_negatives and train is not None
+
+
+def _mined_negatives(
+    settings: MatchSettings,
+    left: Catalog,
+    right: Catalog,
+    train: pd.DataFrame | None,
+    progress: bool,
+) -> dict[str, list[str]]:
+    """Top retrieval candidates of each train listing that are not known matches.
+
+    These are what the matcher will confuse at match time; a known match (same train cluster)
+    is never used as a negative.
+    """
+    assert train is not None
+    clusters = build_clusters(train)
+    linker = Linker(settings, progress=progress)
+    left_side, right_side = linker.prepare(
+        left.select(list(dict.fromkeys(train["left_id"]))), right
+    )
+    candidates = linker.candidates(left_side, right_side)
+    mined: dict[str, list[str]] = {}
+    for left_id, group in candidates.groupby("left_id", sort=False):
+        mine = clusters.label("left", str(left_id))
+        found = [
+            r for r in group.sort_values("rank")["right_id"] if _cluster(clusters, str(r)) != mine
+        ]
+        mined[str(left_id)] = found[:MINED_PER_LISTING]
+    return mined
+
+
+def _cluster(clusters: Any, right_id: str) -> int:
+    try:
+        return int(clusters.label("right", right_id))
+    except KeyError:
+        return -1
+
+
+def _decide_stage(
+    settings: MatchSettings,
+    staging: Path,
+    left: Catalog,
+    right: Catalog,
+    train: pd.DataFrame | None,
+    valid: pd.DataFrame | None,
+    config: HeadTrainingConfig | None,
+    progress: bool,
+) -> tuple[MatchSettings, dict[str, Any]]:
+    """Train the head on frozen embeddings when labels exist; else pick a threshold."""
+    if train is None or valid is None or not (train["label"] == 1).any():
+        return _threshold_only(settings, left, right, valid, progress)
+    needed = pd.concat([train, valid])
+    linker = Linker(replace(settings, scorer="hybrid"), progress=progress)
+    left_side, right_side = linker.prepare(
+        left.select(list(dict.fromkeys(needed["left_id"]))),
+        right.select(list(dict.fromkeys(needed["right_id"]))),
+    )
+    result = train_head(
+        ListingVectors.from_side(left_side),
+        ListingVectors.from_side(right_side),
+        pair_features(linker, left_side, right_side, train),
+        pair_features(linker, left_side, right_side, valid),
+        extra_columns=EXTRA_COLUMNS,
+        config=config,
+        progress=progress,
+    )
+    result.head.save(staging / HEAD_DIR)
+    learned = replace(settings, scorer="learned", threshold=result.threshold)
+    return learned, {"head": result.metrics, "head_history": result.history}
+
+
+def _threshold_only(
+    settings: MatchSettings,
+    left: Catalog,
+    right: Catalog,
+    valid: pd.DataFrame | None,
+    progress: bool,
+) -> tuple[MatchSettings, dict[str, Any]]:
+    """No labels to train a classifier: keep the hybrid score, threshold from valid if any."""
+    if valid is None or not (valid["label"] == 1).any():
+        return settings, {}
+    linker = Linker(settings, progress=progress)
+    left_side, right_side = linker.prepare(
+        left.select(list(dict.fromkeys(valid["left_id"]))),
+        right.select(list(dict.fromkeys(valid["right_id"]))),
+    )
+    scores = linker.score_id_pairs(left_side, right_side, valid)
+    threshold, f1 = best_threshold(scores, valid["label"])
+    return replace(settings, threshold=threshold), {"valid": {"f1": f1, "threshold": threshold}}
+
+
+def model_card(info: dict[str, Any]) -> str:
+    """A short README for the folder: what it is, how it was made, how well it did."""
+    metrics = info["metrics"]
+    head = metrics.get("head", {})
+    lines = [
+        "# prodmatch matcher",
+        "",
+        f"Trained {info['created']} from `{info['base_model']}` in **{info['mode']}** mode"
+        + (f" with the **{info['fine_tune']['loss']}** loss" if info["fine_tune"] else "")
+        + f", on {info['train_pairs']} labelled pairs ({info['valid_pairs']} for validation),"
+        f" in {info['seconds']:.0f} s.",
+        "",
+        "Use it with any prodmatch command: `prodmatch match LEFT RIGHT -o out.csv --model "
+        "THIS_FOLDER`.",
+        "",
+        "## Validation",
+        "",
+    ]
+    if head:
+        nan = float("nan")
+        lines += [
+            f"- pair classifier: F1 {head.get('f1', nan):.4f}, precision "
+            f"{head.get('precision', nan):.4f}, recall {head.get('recall', nan):.4f}"
+            f" at threshold {info['settings']['threshold']:.4f}",
+            f"- cosine of the input embeddings (before the head): best F1 "
+            f"{head.get('baseline_f1', nan):.4f}",
+        ]
+    if info["fine_tune"]:
+        tune = metrics["fine_tune"]
+        lines.append(
+            f"- fine-tuned encoder cosine: best F1 {tune['best_valid_f1']:.4f} at epoch "
+            f"{tune['best_epoch']:.0f} of {tune['epochs_run']:.0f}"
+        )
+    if not head and not info["fine_tune"]:
+        lines.append("- no validation pairs were given")
+    lines += [
+        "",
+        "## Files",
+        "",
+        "- `prodmatch.json`: settings, training configuration, metrics",
+        "- `encoder/`: sentence-transformers encoder (safetensors)",
+        "- `head/`: projection head and pair classifier (safetensors + JSON)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def require_labels(train: pd.DataFrame | None, loss: str) -> None:
+    if loss != "selfsup" and train is None:
+        raise ProdmatchError(f"the {loss} loss needs labelled training pairs")

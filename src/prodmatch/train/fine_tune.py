@@ -1,0 +1,482 @@
+"""Full mode: fine-tune the transformer itself with a contrastive loss.
+
+The loop is written out (rather than delegated to a trainer class) because it must checkpoint
+mid-epoch and resume exactly: batches are a pure function of (seed, epoch), so after a restart
+the run skips the batches it already did and continues with the same data, weights, optimiser
+moments and random state.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+from torch import Tensor
+
+from prodmatch.decide import best_threshold
+from prodmatch.encode.models import offline
+from prodmatch.errors import ProdmatchError
+from prodmatch.progress import progress_bar
+from prodmatch.train.augment import augment
+from prodmatch.train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters
+from prodmatch.train.head import ProjectionHead
+from prodmatch.train.losses import info_nce_loss, supcon_loss
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+ContrastiveLoss = Literal["supcon", "infonce", "selfsup"]
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    """Settings of a full fine-tuning run.
+
+    max_seq_length: titles and the start of descriptions fit in 64 tokens; attention cost
+    grows with length, so this is the main speed lever on a CPU.
+    freeze_layers: embeddings and this many lower transformer layers stay fixed; their
+    gradients are not computed, which makes each step cheaper.
+    checkpoint_every: steps between checkpoints (also written at each epoch's end).
+    """
+
+    loss: ContrastiveLoss = "supcon"
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 5e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    temperature: float = 0.07
+    max_seq_length: int = 64
+    freeze_layers: int = 0
+    patience: int = 2
+    hard_negatives: bool = True
+    checkpoint_every: int = 25
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("supcon", "infonce", "selfsup"):
+            raise ProdmatchError(f"loss must be supcon, infonce or selfsup; got {self.loss!r}")
+        if self.epochs < 1 or self.batch_size < 2:
+            raise ProdmatchError("need epochs >= 1 and batch_size >= 2")
+
+
+@dataclass
+class Batch:
+    """One step's data: anchors, and for pair losses their positives and hard negatives."""
+
+    texts: list[str]
+    labels: list[int] | None = None
+    positives: list[str] | None = None
+    negatives: list[str] | None = None
+    negative_labels: list[int] | None = None
+
+
+@dataclass
+class FineTuneResult:
+    model: SentenceTransformer
+    metrics: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Listings:
+    """Serialised texts of both catalogs' listings, by id."""
+
+    left: dict[str, str]
+    right: dict[str, str]
+
+
+def fine_tune(
+    model_path: Path,
+    listings: Listings,
+    train: pd.DataFrame | None,
+    valid: pd.DataFrame | None,
+    run_dir: Path,
+    config: FineTuneConfig,
+    *,
+    mined_negatives: dict[str, list[str]] | None = None,
+    progress: bool = True,
+    stop_after_steps: int | None = None,
+) -> FineTuneResult:
+    """Fine-tune the encoder at `model_path`; resumes from `run_dir` if a checkpoint is there.
+
+    `train` (left_id, right_id, label) is needed for supcon and infonce; selfsup reads only
+    the listings. `mined_negatives` (left id -> right ids that retrieval ranks high but are not
+    known matches) add to the labelled non-matches as InfoNCE's hard negatives. `valid` pairs,
+    when given, select the best epoch by the cosine's F1 and stop
+    early. `stop_after_steps` ends the run early (without marking it done): tests use it to
+    simulate an interruption.
+    """
+    start = time.perf_counter()
+    torch.manual_seed(config.seed)
+    model = _load_model(model_path, config)
+    projection = ProjectionHead(_dim(model))
+    make_batches = _batch_maker(listings, train, config, mined_negatives or {})
+    steps_per_epoch = len(make_batches(0))
+    optimizer = _optimizer(model, projection, config)
+    modules: dict[str, torch.nn.Module] = {"encoder": model, "projection": projection}
+    state = _initial_state(config)
+    found = find_checkpoint(run_dir / "checkpoint")
+    if found is not None:
+        state = _resume(found, modules, optimizer, config)
+    total_steps = steps_per_epoch * config.epochs
+    best_path = run_dir / "best.safetensors"
+    steps_run = 0
+    try:
+        while state["epoch"] < config.epochs and not state["stopped"]:
+            epoch = state["epoch"]
+            batches = make_batches(epoch)
+            model.train()
+            projection.train()
+            with progress_bar(
+                f"epoch {epoch + 1}/{config.epochs}", len(batches), unit="steps", enabled=progress
+            ) as advance:
+                advance(state["step"])
+                for index in range(state["step"], len(batches)):
+                    if stop_after_steps is not None and steps_run >= stop_after_steps:
+                        save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
+                        return FineTuneResult(model, {}, state["history"])
+                    _set_lr(optimizer, config, state["global_step"], total_steps)
+                    loss = _loss(model, projection, batches[index], config)
+                    optimizer.zero_grad()
+                    loss.backward()  # type: ignore[no-untyped-call]
+                    optimizer.step()
+                    state["losses"].append(float(loss.detach()))
+                    state["step"], state["global_step"] = index + 1, state["global_step"] + 1
+                    steps_run += 1
+                    advance(1)
+                    if state["global_step"] % config.checkpoint_every == 0:
+                        save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
+            _end_epoch(model, listings, valid, state, best_path, config)
+            save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
+    except KeyboardInterrupt:
+        save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
+        raise
+    if best_path.is_file():
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(best_path)))
+    metrics = {
+        "best_valid_f1": state["best_f1"],
+        "best_epoch": float(state["best_epoch"]),
+        "epochs_run": float(state["epoch"]),
+        "steps": float(state["global_step"]),
+    }
+    return FineTuneResult(model, metrics, state["history"], time.perf_counter() - start)
+
+
+# -- setup -------------------------------------------------------------------------------------
+
+
+def _load_model(path: Path, config: FineTuneConfig) -> SentenceTransformer:
+    offline()
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    model = SentenceTransformer(str(path), device="cpu")
+    model.max_seq_length = config.max_seq_length
+    if config.freeze_layers:
+        transformer: Any = model[0].auto_model
+        for parameter in transformer.embeddings.parameters():
+            parameter.requires_grad = False
+        for layer in transformer.encoder.layer[: config.freeze_layers]:
+            for parameter in layer.parameters():
+                parameter.requires_grad = False
+    return model
+
+
+def _dim(model: SentenceTransformer) -> int:
+    dim = model.get_embedding_dimension()
+    assert dim is not None
+    return int(dim)
+
+
+def _optimizer(
+    model: SentenceTransformer, projection: ProjectionHead, config: FineTuneConfig
+) -> torch.optim.Optimizer:
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(
+        [
+            {"params": trainable, "lr": config.lr, "base_lr": config.lr},
+            {
+                "params": list(projection.parameters()),
+                "lr": config.head_lr,
+                "base_lr": config.head_lr,
+            },
+        ],
+        weight_decay=config.weight_decay,
+    )
+
+
+def _set_lr(
+    optimizer: torch.optim.Optimizer, config: FineTuneConfig, step: int, total: int
+) -> None:
+    """Linear warm-up, then linear decay to zero: the usual schedule for fine-tuning."""
+    warmup = max(1, int(total * config.warmup_ratio))
+    factor = step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
+    for group in optimizer.param_groups:
+        group["lr"] = group["base_lr"] * max(factor, 1e-3)
+
+
+def _initial_state(config: FineTuneConfig) -> dict[str, Any]:
+    return {
+        "config": asdict(config),
+        "epoch": 0,
+        "step": 0,
+        "global_step": 0,
+        "best_f1": -1.0,
+        "best_epoch": -1,
+        "bad_epochs": 0,
+        "stopped": False,
+        "losses": [],
+        "history": [],
+    }
+
+
+def _resume(
+    folder: Path,
+    modules: dict[str, torch.nn.Module],
+    optimizer: torch.optim.Optimizer,
+    config: FineTuneConfig,
+) -> dict[str, Any]:
+    state = load_checkpoint(folder, modules, optimizer)
+    if state["config"] != asdict(config):
+        raise ProdmatchError(
+            f"{folder} holds a checkpoint of a run with other settings; use another output "
+            "folder, or delete the checkpoint to start over"
+        )
+    return state
+
+
+# -- batches -----------------------------------------------------------------------------------
+
+
+def _batch_maker(
+    listings: Listings,
+    train: pd.DataFrame | None,
+    config: FineTuneConfig,
+    mined: dict[str, list[str]],
+) -> Callable[[int], list[Batch]]:
+    if config.loss == "selfsup":
+        return _selfsup_batches(listings, config)
+    if train is None or not (train["label"] == 1).any():
+        raise ProdmatchError(f"the {config.loss} loss needs labelled pairs with some matches")
+    if config.loss == "supcon":
+        return _supcon_batches(listings, train, config)
+    return _infonce_batches(listings, train, config, mined)
+
+
+def _supcon_batches(
+    listings: Listings, train: pd.DataFrame, config: FineTuneConfig
+) -> Callable[[int], list[Batch]]:
+    """Batches of listings in which each product cluster (from train positives) stays whole."""
+    clusters = build_clusters(train)
+    sides, ids = clusters.sides()
+    texts = [
+        listings.left[i] if s == "left" else listings.right[i]
+        for s, i in zip(sides, ids, strict=True)
+    ]
+    labels = clusters.labels.tolist()
+    sampler = ClusterBatchSampler(clusters.labels, config.batch_size, seed=config.seed)
+
+    def make(epoch: int) -> list[Batch]:
+        return [
+            Batch([texts[i] for i in b], [labels[i] for i in b])
+            for b in sampler.batches(epoch)
+            if len(b) > 1
+        ]
+
+    return make
+
+
+def _infonce_batches(
+    listings: Listings, train: pd.DataFrame, config: FineTuneConfig, mined: dict[str, list[str]]
+) -> Callable[[int], list[Batch]]:
+    """Batches of positive pairs, each anchor with one hard negative from its labelled
+    non-matches; pairs of one product cluster are masked as non-negatives of each other."""
+    clusters = build_clusters(train)
+    positives = train[train["label"] == 1].reset_index(drop=True)
+    negatives: dict[str, list[str]] = {}
+    for left_id, right_id in train.loc[train["label"] == 0, ["left_id", "right_id"]].itertuples(
+        index=False
+    ):
+        negatives.setdefault(str(left_id), []).append(str(right_id))
+    for left_id, right_ids in mined.items():
+        negatives.setdefault(left_id, []).extend(right_ids)
+    labels = clusters.labels_of("left", list(positives["left_id"])).tolist()
+
+    def make(epoch: int) -> list[Batch]:
+        rng = np.random.default_rng([config.seed, epoch])
+        order = rng.permutation(len(positives))
+        batches = []
+        for start in range(0, len(order), config.batch_size):
+            rows = order[start : start + config.batch_size]
+            if len(rows) < 2:
+                continue
+            batches.append(
+                _pair_batch(positives, rows, labels, negatives, listings, clusters, rng, config)
+            )
+        return batches
+
+    return make
+
+
+def _pair_batch(
+    positives: pd.DataFrame,
+    rows: npt.NDArray[np.int64],
+    labels: list[int],
+    negatives: dict[str, list[str]],
+    listings: Listings,
+    clusters: Clusters,
+    rng: np.random.Generator,
+    config: FineTuneConfig,
+) -> Batch:
+    left_ids = [str(positives.at[r, "left_id"]) for r in rows]
+    right_ids = [str(positives.at[r, "right_id"]) for r in rows]
+    anchors = [listings.left[i] for i in left_ids]
+    batch = Batch(anchors, [labels[r] for r in rows], [listings.right[i] for i in right_ids])
+    if config.hard_negatives:
+        picked = []
+        for left_id in left_ids:
+            options = negatives.get(left_id, [])
+            if options:
+                picked.append(options[int(rng.integers(0, len(options)))])
+        if picked:
+            batch.negatives = [listings.right[i] for i in picked]
+            batch.negative_labels = [
+                _cluster_or_unique(clusters, i, n) for n, i in enumerate(picked)
+            ]
+    return batch
+
+
+def _cluster_or_unique(clusters: Clusters, right_id: str, n: int) -> int:
+    """A negative's cluster, or a label of its own (< 0) when it is outside the train split."""
+    try:
+        return clusters.label("right", right_id)
+    except KeyError:
+        return -1 - n
+
+
+def _selfsup_batches(listings: Listings, config: FineTuneConfig) -> Callable[[int], list[Batch]]:
+    """Random batches of listings from both catalogs, each as two augmented views."""
+    texts = list(listings.left.values()) + list(listings.right.values())
+
+    def make(epoch: int) -> list[Batch]:
+        rng = np.random.default_rng([config.seed, epoch])
+        order = rng.permutation(len(texts))
+        batches = []
+        for start in range(0, len(order), config.batch_size):
+            rows = order[start : start + config.batch_size]
+            if len(rows) > 1:
+                batches.append(
+                    Batch(
+                        [augment(texts[i], rng) for i in rows],
+                        None,
+                        [augment(texts[i], rng) for i in rows],
+                    )
+                )
+        return batches
+
+    return make
+
+
+# -- steps -------------------------------------------------------------------------------------
+
+
+def _embed(model: SentenceTransformer, projection: ProjectionHead, texts: Sequence[str]) -> Tensor:
+    features = model.preprocess(list(texts))
+    out: Tensor = projection(model(features)["sentence_embedding"])
+    return out
+
+
+def _loss(
+    model: SentenceTransformer, projection: ProjectionHead, batch: Batch, config: FineTuneConfig
+) -> Tensor:
+    anchors = _embed(model, projection, batch.texts)
+    if config.loss == "supcon":
+        assert batch.labels is not None
+        return supcon_loss(anchors, torch.tensor(batch.labels), temperature=config.temperature)
+    assert batch.positives is not None
+    positives = _embed(model, projection, batch.positives)
+    negatives = _embed(model, projection, batch.negatives) if batch.negatives else None
+    return info_nce_loss(
+        anchors,
+        positives,
+        temperature=config.temperature,
+        hard_negatives=negatives,
+        labels=torch.tensor(batch.labels) if batch.labels is not None else None,
+        negative_labels=torch.tensor(batch.negative_labels) if batch.negative_labels else None,
+    )
+
+
+# -- validation --------------------------------------------------------------------------------
+
+
+def _end_epoch(
+    model: SentenceTransformer,
+    listings: Listings,
+    valid: pd.DataFrame | None,
+    state: dict[str, Any],
+    best_path: Path,
+    config: FineTuneConfig,
+) -> None:
+    """Validate, keep the best weights, decide on early stopping, move to the next epoch."""
+    from safetensors.torch import save_file
+
+    from prodmatch.io import atomic_path
+
+    f1 = valid_f1(model, listings, valid) if valid is not None else math.nan
+    losses = state["losses"]
+    state["history"].append(
+        {
+            "epoch": state["epoch"] + 1,
+            "loss": float(np.mean(losses)) if losses else math.nan,
+            "valid_f1": f1,
+        }
+    )
+    improved = math.isnan(f1) or f1 > state["best_f1"]
+    if improved:
+        state["best_f1"], state["best_epoch"], state["bad_epochs"] = f1, state["epoch"] + 1, 0
+        with atomic_path(best_path) as tmp:
+            save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    else:
+        state["bad_epochs"] += 1
+        state["stopped"] = state["bad_epochs"] >= config.patience
+    state["epoch"], state["step"], state["losses"] = state["epoch"] + 1, 0, []
+
+
+def valid_f1(model: SentenceTransformer, listings: Listings, valid: pd.DataFrame) -> float:
+    """Best F1 of the encoder's cosine on validation pairs: the encoder's own quality."""
+    left_ids = list(dict.fromkeys(valid["left_id"]))
+    right_ids = list(dict.fromkeys(valid["right_id"]))
+    model.eval()
+    with torch.inference_mode():
+        left = _encode(model, [listings.left[i] for i in left_ids])
+        right = _encode(model, [listings.right[i] for i in right_ids])
+    li = pd.Index(left_ids).get_indexer(pd.Index(valid["left_id"]))
+    ri = pd.Index(right_ids).get_indexer(pd.Index(valid["right_id"]))
+    cosine = np.einsum("ij,ij->i", left[li], right[ri])
+    return best_threshold(cosine, valid["label"].to_numpy())[1]
+
+
+def _encode(model: SentenceTransformer, texts: list[str]) -> npt.NDArray[np.float32]:
+    vectors = model.encode(
+        texts,
+        batch_size=64,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return np.asarray(vectors, dtype=np.float32)
