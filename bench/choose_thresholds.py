@@ -27,9 +27,11 @@ def main() -> None:
         retrieval = "sparse" if scorer in ("tfidf", "fuzzy") else "hybrid"
         linker = Linker(MatchSettings(scorer=scorer, retrieval=retrieval), progress=False)
         report = evaluate_linkage(left, right, world.gold, linker, ks=(10,))
-        print(f"{scorer}: best threshold {report.oracle_threshold:.3f} "
-              f"(F1 {report.oracle_f1:.3f}); at current default {report.threshold}: "
-              f"F1 {report.f1:.3f}")
+        print(
+            f"{scorer}: best threshold {report.oracle_threshold:.3f} "
+            f"(F1 {report.oracle_f1:.3f}); at current default {report.threshold}: "
+            f"F1 {report.f1:.3f}"
+        )
 
 
 if __name__ == "__main__":

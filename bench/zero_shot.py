@@ -50,15 +50,25 @@ def main() -> None:
                 folder = args.datasets / name
                 if folder.is_dir():
                     key = f"pairs/{name}/{scorer}"
-                    results[key] = run(["evaluate", "pairs", str(folder), *common],
-                                       Path(tmp) / "r.json")
+                    results[key] = run(
+                        ["evaluate", "pairs", str(folder), *common], Path(tmp) / "r.json"
+                    )
             for name, (left, right, gold) in FULL_SETS.items():
                 folder = args.datasets / name
                 if folder.is_dir():
                     key = f"linkage/{name}/{scorer}"
                     results[key] = run(
-                        ["evaluate", "linkage", str(folder / left), str(folder / right),
-                         "--gold", str(folder / gold), "--retrieval", RETRIEVAL[scorer], *common],
+                        [
+                            "evaluate",
+                            "linkage",
+                            str(folder / left),
+                            str(folder / right),
+                            "--gold",
+                            str(folder / gold),
+                            "--retrieval",
+                            RETRIEVAL[scorer],
+                            *common,
+                        ],
                         Path(tmp) / "r.json",
                     )
     (args.out / "zero_shot.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -67,8 +77,10 @@ def main() -> None:
 
 
 def markdown(results: dict[str, dict[str, object]]) -> str:
-    lines = ["| measurement | scorer | precision | recall | F1 | threshold | R@1 | R@10 | R@50 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| measurement | scorer | precision | recall | F1 | threshold | R@1 | R@10 | R@50 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for key, r in results.items():
         kind, name, scorer = key.split("/")
         recall_at = r.get("recall_at_k", {})
