@@ -292,10 +292,12 @@ def _supcon_batches(
     sampler = ClusterBatchSampler(clusters.labels, config.batch_size, seed=config.seed)
 
     def make(epoch: int) -> list[Batch]:
+        # A batch of singletons has no positive pair: SupCon skips every anchor in it, so its
+        # loss and gradient are zero and running it would only cost time.
         return [
             Batch([texts[i] for i in b], [labels[i] for i in b])
             for b in sampler.batches(epoch)
-            if len(b) > 1
+            if len({labels[i] for i in b}) < len(b)
         ]
 
     return make
