@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -56,6 +57,42 @@ def progress_bar(
         TimeRemainingColumn(),
     )
     # stderr, so a command's standard output stays clean for pipes.
-    with Progress(*columns, transient=False, console=Console(stderr=True)) as bar:
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        with _log_lines(console, description, total, unit) as advance:
+            yield advance
+        return
+    with Progress(*columns, transient=False, console=console) as bar:
         task = bar.add_task(description, total=total)
         yield lambda amount: bar.advance(task, amount)
+
+
+@contextmanager
+def _log_lines(console: Console, description: str, total: int, unit: str) -> Iterator[Advance]:
+    """Progress for logs and CI, where a live bar cannot redraw: a plain line about every
+    30 seconds and one at the end, each with count, rate and time left."""
+    start = last = time.monotonic()
+    done = 0
+
+    def line(now: float) -> None:
+        rate = done / max(now - start, 1e-9)
+        left = (total - done) / rate if rate > 0 else float("nan")
+        console.print(
+            f"{description}: {done}/{total} ({done / total:.0%}), {rate:,.1f} {unit}/s, "
+            f"elapsed {now - start:.0f} s, eta {left:.0f} s",
+            highlight=False,
+        )
+
+    def advance(amount: int) -> None:
+        nonlocal done, last
+        done += amount
+        now = time.monotonic()
+        if now - last >= _LOG_EVERY_S and done < total:
+            last = now
+            line(now)
+
+    yield advance
+    line(time.monotonic())
+
+
+_LOG_EVERY_S = 30.0
