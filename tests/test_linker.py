@@ -31,7 +31,7 @@ RIGHT = catalog_from_frame(
             "id": ["b1", "b2", "b3", "b4"],
             "title": [
                 "canon powershot sx620hs 20mp digital camera blk",
-                "samsung un55tu8000 55\" crystal uhd smart tv",
+                'samsung un55tu8000 55" crystal uhd smart tv',
                 "sony pslx350h stereo turntable",
                 "sony pslx250h turntable",
             ],

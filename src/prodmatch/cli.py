@@ -39,6 +39,9 @@ Model = Annotated[
 ScorerOpt = Annotated[
     str | None, typer.Option(help="hybrid (default), dense, or the baselines tfidf, fuzzy.")
 ]
+EngineOpt = Annotated[
+    str | None, typer.Option(help="Encoder engine: torch (default), onnx, or onnx-int8 (fastest).")
+]
 RetrievalOpt = Annotated[
     str | None,
     typer.Option(help="Candidates from hybrid (default: dense + lexical), dense or sparse search."),
@@ -71,6 +74,8 @@ def _settings(
     columns: str | None,
     **overrides: Any,
 ) -> Any:
+    """Settings from (in rising precedence) defaults, a trained matcher, a settings file and
+    the options given."""
     from prodmatch.matcher import is_matcher, matcher_settings
     from prodmatch.settings import MatchSettings
 
@@ -106,7 +111,9 @@ def match(
     id_col: IdCol = "id",
     columns: Columns = None,
     model: Model = None,
+    engine: EngineOpt = None,
     scorer: ScorerOpt = None,
+    retrieval: RetrievalOpt = None,
     threshold: Annotated[
         str | None, typer.Option(help="A score, or 'auto' to choose it on --labels.")
     ] = None,
@@ -127,7 +134,15 @@ def match(
     from prodmatch.linker import Linker, output_columns
 
     config = _settings(
-        settings, model, scorer, columns, assignment=assign, k=k, threshold=_threshold(threshold)
+        settings,
+        model,
+        scorer,
+        columns,
+        retrieval=retrieval,
+        engine=engine,
+        assignment=assign,
+        k=k,
+        threshold=_threshold(threshold),
     )
     left_cat = load_catalog(left, sep=sep, id_col=id_col)
     right_cat = load_catalog(right, sep=sep, id_col=id_col)
@@ -165,6 +180,7 @@ def dedupe(
     id_col: IdCol = "id",
     columns: Columns = None,
     model: Model = None,
+    engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
     threshold: Annotated[float | None, typer.Option(help="Duplicate score threshold.")] = None,
@@ -175,7 +191,9 @@ def dedupe(
     from prodmatch.io import write_table
     from prodmatch.linker import Linker, output_columns
 
-    config = _settings(settings, model, scorer, columns, retrieval=retrieval, threshold=threshold)
+    config = _settings(
+        settings, model, scorer, columns, retrieval=retrieval, engine=engine, threshold=threshold
+    )
     cat = load_catalog(catalog, sep=sep, id_col=id_col)
     pairs, clusters = Linker(config).dedupe(cat)
     write_table(clusters, output)
@@ -195,6 +213,7 @@ def evaluate_pairs_command(
     folder: Path,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
     model: Model = None,
+    engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     columns: Columns = None,
     plot: PlotOpt = None,
@@ -205,7 +224,7 @@ def evaluate_pairs_command(
     from prodmatch.evaluate import evaluate_pairs
     from prodmatch.linker import Linker
 
-    config = _settings(settings, model, scorer, columns)
+    config = _settings(settings, model, scorer, columns, engine=engine)
     report = evaluate_pairs(load_deepmatcher(folder), Linker(config), plot=plot)
     _show(
         f"pairs: {folder}",
@@ -229,6 +248,7 @@ def evaluate_linkage_command(
     id_col: IdCol = "id",
     columns: Columns = None,
     model: Model = None,
+    engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
     threshold: Annotated[float | None, typer.Option(help="Decision threshold.")] = None,
@@ -247,6 +267,7 @@ def evaluate_linkage_command(
         scorer,
         columns,
         retrieval=retrieval,
+        engine=engine,
         threshold=threshold,
         assignment=assign,
     )

@@ -62,7 +62,10 @@ class Linker:
         if self._encoder is None:
             s = self.settings
             self._encoder = TextEncoder(
-                s.model, max_seq_length=s.max_seq_length, batch_size=s.batch_size
+                s.model,
+                max_seq_length=s.max_seq_length,
+                batch_size=s.batch_size,
+                engine=s.engine,
             )
         return self._encoder
 

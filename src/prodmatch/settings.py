@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 from prodmatch.decide.assign import Assignment
 from prodmatch.encode.models import DEFAULT_MODEL
+from prodmatch.encode.onnx import Engine
 from prodmatch.errors import ProdmatchError
 from prodmatch.retrieve.dense import IndexKind
 from prodmatch.retrieve.hybrid import Retrieval
@@ -25,6 +26,7 @@ class MatchSettings:
 
     threshold: pairs scoring at least this are matches; None uses the scorer's default, which
     was chosen on the built-in synthetic data (see BENCHMARKS.md), not on any benchmark.
+    engine: torch (reference), onnx, or onnx-int8 (fastest; see `prodmatch.encode.onnx`).
     dense_weight, code_weight: the hybrid scorer's mix (see `prodmatch.score`); the defaults
     were chosen on the validation splits of abt-buy and amazon-google, never their test splits.
     """
@@ -33,6 +35,7 @@ class MatchSettings:
     columns: list[str] | None = None
     max_seq_length: int = 128
     batch_size: int = 64
+    engine: Engine = "torch"
     retrieval: Retrieval = "hybrid"
     k: int = 20
     index: IndexKind = "auto"
@@ -43,6 +46,7 @@ class MatchSettings:
     assignment: Assignment = "one-to-one"
 
     def __post_init__(self) -> None:
+        _check_choice("engine", self.engine, Engine)
         _check_choice("retrieval", self.retrieval, Retrieval)
         _check_choice("index", self.index, IndexKind)
         _check_choice("scorer", self.scorer, Scorer)

@@ -30,8 +30,9 @@ def _run(*args: str | Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_match_writes_matches_with_scores(world: dict[str, Path], tiny_model: Path,
-                                          tmp_path: Path) -> None:
+def test_match_writes_matches_with_scores(
+    world: dict[str, Path], tiny_model: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "matches.parquet"
     code, output = _run("match", world["left"], world["right"], "-o", out, "--model", tiny_model)
     assert code == 0, output
@@ -46,19 +47,40 @@ def test_match_writes_matches_with_scores(world: dict[str, Path], tiny_model: Pa
 
 def test_match_threshold_auto_uses_labelled_pairs(world: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "m.csv"
-    code, output = _run("match", world["left"], world["right"], "-o", out, "--scorer", "tfidf",
-                        "--threshold", "auto", "--labels", world["dm"] / "train.csv",
-                        "--all-candidates")
+    code, output = _run(
+        "match",
+        world["left"],
+        world["right"],
+        "-o",
+        out,
+        "--scorer",
+        "tfidf",
+        "--threshold",
+        "auto",
+        "--labels",
+        world["dm"] / "train.csv",
+        "--all-candidates",
+    )
     assert code == 0, output
     assert "threshold" in output
     frame = pd.read_csv(out)
     assert not frame["decision"].all()  # every candidate, decided or not
 
 
-def test_threshold_auto_without_labels_is_one_clear_line(world: dict[str, Path],
-                                                         tmp_path: Path) -> None:
-    code, output = _run("match", world["left"], world["right"], "-o", tmp_path / "m.csv",
-                        "--threshold", "auto", "--scorer", "tfidf")
+def test_threshold_auto_without_labels_is_one_clear_line(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    code, output = _run(
+        "match",
+        world["left"],
+        world["right"],
+        "-o",
+        tmp_path / "m.csv",
+        "--threshold",
+        "auto",
+        "--scorer",
+        "tfidf",
+    )
     assert code == 2
     assert "needs labelled pairs" in output
     assert "Traceback" not in output
@@ -73,8 +95,9 @@ def test_threshold_auto_without_labels_is_one_clear_line(world: dict[str, Path],
         ("id,title\n1,a,extra\n", "line 2"),
     ],
 )
-def test_bad_catalog_names_file_and_place(world: dict[str, Path], tmp_path: Path,
-                                          content: str, expected: str) -> None:
+def test_bad_catalog_names_file_and_place(
+    world: dict[str, Path], tmp_path: Path, content: str, expected: str
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(content)
     code, output = _run("match", bad, world["right"], "-o", tmp_path / "m.csv", "--scorer", "tfidf")
@@ -96,8 +119,9 @@ def test_dedupe_writes_clusters_and_pairs(tmp_path: Path) -> None:
     source = tmp_path / "catalog.jsonl"
     catalog.to_json(source, orient="records", lines=True)
     clusters_out, pairs_out = tmp_path / "clusters.csv", tmp_path / "pairs.csv"
-    code, output = _run("dedupe", source, "-o", clusters_out, "--pairs-output", pairs_out,
-                        "--scorer", "tfidf")
+    code, output = _run(
+        "dedupe", source, "-o", clusters_out, "--pairs-output", pairs_out, "--scorer", "tfidf"
+    )
     assert code == 0, output
     clusters = pd.read_csv(clusters_out, dtype={"product_id": str})
     assert sorted(clusters["product_id"]) == sorted(catalog["id"].astype(str))
@@ -107,8 +131,9 @@ def test_dedupe_writes_clusters_and_pairs(tmp_path: Path) -> None:
 
 def test_evaluate_pairs_writes_the_report(world: dict[str, Path], tmp_path: Path) -> None:
     report, plot = tmp_path / "r.json", tmp_path / "r.png"
-    code, output = _run("evaluate", "pairs", world["dm"], "--json", report, "--scorer", "tfidf",
-                        "--plot", plot)
+    code, output = _run(
+        "evaluate", "pairs", world["dm"], "--json", report, "--scorer", "tfidf", "--plot", plot
+    )
     assert code == 0, output
     data = json.loads(report.read_text())
     assert {"precision", "recall", "f1", "threshold"} <= set(data)
@@ -118,9 +143,22 @@ def test_evaluate_pairs_writes_the_report(world: dict[str, Path], tmp_path: Path
 
 def test_evaluate_linkage_reports_recall_at_k(world: dict[str, Path], tmp_path: Path) -> None:
     report = tmp_path / "r.json"
-    code, output = _run("evaluate", "linkage", world["left"], world["right"], "--gold",
-                        world["gold"], "--gold-cols", "left_id,right_id", "--json", report,
-                        "--scorer", "fuzzy", "--plot", tmp_path / "l.png")
+    code, output = _run(
+        "evaluate",
+        "linkage",
+        world["left"],
+        world["right"],
+        "--gold",
+        world["gold"],
+        "--gold-cols",
+        "left_id,right_id",
+        "--json",
+        report,
+        "--scorer",
+        "fuzzy",
+        "--plot",
+        tmp_path / "l.png",
+    )
     assert code == 0, output
     data = json.loads(report.read_text())
     assert set(data["recall_at_k"]) == {"1", "5", "10", "20", "50"}
@@ -142,3 +180,35 @@ def test_demo_with_the_default_model_matches_well(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["f1"] > 0.8
     assert report["recall_at_k"]["10"] > 0.95
+
+
+def test_match_with_the_int8_engine_and_dense_retrieval(
+    world: dict[str, Path], tiny_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "m.jsonl"
+    code, output = _run(
+        "match",
+        world["left"],
+        world["right"],
+        "-o",
+        out,
+        "--model",
+        tiny_model,
+        "--engine",
+        "onnx-int8",
+        "--retrieval",
+        "dense",
+        "--scorer",
+        "dense",
+        "--threshold",
+        "0.5",
+    )
+    assert code == 0, output
+    assert len(pd.read_json(out, lines=True)) > 0
+
+
+def test_unknown_engine_is_one_line(world: dict[str, Path], tmp_path: Path) -> None:
+    code, output = _run(
+        "match", world["left"], world["right"], "-o", tmp_path / "m.csv", "--engine", "tpu"
+    )
+    assert code == 2 and "engine must be one of" in output

@@ -294,7 +294,9 @@ def test_write_catalogs_round_trip(tmp_path: Path) -> None:
         assert paths[name].name == f"{name}.csv"
         pd.testing.assert_frame_equal(_read(paths[name]), frame.astype(str), check_dtype=False)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "gold.csv", "left.csv", "right.csv"
+        "gold.csv",
+        "left.csv",
+        "right.csv",
     ]
 
 

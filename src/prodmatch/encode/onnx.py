@@ -1,0 +1,168 @@
+"""Fast CPU encoding: the encoder exported to ONNX and run by ONNX Runtime, fp32 or int8.
+
+PyTorch stays the reference; the ONNX graphs are derived from the same weights and checked
+against it. Measured on this project's 2-core machine (see BENCHMARKS.md), dynamically
+quantised int8 with per-channel scales is several times faster than sentence-transformers
+while keeping cosine agreement above 0.99; per-tensor int8 was too lossy (cosine 0.91).
+
+Exported graphs are cached beside the embeddings, keyed by the model's fingerprint, so the
+export (tens of seconds) happens once per model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from prodmatch.encode.cache import default_cache_dir
+from prodmatch.encode.models import model_fingerprint, offline
+from prodmatch.errors import ProdmatchError
+from prodmatch.io import atomic_path
+
+Engine = Literal["torch", "onnx", "onnx-int8"]
+OUTPUT_NAME = "sentence_embedding"  # the name "embedding" broke ORT's optimiser here
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def onnx_path(model_dir: Path, engine: Engine, cache_dir: Path | None = None) -> Path:
+    """Where the graph for `engine` lives: inside the model folder if it ships one, else in
+    the cache."""
+    name = "model_int8.onnx" if engine == "onnx-int8" else "model.onnx"
+    shipped = model_dir / "onnx" / name
+    if shipped.is_file():
+        return shipped
+    folder = (cache_dir or default_cache_dir()) / "onnx" / model_fingerprint(model_dir)
+    return folder / name
+
+
+def ensure_onnx(model_dir: Path, engine: Engine, cache_dir: Path | None = None) -> Path:
+    """The ONNX graph for `engine`, exporting (and quantising) it first if needed."""
+    target = onnx_path(model_dir, engine, cache_dir)
+    if target.is_file():
+        return target
+    fp32 = onnx_path(model_dir, "onnx", cache_dir)
+    if not fp32.is_file():
+        export_onnx(model_dir, fp32)
+    if engine == "onnx-int8":
+        quantize_int8(fp32, target)
+    return target
+
+
+def export_onnx(model_dir: Path, target: Path) -> Path:
+    """Export transformer + pooling + normalisation as one graph with dynamic batch and length.
+
+    The legacy exporter with eager attention gives a graph whose attention ONNX Runtime fuses.
+    """
+    import torch
+    from transformers import AutoModel
+
+    offline()
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+    wrapper = _pooled_module(model, _pooling(model_dir))
+    sample = {name: torch.ones(2, 8, dtype=torch.long) for name in _INPUTS}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    axes = {name: {0: "batch", 1: "sequence"} for name in _INPUTS}
+    with atomic_path(target) as tmp, torch.inference_mode():
+        torch.onnx.export(
+            wrapper,
+            tuple(sample[n] for n in _INPUTS),
+            str(tmp),
+            input_names=list(_INPUTS),
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={**axes, OUTPUT_NAME: {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    return target
+
+
+def quantize_int8(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantisation with per-channel weight scales (per-tensor was too lossy)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with atomic_path(target) as tmp:
+        quantize_dynamic(
+            str(source),
+            str(tmp),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    return target
+
+
+class OnnxEncoder:
+    """Runs an exported graph: tokenise (padding to the batch's longest), run, return vectors."""
+
+    def __init__(
+        self, model_dir: Path, engine: Engine, max_seq_length: int, cache_dir: Path | None = None
+    ) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        offline()
+        path = ensure_onnx(model_dir, engine, cache_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        self.max_seq_length = max_seq_length
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        tokens = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_tensors="np",
+        )
+        feed = {k: np.asarray(v, dtype=np.int64) for k, v in tokens.items() if k in self.inputs}
+        if "token_type_ids" in self.inputs and "token_type_ids" not in feed:
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        out = self.session.run([OUTPUT_NAME], feed)[0]
+        return np.asarray(out, dtype=np.float32)
+
+
+def _pooling(model_dir: Path) -> str:
+    """The pooling the sentence-transformers folder declares (mean when it declares none)."""
+    config = model_dir / "1_Pooling" / "config.json"
+    if not config.is_file():
+        return "mean"
+    settings = json.loads(config.read_text(encoding="utf-8"))
+    if settings.get("pooling_mode_cls_token"):
+        return "cls"
+    if settings.get("pooling_mode_mean_tokens", True):
+        return "mean"
+    raise ProdmatchError(f"{config}: only mean or CLS pooling can be exported to ONNX")
+
+
+def _pooled_module(model: Any, pooling: str) -> Any:
+    import torch
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            hidden = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            if pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    return Pooled()

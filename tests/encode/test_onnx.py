@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prodmatch.encode import TextEncoder
+from prodmatch.encode.onnx import OnnxEncoder, ensure_onnx, onnx_path
+
+TEXTS = ["sony turntable pslx350h", "bose acoustimass speaker am53bk black", "x " * 40, ""]
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_model: Path) -> np.ndarray:
+    return TextEncoder(tiny_model, cache=False).encode(TEXTS, progress=False)
+
+
+def test_fp32_graph_agrees_with_torch(
+    tiny_model: Path, tmp_path: Path, reference: np.ndarray
+) -> None:
+    vectors = OnnxEncoder(tiny_model, "onnx", 128, cache_dir=tmp_path).encode(TEXTS)
+    cosine = np.einsum("ij,ij->i", vectors, reference)
+    assert cosine.min() > 0.9999
+
+
+def test_int8_graph_loads_and_stays_close(
+    tiny_model: Path, tmp_path: Path, reference: np.ndarray
+) -> None:
+    encoder = OnnxEncoder(tiny_model, "onnx-int8", 128, cache_dir=tmp_path)
+    vectors = encoder.encode(TEXTS)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
+    assert np.einsum("ij,ij->i", vectors, reference).mean() > 0.95
+    assert (
+        onnx_path(tiny_model, "onnx-int8", tmp_path).stat().st_size
+        < onnx_path(tiny_model, "onnx", tmp_path).stat().st_size
+    )
+
+
+def test_export_happens_once(tiny_model: Path, tmp_path: Path) -> None:
+    first = ensure_onnx(tiny_model, "onnx", tmp_path)
+    stamp = first.stat().st_mtime_ns
+    assert ensure_onnx(tiny_model, "onnx", tmp_path).stat().st_mtime_ns == stamp
+
+
+def test_text_encoder_engines_agree_and_cache_apart(
+    tiny_model: Path, tmp_path: Path, reference: np.ndarray
+) -> None:
+    onnx = TextEncoder(tiny_model, engine="onnx", cache_dir=tmp_path, batch_size=2)
+    vectors = onnx.encode(TEXTS, progress=False)
+    assert np.einsum("ij,ij->i", vectors, reference).min() > 0.9999
+    assert onnx.key != TextEncoder(tiny_model, cache=False).key
+    assert onnx.key != TextEncoder(tiny_model, cache=False, engine="onnx-int8").key
+    again = TextEncoder(tiny_model, engine="onnx", cache_dir=tmp_path)
+    np.testing.assert_array_equal(again.encode(TEXTS, progress=False), vectors)
+    assert again._onnx is None  # served from the cache
