@@ -1,9 +1,13 @@
-"""Encoding throughput and peak memory of the default encoder on synthetic listings.
+"""Encoding throughput, agreement and peak memory of the text encoder, engine by engine.
 
-    .venv/bin/python bench/encode_speed.py [--n 5000] [--model all-MiniLM-L6-v2]
+    .venv/bin/python bench/encode_speed.py [--n 10000] [--engines plain,torch,onnx,onnx-int8]
 
-Serialises listings exactly as matching does (all columns, tagged), encodes them with the
-cache off, and prints products/s and the process's peak RSS as JSON.
+Encodes the same synthetic listings (titles only with --titles, else all columns as matching
+serialises them) with each engine, the cache off, after a warm-up: `plain` is
+sentence-transformers' own `encode` (fp32, batch 64, padding as it pads), the reference the
+others are measured against; `torch`, `onnx` and `onnx-int8` are prodmatch's engines
+(length-sorted batches). Prints one JSON object per engine: products/s, speed-up over plain,
+cosine agreement with plain (mean and min), and the process's peak RSS so far.
 """
 
 from __future__ import annotations
@@ -12,41 +16,88 @@ import argparse
 import json
 import resource
 import time
+from collections.abc import Callable
 
-import torch
+import numpy as np
+import numpy.typing as npt
 
 from prodmatch.data import catalog_from_frame
 from prodmatch.encode import TextEncoder
+from prodmatch.encode.models import offline, resolve_model_path
 from prodmatch.linker import Linker
 from prodmatch.synth import generate_catalogs
+
+Encode = Callable[[list[str]], npt.NDArray[np.float32]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--engines", default="plain,torch,onnx,onnx-int8")
+    parser.add_argument("--titles", action="store_true", help="Encode titles only.")
+    parser.add_argument("--max-seq-length", type=int, default=128)
     args = parser.parse_args()
-    world = generate_catalogs(args.n, seed=7, overlap=1.0)
-    catalog = catalog_from_frame(world.left.head(args.n), name="synthetic")
-    side = Linker(progress=False).side(catalog)
-    encoder = TextEncoder(args.model, cache=False, batch_size=args.batch_size)
-    encoder.encode(side.texts[:64], progress=False)  # load and warm up
-    start = time.perf_counter()
-    encoder.encode(side.texts, progress=True)
-    seconds = time.perf_counter() - start
-    print(
-        json.dumps(
-            {
-                "products": len(side.texts),
-                "seconds": round(seconds, 2),
-                "products_per_second": round(len(side.texts) / seconds, 1),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                "threads": torch.get_num_threads(),
-                "mean_chars": round(sum(map(len, side.texts)) / len(side.texts)),
-            }
+    texts = _texts(args.n, args.titles)
+    reference: npt.NDArray[np.float32] | None = None
+    plain_rate = None
+    for engine in args.engines.split(","):
+        encode = _encoder(engine, args.model, args.max_seq_length)
+        encode(texts[:64])  # load, export if needed, warm up
+        start = time.perf_counter()
+        vectors = encode(texts)
+        seconds = time.perf_counter() - start
+        rate = len(texts) / seconds
+        if reference is None:
+            reference, plain_rate = vectors, rate
+        cosine = np.einsum("ij,ij->i", vectors, reference)
+        print(
+            json.dumps(
+                {
+                    "engine": engine,
+                    "products": len(texts),
+                    "seconds": round(seconds, 1),
+                    "products_per_second": round(rate, 1),
+                    "speedup_vs_first": round(rate / plain_rate, 2) if plain_rate else 1.0,
+                    "cosine_mean": round(float(cosine.mean()), 4),
+                    "cosine_min": round(float(cosine.min()), 4),
+                    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                }
+            ),
+            flush=True,
         )
+
+
+def _texts(n: int, titles: bool) -> list[str]:
+    world = generate_catalogs(n, seed=7, overlap=1.0)
+    frame = world.left.head(n)
+    if titles:
+        return [str(t) for t in frame["title"]]
+    return Linker(progress=False).side(catalog_from_frame(frame, name="synthetic")).texts
+
+
+def _encoder(engine: str, model: str, max_seq_length: int) -> Encode:
+    if engine == "plain":
+        offline()
+        from sentence_transformers import SentenceTransformer
+
+        plain = SentenceTransformer(str(resolve_model_path(model)), device="cpu")
+        plain.max_seq_length = max_seq_length
+
+        def run(texts: list[str]) -> npt.NDArray[np.float32]:
+            out = plain.encode(
+                texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+            )
+            return np.asarray(out, dtype=np.float32)
+
+        return run
+    encoder = TextEncoder(
+        model,
+        cache=False,
+        engine=engine,  # type: ignore[arg-type]
+        max_seq_length=max_seq_length,
     )
+    return lambda texts: encoder.encode(texts, progress=False)
 
 
 if __name__ == "__main__":

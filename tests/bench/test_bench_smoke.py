@@ -54,14 +54,17 @@ def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
             "100",
             "--model",
             str(tiny_model),
+            "--engines",
+            "plain,torch,onnx",
         ],
         check=True,
         capture_output=True,
         text=True,
     )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["products"] == 100
-    assert report["products_per_second"] > 0
+    reports = [json.loads(line) for line in done.stdout.strip().splitlines()]
+    assert [r["engine"] for r in reports] == ["plain", "torch", "onnx"]
+    assert all(r["products"] == 100 and r["products_per_second"] > 0 for r in reports)
+    assert reports[2]["cosine_min"] > 0.999  # onnx fp32 agrees with sentence-transformers
 
 
 def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
