@@ -31,3 +31,23 @@ def test_unknown_keys_are_rejected() -> None:
 def test_default_threshold_follows_the_scorer() -> None:
     assert MatchSettings(scorer="fuzzy").decision_threshold != MatchSettings().decision_threshold
     assert MatchSettings(threshold=0.1).decision_threshold == 0.1
+
+
+def test_image_column_round_trips_and_defaults_to_none(tmp_path: Path) -> None:
+    assert MatchSettings().image_column is None
+    settings = MatchSettings(image_column="photo", columns=["title"])
+    settings.save(tmp_path / "s.json")
+    assert MatchSettings.load(tmp_path / "s.json").image_column == "photo"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"image_column": ""}, "image_column must be a column name"),
+        ({"image_column": "  "}, "image_column must be a column name"),
+        ({"image_column": "image", "columns": ["title", "image"]}, "cannot also be a text column"),
+    ],
+)
+def test_bad_image_columns_are_rejected(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ProdmatchError, match=message):
+        MatchSettings(**options)  # type: ignore[arg-type]

@@ -29,6 +29,8 @@ class MatchSettings:
     engine: torch (reference), onnx, or onnx-int8 (fastest; see `prodmatch.encode.onnx`).
     dense_weight, code_weight: the hybrid scorer's mix (see `prodmatch.score`); the defaults
     were chosen on the validation splits of abt-buy and amazon-google, never their test splits.
+    image_column: the column holding each listing's photo(s) (paths or URLs); None reads no
+    images. It is never part of the product text, so it cannot be one of ``columns``.
     """
 
     model: str = DEFAULT_MODEL
@@ -44,6 +46,7 @@ class MatchSettings:
     code_weight: float = 0.2
     threshold: float | None = None
     assignment: Assignment = "one-to-one"
+    image_column: str | None = None
 
     def __post_init__(self) -> None:
         _check_choice("engine", self.engine, Engine)
@@ -55,6 +58,19 @@ class MatchSettings:
             raise ProdmatchError(f"k must be at least 1, got {self.k}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ProdmatchError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
+        self._check_image_column()
+
+    def _check_image_column(self) -> None:
+        """A named, non-empty column that is not also read as text (a path is no description)."""
+        column = self.image_column
+        if column is None:
+            return
+        if not isinstance(column, str) or not column.strip():
+            raise ProdmatchError(f"image_column must be a column name, got {column!r}")
+        if self.columns is not None and column in self.columns:
+            raise ProdmatchError(
+                f"image_column '{column}' cannot also be a text column; leave it out of columns"
+            )
 
     @property
     def decision_threshold(self) -> float:
