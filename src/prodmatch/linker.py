@@ -2,6 +2,11 @@
 
 Serialise each listing, encode it, retrieve candidates (dense and lexical), score them and
 decide. `Linker` is the facade; each step lives in its own module.
+
+With `MatchSettings.image_column` set, each listing's photos are encoded too (see
+`prodmatch.images`): pairs gain the signals "image" and "image_both", a trained matcher with
+a fusion head joins text and image into one vector, and dedup flags listings that reuse one
+photo. Without it no image code is imported.
 """
 
 from __future__ import annotations
@@ -20,14 +25,19 @@ from prodmatch.decide import assign, connected_components
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.retrieve import SparseIndex, retrieve_candidates
+from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
 from prodmatch.score import code_agreement, needs_dense, needs_sparse, score_pairs
 from prodmatch.settings import MatchSettings
 from prodmatch.text import extract_model_numbers, serialize_records
 
 if TYPE_CHECKING:
+    from prodmatch.images.encoder import ImageEncoder
+    from prodmatch.images.fusion import FusionHead
     from prodmatch.train.head import MatchHead
 
 MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
+SIGNAL_COLUMNS = ("dense", "sparse", "codes", "image", "image_both", "same_photo")
+FUSION_DIR = "fusion"  # a trained matcher's fusion head (see prodmatch.matcher)
 
 
 @dataclass
@@ -38,8 +48,11 @@ class Side:
     texts: list[str]  # tagged "[title] ..." text, read by the encoder
     plain: list[str]  # the same values untagged, read by n-grams and fuzzy matching
     codes: list[frozenset[str]]  # model numbers found in each listing
-    vectors: npt.NDArray[np.float32] | None = None
+    vectors: npt.NDArray[np.float32] | None = None  # text, or text and image fused
     tfidf: sp.csr_matrix | None = field(default=None, repr=False)
+    image_vectors: npt.NDArray[np.float32] | None = field(default=None, repr=False)
+    has_image: npt.NDArray[np.bool_] | None = field(default=None, repr=False)
+    image_paths: list[list[Path]] | None = field(default=None, repr=False)
 
 
 class Linker:
@@ -50,12 +63,22 @@ class Linker:
         settings: MatchSettings | None = None,
         *,
         encoder: TextEncoder | None = None,
+        image_encoder: ImageEncoder | None = None,
+        fusion: FusionHead | None = None,
         progress: bool = True,
     ) -> None:
+        """`fusion` joins text and image vectors (default: the trained matcher's, if any)."""
         self.settings = settings or MatchSettings()
         self._encoder = encoder
+        self._image_encoder = image_encoder
         self.progress = progress
         self.head = _load_head(self.settings) if self.settings.scorer == "learned" else None
+        self.fusion = fusion if fusion is not None else _load_fusion(self.settings)
+        if self.fusion is not None and self.settings.image_column is None:
+            raise ProdmatchError(
+                f"{self.settings.model}: this matcher fuses text with product photos; "
+                "name the photo column (image_column, --image-col)"
+            )
 
     @property
     def encoder(self) -> TextEncoder:
@@ -69,17 +92,33 @@ class Linker:
             )
         return self._encoder
 
+    @property
+    def image_encoder(self) -> ImageEncoder:
+        """EfficientNet-Lite0 by default, on as many threads as torch is set to use."""
+        if self._image_encoder is None:
+            import torch
+
+            from prodmatch.images.encoder import ImageEncoder
+
+            self._image_encoder = ImageEncoder(threads=torch.get_num_threads())
+        return self._image_encoder
+
     # -- preparation -------------------------------------------------------------------------
 
     def prepare(self, left: Catalog, right: Catalog | None = None) -> tuple[Side, Side]:
         """Serialise, encode and vectorise both sides (the same side twice for dedup)."""
         sides = [self.side(left)] if right is None else [self.side(left), self.side(right)]
         s = self.settings
+        if s.image_column is not None:
+            for side in sides:
+                self._add_images(side, s.image_column)
         if s.retrieval in ("hybrid", "dense") or needs_dense(s.scorer):
             for side in sides:
                 side.vectors = self.encoder.encode(
                     side.texts, progress=self.progress, description=f"encoding {side.catalog.name}"
                 )
+                if self.fusion is not None:
+                    side.vectors = self._fuse(side, side.vectors)
         if s.retrieval in ("hybrid", "sparse") or needs_sparse(s.scorer):
             index = SparseIndex([text for side in sides for text in side.plain])
             for side in sides:
@@ -98,10 +137,32 @@ class Linker:
             codes=[frozenset(extract_model_numbers(text)) for text in plain],
         )
 
+    def _add_images(self, side: Side, column: str) -> None:
+        """Photos and their vectors; problems are one warning per catalog, never a stop."""
+        from prodmatch.images.listings import encode_catalog_images
+
+        images = encode_catalog_images(
+            side.catalog, column, self.image_encoder, progress=self.progress
+        )
+        side.image_paths = images.paths
+        side.image_vectors = images.vectors
+        side.has_image = images.has_image
+
+    def _fuse(self, side: Side, text: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """One vector per listing from its text and photo (the missing-photo embedding where
+        it has none)."""
+        assert self.fusion is not None
+        assert side.image_vectors is not None and side.has_image is not None
+        try:
+            return self.fusion.fuse(text, side.image_vectors, side.has_image)
+        except ValueError as error:
+            raise ProdmatchError(f"the fusion head does not fit these encoders: {error}") from None
+
     def _columns(self, catalog: Catalog) -> list[str]:
         wanted = self.settings.columns
         if wanted is None:
-            return list(catalog.columns)
+            image = self.settings.image_column
+            return [c for c in catalog.columns if c != image]
         missing = [c for c in wanted if c not in catalog.columns]
         if missing:
             raise ProdmatchError(
@@ -124,6 +185,8 @@ class Linker:
         if left.tfidf is not None and right.tfidf is not None:
             frame["sparse"] = SparseIndex.pair_scores(left.tfidf, right.tfidf, li, ri)
         frame["codes"] = code_agreement(left.codes, right.codes, li, ri)
+        if left.image_vectors is not None and right.image_vectors is not None:
+            frame["image"], frame["image_both"] = _image_signals(left, right, li, ri)
         return frame
 
     def score(self, left: Side, right: Side, features: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -202,6 +265,8 @@ class Linker:
         side, _ = self.prepare(catalog)
         pairs = self.candidates(side, side, exclude_self=True)
         pairs = pairs[pairs["left"] < pairs["right"]].reset_index(drop=True)
+        if side.image_paths is not None:
+            pairs = self._with_same_photo(side, pairs)
         cut = threshold if threshold is not None else self.settings.decision_threshold
         pairs["decision"] = assign(pairs, cut, "all").to_numpy()
         accepted = pairs[pairs["decision"]]
@@ -209,11 +274,65 @@ class Linker:
         clusters = pd.DataFrame({"cluster_id": labels, "product_id": catalog.ids})
         return pairs, clusters
 
+    def _with_same_photo(self, side: Side, pairs: pd.DataFrame) -> pd.DataFrame:
+        """Candidates plus a `same_photo` flag; pairs sharing a photo join the candidates.
+
+        Such a pair is scored like any other and only its score decides: a shop may show one
+        stock photo for every colour of a product, so a shared photo is shown, never merged on.
+        """
+        from prodmatch.images.phash import listing_hashes, same_photo_pairs
+
+        assert side.image_paths is not None
+        hashes = listing_hashes(side.image_paths, progress=self.progress)
+        found = same_photo_pairs(hashes, side.catalog.ids)
+        position = side.catalog.records.index
+        li = position.get_indexer(pd.Index(found["left_id"]))
+        ri = position.get_indexer(pd.Index(found["right_id"]))
+        shared = set(zip(li.tolist(), ri.tolist(), strict=True))
+        known = set(zip(pairs["left"].tolist(), pairs["right"].tolist(), strict=True))
+        fresh = sorted(shared - known)
+        if fresh:
+            pairs = self._add_pairs(side, pairs, fresh)
+        keys = zip(pairs["left"].tolist(), pairs["right"].tolist(), strict=True)
+        flags = [pair in shared for pair in keys]
+        return pairs.assign(same_photo=np.asarray(flags, dtype=bool))
+
+    def _add_pairs(
+        self, side: Side, pairs: pd.DataFrame, extra: list[tuple[int, int]]
+    ) -> pd.DataFrame:
+        """`pairs` with more (left, right) positions scored, ranks recomputed."""
+        li, ri = (np.asarray(column, dtype=np.int64) for column in zip(*extra, strict=True))
+        feats = self.features(side, side, li, ri)
+        feats["score"] = self.score(side, side, feats)
+        ids = np.asarray(side.catalog.ids, dtype=object)
+        feats["left_id"], feats["right_id"] = ids[li], ids[ri]
+        for column in RANK_COLUMNS:
+            if column in pairs:
+                feats[column] = np.int32(NOT_RANKED)  # found by photo, by no retriever
+        joined = pd.concat([pairs, feats], ignore_index=True)
+        joined = joined.sort_values(["left", "score"], ascending=[True, False], kind="stable")
+        joined["rank"] = joined.groupby("left").cumcount() + 1
+        return joined.reset_index(drop=True)
+
 
 def output_columns(pairs: pd.DataFrame) -> list[str]:
     """The columns users get: the decision and, as its explanation, each signal behind it."""
-    signals = [c for c in ("dense", "sparse", "codes") if c in pairs]
+    signals = [c for c in SIGNAL_COLUMNS if c in pairs]
     return [*MATCH_COLUMNS, *signals]
+
+
+def _image_signals(
+    left: Side, right: Side, li: npt.NDArray[np.int64], ri: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Cosine of the two listings' photos where both have one (else 0), and whether both do.
+
+    The flag keeps "no photo to compare" apart from "photos that differ" for a classifier.
+    """
+    assert left.image_vectors is not None and right.image_vectors is not None
+    assert left.has_image is not None and right.has_image is not None
+    both = left.has_image[li] & right.has_image[ri]
+    cosine = np.einsum("ij,ij->i", left.image_vectors[li], right.image_vectors[ri])
+    return np.where(both, cosine, 0.0).astype(np.float64), both.astype(np.float64)
 
 
 def _load_head(settings: MatchSettings) -> MatchHead:
@@ -226,3 +345,13 @@ def _load_head(settings: MatchSettings) -> MatchHead:
             f"the learned scorer needs a trained matcher folder as model, not '{settings.model}'"
         )
     return MatchHead.load(Path(settings.model) / HEAD_DIR)
+
+
+def _load_fusion(settings: MatchSettings) -> FusionHead | None:
+    """The fusion head of the trained matcher named by `settings.model`, if it has one."""
+    folder = Path(settings.model) / FUSION_DIR
+    if not folder.is_dir():
+        return None
+    from prodmatch.images.fusion import FusionHead
+
+    return FusionHead.load(folder)
