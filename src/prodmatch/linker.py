@@ -24,6 +24,7 @@ from prodmatch.data.catalog import Catalog
 from prodmatch.decide import assign, connected_components
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
+from prodmatch.matcher import FUSION_DIR, is_matcher
 from prodmatch.retrieve import SparseIndex, retrieve_candidates
 from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
 from prodmatch.score import code_agreement, needs_dense, needs_sparse, score_pairs
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
 SIGNAL_COLUMNS = ("dense", "sparse", "codes", "image", "image_both", "same_photo")
-FUSION_DIR = "fusion"  # a trained matcher's fusion head (see prodmatch.matcher)
 
 
 @dataclass
@@ -337,7 +337,7 @@ def _image_signals(
 
 def _load_head(settings: MatchSettings) -> MatchHead:
     """The pair classifier of the trained matcher named by `settings.model`."""
-    from prodmatch.matcher import HEAD_DIR, is_matcher
+    from prodmatch.matcher import HEAD_DIR
     from prodmatch.train.head import MatchHead
 
     if not is_matcher(settings.model):
@@ -350,7 +350,7 @@ def _load_head(settings: MatchSettings) -> MatchHead:
 def _load_fusion(settings: MatchSettings) -> FusionHead | None:
     """The fusion head of the trained matcher named by `settings.model`, if it has one."""
     folder = Path(settings.model) / FUSION_DIR
-    if not folder.is_dir():
+    if not is_matcher(settings.model) or not folder.is_dir():
         return None
     from prodmatch.images.fusion import FusionHead
 

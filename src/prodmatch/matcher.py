@@ -4,6 +4,7 @@
       prodmatch.json   format, the MatchSettings to use, how it was trained, its metrics
       encoder/         the (fine-tuned) sentence-transformers encoder, weights in safetensors
       head/            projection head and pair classifier (safetensors + JSON)
+      fusion/          with photos: the head joining text and image vectors (safetensors + JSON)
       README.md        a model card
 
 Every command that takes `--model` accepts such a folder: its settings become the defaults,
@@ -26,6 +27,7 @@ MATCHER_FILE = "prodmatch.json"
 MATCHER_FORMAT = "prodmatch-matcher/1"
 ENCODER_DIR = "encoder"
 HEAD_DIR = "head"
+FUSION_DIR = "fusion"
 
 
 def is_matcher(path: str | Path) -> bool:

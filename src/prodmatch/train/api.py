@@ -3,6 +3,11 @@
 The steps: optionally fine-tune the encoder (full mode), encode every listing with it, train
 the projection head and pair classifier on frozen embeddings (head mode, the last step of
 both modes), choose the threshold on the validation pairs, and write one folder.
+
+With an image column, a fusion head is trained between the two (with the same contrastive
+loss, on the frozen text and photo vectors) and the listing vectors that the projection, the
+classifier and retrieval read are the fused ones; the classifier also reads the photo signals
+"image" and "image_both".
 """
 
 from __future__ import annotations
@@ -12,16 +17,18 @@ import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
 from prodmatch.decide import best_threshold
 from prodmatch.encode.models import resolve_model_path
 from prodmatch.errors import ProdmatchError
-from prodmatch.linker import Linker
-from prodmatch.matcher import ENCODER_DIR, HEAD_DIR, write_matcher
+from prodmatch.linker import Linker, Side
+from prodmatch.matcher import ENCODER_DIR, FUSION_DIR, HEAD_DIR, write_matcher
 from prodmatch.settings import MatchSettings
 from prodmatch.train.clusters import build_clusters
 from prodmatch.train.fine_tune import FineTuneConfig, Listings, fine_tune
@@ -32,9 +39,15 @@ from prodmatch.train.head_trainer import (
     train_head,
 )
 
+if TYPE_CHECKING:
+    from prodmatch.images.fusion import FusionHead
+    from prodmatch.train.fusion_trainer import FusionInputs, FusionTrainingConfig
+
 Mode = Literal["head", "full"]
 EXTRA_COLUMNS = ("dense", "sparse", "codes")
+IMAGE_COLUMNS = ("image", "image_both")
 MINED_PER_LISTING = 5
+_VIEW_CHUNK = 64  # photos decoded and augmented at once for selfsup views
 
 
 @dataclass
@@ -55,6 +68,7 @@ def train_matcher(
     settings: MatchSettings | None = None,
     fine_tune_config: FineTuneConfig | None = None,
     head_config: HeadTrainingConfig | None = None,
+    fusion_config: FusionTrainingConfig | None = None,
     progress: bool = True,
 ) -> TrainReport:
     """Train a matcher for `left` x `right` and write it to `output`.
@@ -62,7 +76,8 @@ def train_matcher(
     `train`/`valid` have columns left_id, right_id, label. With `fine_tune_config.loss ==
     "selfsup"` no labels are needed for the encoder; the head is then trained only if labelled
     pairs are given. An interrupted full run resumes from `<output>.partial/` when the same
-    command is run again.
+    command is run again. With `settings.image_column`, a fusion head is trained too
+    (`fusion_config`, by default with the fine-tuning loss and seed).
     """
     start = time.perf_counter()
     base = settings or MatchSettings()
@@ -97,8 +112,13 @@ def train_matcher(
         shutil.rmtree(staging / ENCODER_DIR, ignore_errors=True)
         shutil.copytree(resolve_model_path(base.model), staging / ENCODER_DIR)
     trained = replace(base, model=str(staging / ENCODER_DIR))
+    fusion, fusing = None, _fusion_config(trained, tune, fusion_config)
+    if fusing is not None:
+        fusion, metrics["fusion"] = _fusion_stage(
+            trained, staging, left, right, train, valid, fusing, progress
+        )
     trained, head_metrics = _decide_stage(
-        trained, staging, left, right, train, valid, head_config, progress
+        trained, staging, left, right, train, valid, head_config, progress, fusion
     )
     metrics.update(head_metrics)
     seconds = time.perf_counter() - start
@@ -109,6 +129,7 @@ def train_matcher(
         "mode": mode,
         "fine_tune": asdict(tune) if mode == "full" else None,
         "head": asdict(head_config or HeadTrainingConfig()),
+        "fusion": asdict(fusing) if fusing is not None else None,
         "settings": saved.to_dict(),
         "train_pairs": 0 if train is None else len(train),
         "valid_pairs": 0 if valid is None else len(valid),
@@ -169,6 +190,93 @@ def _cluster(clusters: Any, right_id: str) -> int:
         return -1
 
 
+def _fusion_config(
+    settings: MatchSettings, tune: FineTuneConfig, given: FusionTrainingConfig | None
+) -> FusionTrainingConfig | None:
+    """The fusion run's settings: None without an image column."""
+    if settings.image_column is None:
+        return None
+    from prodmatch.train.fusion_trainer import FusionTrainingConfig
+
+    return given or FusionTrainingConfig(loss=tune.loss, seed=tune.seed)
+
+
+def _fusion_stage(
+    settings: MatchSettings,
+    staging: Path,
+    left: Catalog,
+    right: Catalog,
+    train: pd.DataFrame | None,
+    valid: pd.DataFrame | None,
+    config: FusionTrainingConfig,
+    progress: bool,
+) -> tuple[FusionHead, dict[str, Any]]:
+    """Train the fusion head on the frozen text vectors (of the encoder just trained, if any)
+    and photo vectors, save it in fusion/, and return it with its metrics."""
+    from prodmatch.train.fusion_trainer import FusionInputs, train_fusion
+
+    linker = Linker(replace(settings, scorer="hybrid"), progress=progress)
+    if config.loss == "selfsup":
+        left_side, right_side = linker.prepare(left, right)
+    else:
+        require_labels(train, config.loss)
+        needed = pd.concat([train, valid]) if valid is not None else train
+        assert needed is not None
+        left_side, right_side = linker.prepare(
+            left.select(list(dict.fromkeys(needed["left_id"]))),
+            right.select(list(dict.fromkeys(needed["right_id"]))),
+        )
+    inputs = (FusionInputs.from_side(left_side), FusionInputs.from_side(right_side))
+    views = (
+        _second_views(linker, left_side, right_side, config.seed)
+        if config.loss == "selfsup"
+        else None
+    )
+    result = train_fusion(*inputs, train, valid, config, views=views, progress=progress)
+    result.head.save(staging / FUSION_DIR)
+    return result.head, {**result.metrics, "history": result.history}
+
+
+def _second_views(
+    linker: Linker, left: Side, right: Side, seed: int
+) -> tuple[FusionInputs, FusionInputs]:
+    """For selfsup: each listing's text augmented and encoded, and its first photo
+    augmented (crop, flip, colour jitter) and encoded."""
+    from prodmatch.train.augment import augment
+    from prodmatch.train.fusion_trainer import FusionInputs
+
+    rng = np.random.default_rng([seed, 7])
+    views = []
+    for side in (left, right):
+        texts = [augment(text, rng) for text in side.texts]
+        text = linker.encoder.encode(texts, progress=linker.progress, description="encoding views")
+        image, has_image = _augmented_photos(linker, side, seed)
+        views.append(FusionInputs(side.catalog.ids, text, image, has_image))
+    return views[0], views[1]
+
+
+def _augmented_photos(
+    linker: Linker, side: Side, seed: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Vectors of one augmented view of each listing's first photo (zeros where none)."""
+    from prodmatch.images import ImageAugment, load_image
+
+    assert side.image_paths is not None and side.image_vectors is not None
+    encoder = linker.image_encoder
+    augment = ImageAugment(seed=seed)
+    out = np.zeros_like(side.image_vectors)
+    has_image = np.zeros(len(out), dtype=bool)
+    rows = [i for i, paths in enumerate(side.image_paths) if paths]
+    for start in range(0, len(rows), _VIEW_CHUNK):
+        chunk = rows[start : start + _VIEW_CHUNK]
+        images = [load_image(side.image_paths[i][0]) for i in chunk]
+        kept = [(i, image) for i, image in zip(chunk, images, strict=True) if image is not None]
+        if kept:
+            out[[i for i, _ in kept]] = encoder.encode_pil([augment(image) for _, image in kept])
+            has_image[[i for i, _ in kept]] = True
+    return out, has_image
+
+
 def _decide_stage(
     settings: MatchSettings,
     staging: Path,
@@ -178,12 +286,14 @@ def _decide_stage(
     valid: pd.DataFrame | None,
     config: HeadTrainingConfig | None,
     progress: bool,
+    fusion: FusionHead | None = None,
 ) -> tuple[MatchSettings, dict[str, Any]]:
-    """Train the head on frozen embeddings when labels exist; else pick a threshold."""
+    """Train the head on frozen embeddings (fused ones with a fusion head) when labels exist;
+    else pick a threshold."""
     if train is None or valid is None or not (train["label"] == 1).any():
-        return _threshold_only(settings, left, right, valid, progress)
+        return _threshold_only(settings, left, right, valid, progress, fusion)
     needed = pd.concat([train, valid])
-    linker = Linker(replace(settings, scorer="hybrid"), progress=progress)
+    linker = Linker(replace(settings, scorer="hybrid"), progress=progress, fusion=fusion)
     left_side, right_side = linker.prepare(
         left.select(list(dict.fromkeys(needed["left_id"]))),
         right.select(list(dict.fromkeys(needed["right_id"]))),
@@ -193,7 +303,7 @@ def _decide_stage(
         ListingVectors.from_side(right_side),
         pair_features(linker, left_side, right_side, train),
         pair_features(linker, left_side, right_side, valid),
-        extra_columns=EXTRA_COLUMNS,
+        extra_columns=EXTRA_COLUMNS + (IMAGE_COLUMNS if settings.image_column else ()),
         config=config,
         progress=progress,
     )
@@ -208,11 +318,12 @@ def _threshold_only(
     right: Catalog,
     valid: pd.DataFrame | None,
     progress: bool,
+    fusion: FusionHead | None = None,
 ) -> tuple[MatchSettings, dict[str, Any]]:
     """No labels to train a classifier: keep the hybrid score, threshold from valid if any."""
     if valid is None or not (valid["label"] == 1).any():
         return settings, {}
-    linker = Linker(settings, progress=progress)
+    linker = Linker(settings, progress=progress, fusion=fusion)
     left_side, right_side = linker.prepare(
         left.select(list(dict.fromkeys(valid["left_id"]))),
         right.select(list(dict.fromkeys(valid["right_id"]))),
@@ -255,7 +366,13 @@ def model_card(info: dict[str, Any]) -> str:
             f"- fine-tuned encoder cosine: best F1 {tune['best_valid_f1']:.4f} at epoch "
             f"{tune['best_epoch']:.0f} of {tune['epochs_run']:.0f}"
         )
-    if not head and not info["fine_tune"]:
+    fusion = metrics.get("fusion", {})
+    if "f1" in fusion:
+        lines.append(
+            f"- text and photo fused: cosine best F1 {fusion['f1']:.4f} (text alone "
+            f"{fusion['text_f1']:.4f}; epoch {fusion['epoch']:.0f} kept, 0 = text alone)"
+        )
+    if not head and not info["fine_tune"] and not fusion:
         lines.append("- no validation pairs were given")
     lines += [
         "",
@@ -264,9 +381,14 @@ def model_card(info: dict[str, Any]) -> str:
         "- `prodmatch.json`: settings, training configuration, metrics",
         "- `encoder/`: sentence-transformers encoder (safetensors)",
         "- `head/`: projection head and pair classifier (safetensors + JSON)",
-        "",
     ]
-    return "\n".join(lines)
+    if info.get("fusion"):
+        column = info["settings"]["image_column"]
+        lines.append(
+            f"- `fusion/`: fusion head joining text and EfficientNet-Lite0 photo vectors "
+            f"(safetensors + JSON); photos are read from the column `{column}`"
+        )
+    return "\n".join([*lines, ""])
 
 
 def require_labels(train: pd.DataFrame | None, loss: str) -> None:

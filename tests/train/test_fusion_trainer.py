@@ -1,0 +1,86 @@
+"""The fusion trainer on made-up vectors: where the photo carries what the text lacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from prodmatch.errors import ProdmatchError
+from prodmatch.train.fusion_trainer import (
+    FusionInputs,
+    FusionTrainingConfig,
+    identity_start,
+    train_fusion,
+)
+
+
+def test_identity_start_returns_the_text_vector_whatever_the_photo() -> None:
+    torch.manual_seed(0)
+    head = identity_start(6, 4, image_hidden=5)
+    text = np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)
+    photo = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    expected = text / np.linalg.norm(text, axis=1, keepdims=True)
+    for has in ([True] * 3, [False] * 3):
+        np.testing.assert_allclose(head.fuse(text, photo, np.array(has)), expected, atol=1e-6)
+
+
+def _world(n: int = 60, seed: int = 0) -> tuple[FusionInputs, FusionInputs, pd.DataFrame]:
+    """Products in pairs of siblings: siblings share a text vector (the colour is not in the
+    text) and differ in the photo; each product is listed once per side, a few without photo."""
+    rng = np.random.default_rng(seed)
+    family = rng.normal(size=(n // 2, 16))
+    colour = rng.normal(size=(n, 8)) * 2
+    text = np.repeat(family, 2, axis=0)
+
+    def side(prefix: str) -> FusionInputs:
+        noisy_text = text + rng.normal(scale=0.1, size=text.shape)
+        photo = colour + rng.normal(scale=0.3, size=colour.shape)
+        has = rng.random(n) > 0.1
+        ids = [f"{prefix}{i}" for i in range(n)]
+        return FusionInputs(ids, noisy_text.astype(np.float32), photo.astype(np.float32), has)
+
+    left, right = side("L"), side("R")
+    sibling = np.arange(n) ^ 1
+    pairs = pd.DataFrame(
+        {
+            "left_id": [f"L{i}" for i in range(n)] * 2,
+            "right_id": [f"R{i}" for i in range(n)] + [f"R{j}" for j in sibling],
+            "label": [1] * n + [0] * n,
+        }
+    )
+    return left, right, pairs
+
+
+@pytest.mark.parametrize("loss", ["supcon", "infonce"])
+def test_fusion_learns_what_only_the_photo_says(loss: str) -> None:
+    left, right, pairs = _world()
+    config = FusionTrainingConfig(loss=loss, epochs=40, batch_size=32, seed=1)  # type: ignore[arg-type]
+    result = train_fusion(left, right, pairs, pairs, config, progress=False)
+    assert result.metrics["text_f1"] < 0.8  # siblings look alike in text
+    assert result.metrics["f1"] > result.metrics["text_f1"] + 0.1
+    assert result.metrics["epoch"] > 0
+    again = train_fusion(left, right, pairs, pairs, config, progress=False)
+    for a, b in zip(
+        result.head.state_dict().values(), again.head.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(a, b)  # the same seed gives the same head
+
+
+def test_selfsup_trains_without_labels_and_keeps_the_last_epoch() -> None:
+    left, right, _ = _world(20)
+    views = _world(20, seed=1)[:2]
+    config = FusionTrainingConfig(loss="selfsup", epochs=3, batch_size=8)
+    result = train_fusion(left, right, None, None, config, views=views, progress=False)
+    assert result.metrics == {"epoch": 3.0}
+    assert [row["epoch"] for row in result.history] == [0.0, 1.0, 2.0, 3.0]
+    assert all("valid_f1" not in row for row in result.history)
+    with pytest.raises(ProdmatchError, match="second view"):
+        train_fusion(left, right, None, None, config, progress=False)
+
+
+def test_supervised_losses_need_labels() -> None:
+    left, right, _ = _world(10)
+    with pytest.raises(ProdmatchError, match="needs labelled training pairs"):
+        train_fusion(left, right, None, None, FusionTrainingConfig(), progress=False)

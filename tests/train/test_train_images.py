@@ -1,0 +1,128 @@
+"""train_matcher with product photos: the fusion head is trained, saved in fusion/, and used
+again by every Linker built from the folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from prodmatch.data import load_deepmatcher
+from prodmatch.errors import ProdmatchError
+from prodmatch.evaluate import evaluate_pairs
+from prodmatch.images import FusionHead
+from prodmatch.linker import Linker, output_columns
+from prodmatch.matcher import matcher_settings
+from prodmatch.settings import MatchSettings
+from prodmatch.synth import generate_pairs, write_deepmatcher
+from prodmatch.synth.pictures import generate_multimodal
+from prodmatch.train.api import train_matcher
+from prodmatch.train.fine_tune import FineTuneConfig
+from prodmatch.train.fusion_trainer import FusionTrainingConfig
+from prodmatch.train.head import MatchHead
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DeepMatcher folder whose tables have an image column of paths relative to it
+    (about 30 small photos)."""
+    target = tmp_path_factory.mktemp("mm-dm")
+    world = generate_multimodal(20, 3, target, size=64)
+    synth = replace(world.synth, left=world.left, right=world.right)
+    write_deepmatcher(synth, generate_pairs(synth, seed=3), target)
+    return target
+
+
+@pytest.mark.parametrize("loss", ["supcon", "infonce"])
+def test_head_mode_with_photos_writes_a_fusion_head_that_matching_uses(
+    folder: Path, tiny_model: Path, tmp_path: Path, loss: str
+) -> None:
+    data = load_deepmatcher(folder)
+    out = tmp_path / "matcher"
+    train_matcher(
+        data.left,
+        data.right,
+        data.train,
+        data.valid,
+        out,
+        mode="head",
+        settings=MatchSettings(model=str(tiny_model), image_column="image"),
+        fine_tune_config=FineTuneConfig(loss=loss),  # type: ignore[arg-type]
+        fusion_config=FusionTrainingConfig(loss=loss, epochs=3, batch_size=16),  # type: ignore[arg-type]
+        progress=False,
+    )
+    assert (out / "fusion" / "fusion.json").is_file()
+    assert (out / "fusion" / "fusion.safetensors").is_file()
+    info = json.loads((out / "prodmatch.json").read_text())
+    assert info["settings"]["image_column"] == "image"
+    assert info["fusion"]["loss"] == loss and "epoch" in info["metrics"]["fusion"]
+    assert "fusion/" in (out / "README.md").read_text()
+    head = MatchHead.load(out / "head")
+    assert head.extra_columns == ("dense", "sparse", "codes", "image", "image_both")
+    settings = matcher_settings(out)
+    assert settings.image_column == "image" and settings.scorer == "learned"
+    linker = Linker(settings, progress=False)
+    assert isinstance(linker.fusion, FusionHead)
+    pairs = linker.match(data.left, data.right)
+    assert pairs["decision"].any() and {"image", "image_both"} <= set(output_columns(pairs))
+    left_side, _ = linker.prepare(data.left, data.right)
+    assert left_side.vectors is not None and left_side.vectors.shape[1] == 32  # fused, text size
+    report = evaluate_pairs(data, linker)
+    assert 0.0 <= report.f1 <= 1.0
+
+
+def test_full_mode_selfsup_trains_fusion_on_augmented_views_without_labels(
+    folder: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    data = load_deepmatcher(folder)
+    out = tmp_path / "selfsup"
+    report = train_matcher(
+        data.left,
+        data.right,
+        None,
+        None,
+        out,
+        mode="full",
+        settings=MatchSettings(model=str(tiny_model), image_column="image"),
+        fine_tune_config=FineTuneConfig(loss="selfsup", epochs=1, batch_size=16, max_seq_length=32),
+        fusion_config=FusionTrainingConfig(loss="selfsup", epochs=2, batch_size=16),
+        progress=False,
+    )
+    assert report.metrics["fusion"]["epoch"] == 2.0  # no valid pairs: the last epoch
+    assert (out / "fusion" / "fusion.safetensors").is_file()
+    settings = matcher_settings(out)
+    assert settings.scorer == "hybrid" and settings.image_column == "image"
+    assert Linker(settings, progress=False).match(data.left, data.right)["decision"].any()
+
+
+def test_a_fusion_matcher_without_the_photo_column_is_a_clear_error(
+    folder: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    data = load_deepmatcher(folder)
+    out = tmp_path / "m"
+    train_matcher(
+        data.left,
+        data.right,
+        data.train,
+        data.valid,
+        out,
+        mode="head",
+        settings=MatchSettings(model=str(tiny_model), image_column="image"),
+        fusion_config=FusionTrainingConfig(epochs=1, batch_size=16),
+        progress=False,
+    )
+    settings = replace(matcher_settings(out), image_column=None)
+    with pytest.raises(ProdmatchError, match="fuses text with product photos"):
+        Linker(settings, progress=False)
