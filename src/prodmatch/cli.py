@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -47,6 +48,14 @@ RetrievalOpt = Annotated[
     typer.Option(help="Candidates from hybrid (default: dense + lexical), dense or sparse search."),
 ]
 SettingsOpt = Annotated[Path | None, typer.Option(help="A settings JSON file to start from.")]
+ImageCol = Annotated[
+    str | None,
+    typer.Option(
+        "--image-col",
+        help="Column of product photos (paths, relative to the file, or URLs; several "
+        "separated by |). Never read as text.",
+    ),
+]
 PlotOpt = Annotated[Path | None, typer.Option(help="Write a PNG of the scores here.")]
 
 
@@ -56,7 +65,9 @@ def friendly_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _warning_line
+                return command(*args, **kwargs)
         except ProdmatchError as error:
             console.print(f"[bold red]error:[/] {error}", highlight=False)
             raise typer.Exit(2) from None
@@ -65,6 +76,11 @@ def friendly_errors(command: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _warning_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """A warning as one yellow line (e.g. photos that could not be used), not Python's two."""
+    console.print(f"[yellow]warning:[/] {message}", highlight=False)
 
 
 def _settings(
@@ -125,6 +141,7 @@ def match(
     all_candidates: Annotated[
         bool, typer.Option(help="Write every scored candidate, not only the matches.")
     ] = False,
+    image_col: ImageCol = None,
     settings: SettingsOpt = None,
 ) -> None:
     """Match two catalogs: which listings are the same product, with a score for each."""
@@ -143,6 +160,7 @@ def match(
         assignment=assign,
         k=k,
         threshold=_threshold(threshold),
+        image_column=image_col,
     )
     left_cat = load_catalog(left, sep=sep, id_col=id_col)
     right_cat = load_catalog(right, sep=sep, id_col=id_col)
@@ -184,27 +202,49 @@ def dedupe(
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
     threshold: Annotated[float | None, typer.Option(help="Duplicate score threshold.")] = None,
+    image_col: ImageCol = None,
     settings: SettingsOpt = None,
 ) -> None:
-    """Find duplicate listings in one catalog and group them into clusters."""
+    """Find duplicate listings in one catalog and group them into clusters.
+
+    With --image-col, listings that reuse one photo are flagged (same_photo) in the pairs
+    output, duplicates or not; a shared photo alone never puts two listings in one cluster.
+    """
     from prodmatch.data import load_catalog
     from prodmatch.io import write_table
     from prodmatch.linker import Linker, output_columns
 
     config = _settings(
-        settings, model, scorer, columns, retrieval=retrieval, engine=engine, threshold=threshold
+        settings,
+        model,
+        scorer,
+        columns,
+        retrieval=retrieval,
+        engine=engine,
+        threshold=threshold,
+        image_column=image_col,
     )
     cat = load_catalog(catalog, sep=sep, id_col=id_col)
     pairs, clusters = Linker(config).dedupe(cat)
     write_table(clusters, output)
+    shown = pairs["decision"] | pairs["same_photo"] if "same_photo" in pairs else pairs["decision"]
     if pairs_output is not None:
-        duplicates = pairs[pairs["decision"]]
-        write_table(duplicates[output_columns(duplicates)], pairs_output)
+        write_table(pairs.loc[shown, output_columns(pairs)], pairs_output)
     groups = clusters.groupby("cluster_id").size()
     console.print(
         f"{len(cat)} listings -> {len(groups)} products; {int((groups > 1).sum())} clusters "
-        f"hold duplicates -> {output}"
+        f"hold duplicates{_photo_summary(pairs)} -> {output}"
     )
+
+
+def _photo_summary(pairs: Any) -> str:
+    """'; 4 pairs share a photo (1 of them not duplicates)', or '' without photos."""
+    if "same_photo" not in pairs:
+        return ""
+    shared = pairs[pairs["same_photo"]]
+    apart = int((~shared["decision"]).sum())
+    count = "1 pair shares" if len(shared) == 1 else f"{len(shared)} pairs share"
+    return f"; {count} a photo ({apart} of them not duplicates)"
 
 
 @evaluate_app.command("pairs")
@@ -217,6 +257,7 @@ def evaluate_pairs_command(
     scorer: ScorerOpt = None,
     columns: Columns = None,
     plot: PlotOpt = None,
+    image_col: ImageCol = None,
     settings: SettingsOpt = None,
 ) -> None:
     """Pair F1 on a DeepMatcher folder: threshold chosen on valid, scores on test."""
@@ -224,7 +265,7 @@ def evaluate_pairs_command(
     from prodmatch.evaluate import evaluate_pairs
     from prodmatch.linker import Linker
 
-    config = _settings(settings, model, scorer, columns, engine=engine)
+    config = _settings(settings, model, scorer, columns, engine=engine, image_column=image_col)
     report = evaluate_pairs(load_deepmatcher(folder), Linker(config), plot=plot)
     _show(
         f"pairs: {folder}",
@@ -254,6 +295,7 @@ def evaluate_linkage_command(
     threshold: Annotated[float | None, typer.Option(help="Decision threshold.")] = None,
     assign: Annotated[str, typer.Option(help="one-to-one, best or all.")] = "one-to-one",
     plot: PlotOpt = None,
+    image_col: ImageCol = None,
     settings: SettingsOpt = None,
 ) -> None:
     """End to end on full tables: blocking recall@k, then P/R/F1 against the gold mapping."""
@@ -270,6 +312,7 @@ def evaluate_linkage_command(
         engine=engine,
         threshold=threshold,
         assignment=assign,
+        image_column=image_col,
     )
     left_cat = load_catalog(left, sep=sep, id_col=id_col)
     right_cat = load_catalog(right, sep=sep, id_col=id_col)
@@ -310,8 +353,13 @@ def train(
     id_col: IdCol = "id",
     columns: Columns = None,
     model: Model = None,
+    image_col: ImageCol = None,
 ) -> None:
-    """Train a matcher on labelled pairs (or none, with --loss selfsup); resumable."""
+    """Train a matcher on labelled pairs (or none, with --loss selfsup); resumable.
+
+    With --image-col, a fusion head joining text and photo vectors is trained with the same
+    loss (the image tower stays frozen) and saved in the matcher's fusion/ folder.
+    """
     from prodmatch.train.api import require_labels, train_matcher
     from prodmatch.train.fine_tune import FineTuneConfig
 
@@ -338,7 +386,7 @@ def train(
         valid_pairs,
         output,
         mode=mode,  # type: ignore[arg-type]
-        settings=_settings(None, model, None, columns),
+        settings=_settings(None, model, None, columns, image_column=image_col),
         fine_tune_config=config,
     )
     head = report.metrics.get("head", {})
@@ -384,30 +432,60 @@ def demo(
         "prodmatch-demo"
     ),
     model: Model = None,
+    images: Annotated[
+        bool,
+        typer.Option(
+            "--images",
+            help="Draw a product photo per listing (some right titles name no colour; only "
+            "the photo does) and read them as an image column.",
+        ),
+    ] = False,
 ) -> None:
     """Generate two synthetic platform catalogs, match them, and show how well it went."""
-    from prodmatch.data import catalog_from_frame
     from prodmatch.evaluate.linkage import link_and_evaluate
     from prodmatch.io import write_table
     from prodmatch.linker import Linker, output_columns
-    from prodmatch.synth import generate_catalogs, write_catalogs
 
-    world = generate_catalogs(size, seed=seed)
-    paths = write_catalogs(world, out)
-    console.print(
-        f"generated {len(world.left)} + {len(world.right)} listings, {len(world.gold)} true "
-        f"matches -> {paths['left'].parent}"
-    )
-    left = catalog_from_frame(world.left, name="platform-a")
-    right = catalog_from_frame(world.right, name="platform-b")
-    linker = Linker(_settings(None, model, None, None))
-    report, pairs = link_and_evaluate(left, right, world.gold, linker, plot=out / "scores.png")
+    left, right, gold = _demo_world(size, seed, out, images)
+    config = _settings(None, model, None, None, image_column="image" if images else None)
+    linker = Linker(config)
+    report, pairs = link_and_evaluate(left, right, gold, linker, plot=out / "scores.png")
     matches = pairs[pairs["decision"]]
     write_table(matches[output_columns(matches)], out / "matches.csv")
     _show_examples(matches, left, right)
     _show_linkage("demo: platform-a x platform-b", report.to_dict())
     _write_json(out / "report.json", report.to_dict())
     console.print(f"matches -> {out / 'matches.csv'}, plot -> {out / 'scores.png'}")
+    if images and config.scorer != "learned":
+        console.print(
+            "the photo signals (image, image_both) are in matches.csv; the untrained scorer does "
+            "not weigh them: `prodmatch train --image-col image` learns to"
+        )
+
+
+def _demo_world(size: int, seed: int, out: Path, images: bool) -> tuple[Any, Any, Any]:
+    """The demo's two catalogs (with photos beside them if asked) and their gold mapping."""
+    from prodmatch.data import catalog_from_frame
+    from prodmatch.synth import generate_catalogs, write_catalogs
+
+    if images:
+        from prodmatch.synth.pictures import generate_multimodal
+
+        world = generate_multimodal(size, seed, out)
+        left_frame, right_frame, gold = world.left, world.right, world.gold
+        photos = f", photos in {out / 'images'}"
+    else:
+        synth = generate_catalogs(size, seed=seed)
+        write_catalogs(synth, out)
+        left_frame, right_frame, gold = synth.left, synth.right, synth.gold
+        photos = ""
+    console.print(
+        f"generated {len(left_frame)} + {len(right_frame)} listings, {len(gold)} true "
+        f"matches -> {out}{photos}"
+    )
+    left = catalog_from_frame(left_frame, name="platform-a", source=out / "left.csv")
+    right = catalog_from_frame(right_frame, name="platform-b", source=out / "right.csv")
+    return left, right, gold
 
 
 def _gold_cols(value: str | None) -> tuple[str, str] | None:

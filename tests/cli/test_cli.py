@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -212,3 +213,133 @@ def test_unknown_engine_is_one_line(world: dict[str, Path], tmp_path: Path) -> N
         "match", world["left"], world["right"], "-o", tmp_path / "m.csv", "--engine", "tpu"
     )
     assert code == 2 and "engine must be one of" in output
+
+
+@pytest.fixture(scope="module")
+def pictured(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """left.csv and right.csv with an image column (about 30 photos), one photo corrupt, and a
+    DeepMatcher folder of the same tables."""
+    from dataclasses import replace
+
+    from prodmatch.synth.pictures import generate_multimodal
+
+    folder = tmp_path_factory.mktemp("pictured")
+    world = generate_multimodal(20, 5, folder, size=64)
+    (folder / world.left["image"][world.left["image"] != ""].iloc[0]).write_bytes(b"not a png")
+    synth = replace(world.synth, left=world.left, right=world.right)
+    write_deepmatcher(synth, generate_pairs(synth, seed=5), folder / "dm")
+    for name in ("left", "right"):  # the tables' photo paths are relative to their folder
+        (folder / "dm" / "images").mkdir(exist_ok=True)
+        (folder / "dm" / "images" / name).symlink_to(folder / "images" / name)
+    return folder
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_match_with_image_col_warns_once_per_catalog_and_writes_photo_signals(
+    pictured: Path, tiny_model: Path, tmp_path: Path, one_thread: None
+) -> None:
+    out = tmp_path / "m.csv"
+    code, output = _run(
+        "match",
+        pictured / "left.csv",
+        pictured / "right.csv",
+        "-o",
+        out,
+        "--model",
+        tiny_model,
+        "--image-col",
+        "image",
+    )
+    assert code == 0, output
+    warned = [line for line in output.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and warned[0].startswith("warning: left: 1 of "), output
+    matches = pd.read_csv(out)
+    assert {"image", "image_both"} <= set(matches.columns)
+    assert "images/" not in " ".join(map(str, matches.columns))
+
+
+def test_image_col_missing_from_a_catalog_is_one_line(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    code, output = _run(
+        "match",
+        world["left"],
+        world["right"],
+        "-o",
+        tmp_path / "m.csv",
+        "--scorer",
+        "tfidf",
+        "--image-col",
+        "photo",
+    )
+    assert code == 2 and "left: no image column 'photo'" in output
+    assert "Traceback" not in output
+
+
+def test_dedupe_with_image_col_flags_reused_photos(
+    pictured: Path, tiny_model: Path, tmp_path: Path, one_thread: None
+) -> None:
+    catalog = pd.read_csv(pictured / "right.csv", dtype=str, keep_default_na=False)
+    catalog.loc[1, "image"] = catalog.loc[0, "image"]  # a seller reuses another's photo
+    catalog.to_csv(pictured / "shop.csv", index=False)
+    clusters_out, pairs_out = tmp_path / "c.csv", tmp_path / "p.csv"
+    code, output = _run(
+        "dedupe",
+        pictured / "shop.csv",
+        "-o",
+        clusters_out,
+        "--pairs-output",
+        pairs_out,
+        "--model",
+        tiny_model,
+        "--image-col",
+        "image",
+    )
+    assert code == 0, output
+    pairs = pd.read_csv(pairs_out, dtype={"left_id": str, "right_id": str})
+    flagged = pairs[pairs["same_photo"]]
+    assert list(catalog["id"][:2]) in flagged[["left_id", "right_id"]].values.tolist()
+    count = "1 pair shares" if len(flagged) == 1 else f"{len(flagged)} pairs share"
+    assert f"{count} a photo" in " ".join(output.split())
+
+
+def test_train_with_image_col_writes_a_fusion_head(
+    pictured: Path, tiny_model: Path, tmp_path: Path, one_thread: None
+) -> None:
+    out = tmp_path / "m"
+    code, output = _run(
+        "train",
+        pictured / "dm",
+        "-o",
+        out,
+        "--mode",
+        "head",
+        "--model",
+        tiny_model,
+        "--image-col",
+        "image",
+    )
+    assert code == 0, output
+    assert (out / "fusion" / "fusion.safetensors").is_file()
+    report = tmp_path / "r.json"
+    code, output = _run("evaluate", "pairs", pictured / "dm", "--model", out, "--json", report)
+    assert code == 0, output
+    assert json.loads(report.read_text())["scorer"] == "learned"
+
+
+def test_demo_with_images(tmp_path: Path, tiny_model: Path, one_thread: None) -> None:
+    code, output = _run(
+        "demo", "--size", "20", "--out", tmp_path, "--model", tiny_model, "--images"
+    )
+    assert code == 0, output
+    assert any((tmp_path / "images" / "left").iterdir())
+    assert "image" in pd.read_csv(tmp_path / "matches.csv").columns
