@@ -95,3 +95,42 @@ def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) ->
     assert set(results) == {"abt-buy/head", "abt-buy/selfsup"}
     assert all(0 <= r["f1"] <= 1 and r["train_seconds"] > 0 for r in results.values())
     assert "| abt-buy | selfsup |" in (out / "train_pairs.md").read_text()
+
+
+def test_images_benchmark_reports_both_matchers_and_throughput(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    """About 30 photos through the real EfficientNet-Lite0, text with the tiny model."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "images.py"),
+            "--size",
+            "20",
+            "--seed",
+            "3",
+            "--model",
+            str(tiny_model),
+            "--throughput-images",
+            "6",
+            "--threads",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    results = json.loads((tmp_path / "images.json").read_text())
+    assert set(results) == {"data", "throughput", "model", "text", "text+image", "peak_rss_mb"}
+    assert results["data"]["photos"] >= 25
+    assert results["throughput"]["images"] == 6
+    assert list(results["throughput"]["images_per_second"]) == ["threads_1"]
+    assert results["throughput"]["images_per_second"]["threads_1"] > 0
+    for name in ("text", "text+image"):
+        run = results[name]
+        for figure in ("pairs", "linkage", "linkage_whole"):
+            assert 0.0 <= run[figure]["f1"] <= 1.0, (name, figure)
+    assert results["text"]["fusion"] == {}
+    assert "epoch" in results["text+image"]["fusion"]
