@@ -354,14 +354,23 @@ def train(
     columns: Columns = None,
     model: Model = None,
     image_col: ImageCol = None,
+    train_image_block: Annotated[
+        bool,
+        typer.Option(
+            "--train-image-block",
+            help="With --image-col: also fine-tune the image encoder's last block with the "
+            "fusion head, on augmented photos (slow: a forward pass per photo and epoch).",
+        ),
+    ] = False,
 ) -> None:
     """Train a matcher on labelled pairs (or none, with --loss selfsup); resumable.
 
     With --image-col, a fusion head joining text and photo vectors is trained with the same
-    loss (the image tower stays frozen) and saved in the matcher's fusion/ folder.
+    loss (the image tower frozen unless --train-image-block) and saved in fusion/.
     """
     from prodmatch.train.api import require_labels, train_matcher
     from prodmatch.train.fine_tune import FineTuneConfig
+    from prodmatch.train.fusion_trainer import FusionTrainingConfig
 
     left_cat, right_cat, train_pairs, valid_pairs = _training_data(
         folder, left, right, pairs, valid, sep, id_col
@@ -369,6 +378,9 @@ def train(
     require_labels(train_pairs, loss)
     if mode not in ("full", "head"):
         raise ProdmatchError(f"--mode must be full or head, got '{mode}'")
+    base = _settings(None, model, None, columns, image_column=image_col)
+    if train_image_block and base.image_column is None:
+        raise ProdmatchError("--train-image-block needs the photo column: pass --image-col")
     config = FineTuneConfig(
         loss=loss,  # type: ignore[arg-type]  # checked by FineTuneConfig
         epochs=epochs,
@@ -386,8 +398,11 @@ def train(
         valid_pairs,
         output,
         mode=mode,  # type: ignore[arg-type]
-        settings=_settings(None, model, None, columns, image_column=image_col),
+        settings=base,
         fine_tune_config=config,
+        fusion_config=FusionTrainingConfig(
+            loss=config.loss, seed=seed, image_block=train_image_block
+        ),
     )
     head = report.metrics.get("head", {})
     console.print(

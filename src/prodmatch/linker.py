@@ -94,13 +94,14 @@ class Linker:
 
     @property
     def image_encoder(self) -> ImageEncoder:
-        """EfficientNet-Lite0 by default, on as many threads as torch is set to use."""
+        """EfficientNet-Lite0 (or `image_model`), on as many threads as torch is set to use."""
         if self._image_encoder is None:
             import torch
 
             from prodmatch.images.encoder import ImageEncoder
 
-            self._image_encoder = ImageEncoder(threads=torch.get_num_threads())
+            model = self.settings.image_model
+            self._image_encoder = ImageEncoder(model, threads=torch.get_num_threads())
         return self._image_encoder
 
     # -- preparation -------------------------------------------------------------------------

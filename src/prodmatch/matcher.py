@@ -5,6 +5,7 @@
       encoder/         the (fine-tuned) sentence-transformers encoder, weights in safetensors
       head/            projection head and pair classifier (safetensors + JSON)
       fusion/          with photos: the head joining text and image vectors (safetensors + JSON)
+      image/           with a trained image block: the image encoder's weights (safetensors)
       README.md        a model card
 
 Every command that takes `--model` accepts such a folder: its settings become the defaults,
@@ -28,6 +29,7 @@ MATCHER_FORMAT = "prodmatch-matcher/1"
 ENCODER_DIR = "encoder"
 HEAD_DIR = "head"
 FUSION_DIR = "fusion"
+IMAGE_DIR = "image"
 
 
 def is_matcher(path: str | Path) -> bool:
@@ -51,6 +53,8 @@ def matcher_settings(folder: str | Path) -> MatchSettings:
     info = read_matcher_info(folder)
     settings = MatchSettings.from_dict(info["settings"])
     settings.model = str(Path(folder).resolve())
+    if settings.image_model is not None and not Path(settings.image_model).is_absolute():
+        settings.image_model = str((Path(folder) / settings.image_model).resolve())
     return settings
 
 

@@ -31,6 +31,8 @@ class MatchSettings:
     were chosen on the validation splits of abt-buy and amazon-google, never their test splits.
     image_column: the column holding each listing's photo(s) (paths or URLs); None reads no
     images. It is never part of the product text, so it cannot be one of ``columns``.
+    image_model: the image encoder's weights file; None is the packaged EfficientNet-Lite0
+    (a matcher trained with its last image block keeps its own, relative to its folder).
     """
 
     model: str = DEFAULT_MODEL
@@ -47,6 +49,7 @@ class MatchSettings:
     threshold: float | None = None
     assignment: Assignment = "one-to-one"
     image_column: str | None = None
+    image_model: str | None = None
 
     def __post_init__(self) -> None:
         _check_choice("engine", self.engine, Engine)

@@ -126,3 +126,56 @@ def test_a_fusion_matcher_without_the_photo_column_is_a_clear_error(
     settings = replace(matcher_settings(out), image_column=None)
     with pytest.raises(ProdmatchError, match="fuses text with product photos"):
         Linker(settings, progress=False)
+
+
+def test_image_block_training_saves_a_tuned_tower_the_matcher_uses(
+    folder: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    data = load_deepmatcher(folder)
+    out = tmp_path / "block"
+    config = FusionTrainingConfig(epochs=1, batch_size=16, image_block=True, block_epochs=1)
+    report = train_matcher(
+        data.left,
+        data.right,
+        data.train,
+        None,  # no valid pairs: the last block epoch is kept, so the tower is saved
+        out,
+        mode="head",
+        settings=MatchSettings(model=str(tiny_model), image_column="image"),
+        fusion_config=config,
+        progress=False,
+    )
+    assert report.metrics["fusion"]["block_epoch"] == 1.0
+    assert (out / "image" / "efficientnet-lite0.safetensors").is_file()
+    info = json.loads((out / "prodmatch.json").read_text())
+    assert info["settings"]["image_model"] == "image/efficientnet-lite0.safetensors"
+    assert info["fusion"]["image_block"] is True
+    settings = matcher_settings(out)
+    assert settings.image_model == str(out.resolve() / "image" / "efficientnet-lite0.safetensors")
+    linker = Linker(settings, progress=False)
+    assert linker.image_encoder.spec.weights == Path(settings.image_model)
+    assert Linker(settings, progress=False).match(data.left, data.right)["decision"].any()
+
+
+def test_image_block_is_kept_only_when_it_beats_the_frozen_tower_on_valid(
+    folder: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    data = load_deepmatcher(folder)
+    out = tmp_path / "judged"
+    config = FusionTrainingConfig(epochs=1, batch_size=16, image_block=True, block_epochs=1)
+    report = train_matcher(
+        data.left,
+        data.right,
+        data.train,
+        data.valid,
+        out,
+        mode="head",
+        settings=MatchSettings(model=str(tiny_model), image_column="image"),
+        fusion_config=config,
+        progress=False,
+    )
+    fusion = report.metrics["fusion"]
+    kept = fusion["block_epoch"] == 1.0
+    assert kept == (out / "image").is_dir()
+    assert (matcher_settings(out).image_model is not None) == kept
+    assert "block_f1" in fusion

@@ -28,7 +28,7 @@ from prodmatch.decide import best_threshold
 from prodmatch.encode.models import resolve_model_path
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, Side
-from prodmatch.matcher import ENCODER_DIR, FUSION_DIR, HEAD_DIR, write_matcher
+from prodmatch.matcher import ENCODER_DIR, FUSION_DIR, HEAD_DIR, IMAGE_DIR, write_matcher
 from prodmatch.settings import MatchSettings
 from prodmatch.train.clusters import build_clusters
 from prodmatch.train.fine_tune import FineTuneConfig, Listings, fine_tune
@@ -38,6 +38,7 @@ from prodmatch.train.head_trainer import (
     pair_features,
     train_head,
 )
+from prodmatch.train.image_block import IMAGE_WEIGHTS
 
 if TYPE_CHECKING:
     from prodmatch.images.fusion import FusionHead
@@ -114,7 +115,7 @@ def train_matcher(
     trained = replace(base, model=str(staging / ENCODER_DIR))
     fusion, fusing = None, _fusion_config(trained, tune, fusion_config)
     if fusing is not None:
-        fusion, metrics["fusion"] = _fusion_stage(
+        trained, fusion, metrics["fusion"] = _fusion_stage(
             trained, staging, left, right, train, valid, fusing, progress
         )
     trained, head_metrics = _decide_stage(
@@ -122,7 +123,7 @@ def train_matcher(
     )
     metrics.update(head_metrics)
     seconds = time.perf_counter() - start
-    saved = replace(trained, model=".")
+    saved = replace(trained, model=".", image_model=_relative(trained.image_model, staging))
     info = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "base_model": (settings or MatchSettings()).model,
@@ -210,10 +211,13 @@ def _fusion_stage(
     valid: pd.DataFrame | None,
     config: FusionTrainingConfig,
     progress: bool,
-) -> tuple[FusionHead, dict[str, Any]]:
+) -> tuple[MatchSettings, FusionHead, dict[str, Any]]:
     """Train the fusion head on the frozen text vectors (of the encoder just trained, if any)
-    and photo vectors, save it in fusion/, and return it with its metrics."""
+    and photo vectors, save it in fusion/ (and a tuned image tower in image/), and return the
+    settings to go on with, the head and its metrics."""
     from prodmatch.train.fusion_trainer import FusionInputs, train_fusion
+
+    shutil.rmtree(staging / IMAGE_DIR, ignore_errors=True)  # a resumed run's old tower
 
     linker = Linker(replace(settings, scorer="hybrid"), progress=progress)
     if config.loss == "selfsup":
@@ -232,9 +236,28 @@ def _fusion_stage(
         if config.loss == "selfsup"
         else None
     )
-    result = train_fusion(*inputs, train, valid, config, views=views, progress=progress)
+    result = train_fusion(
+        *inputs,
+        train,
+        valid,
+        config,
+        views=views,
+        image_weights=Path(settings.image_model) if settings.image_model else None,
+        progress=progress,
+    )
     result.head.save(staging / FUSION_DIR)
-    return result.head, {**result.metrics, "history": result.history}
+    if result.tower is not None:
+        (staging / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
+        weights = result.tower.save(staging / IMAGE_DIR / IMAGE_WEIGHTS)
+        settings = replace(settings, image_model=str(weights))
+    return settings, result.head, {**result.metrics, "history": result.history}
+
+
+def _relative(path: str | None, folder: Path) -> str | None:
+    """A file inside the matcher as a path relative to it (the folder moves when written)."""
+    if path is None or not Path(path).is_relative_to(folder):
+        return path
+    return str(Path(path).relative_to(folder))
 
 
 def _second_views(
@@ -388,6 +411,8 @@ def model_card(info: dict[str, Any]) -> str:
             f"- `fusion/`: fusion head joining text and EfficientNet-Lite0 photo vectors "
             f"(safetensors + JSON); photos are read from the column `{column}`"
         )
+    if info["settings"].get("image_model", "") == f"{IMAGE_DIR}/{IMAGE_WEIGHTS}":
+        lines.append("- `image/`: the image encoder with its last block fine-tuned (safetensors)")
     return "\n".join([*lines, ""])
 
 

@@ -18,31 +18,45 @@ Two choices make a head trained on few labels safe to use:
 - A share of photos is hidden in every batch (modality dropout), so the learned
   missing-photo embedding is trained to land a listing without a photo where the same
   product with one lands.
+
+With ``image_block``, a second stage then trains the image tower's last block together with
+the head, on photos encoded on the fly from fresh augmented views (see
+:mod:`prodmatch.train.image_block`); it too keeps its best epoch, epoch 0 being the frozen
+tower, so a tuned block is kept only if it does better on the validation pairs.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from prodmatch.decide import best_threshold
 from prodmatch.errors import ProdmatchError
 from prodmatch.images.fusion import FusionHead
 from prodmatch.progress import progress_bar
-from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters, check_pairs
+from prodmatch.train.clusters import (
+    ClusterBatchSampler,
+    Clusters,
+    Side,
+    build_clusters,
+    check_pairs,
+    listing_key,
+)
 from prodmatch.train.head_trainer import _threads
 from prodmatch.train.losses import info_nce_loss, supcon_loss
 
 if TYPE_CHECKING:
-    from prodmatch.linker import Side
+    from prodmatch.linker import Side as PreparedSide
+    from prodmatch.train.image_block import LiveImages, TrainableTower
 
 __all__ = [
     "FusionInputs",
@@ -58,6 +72,7 @@ BoolVector = npt.NDArray[np.bool_]
 
 # One epoch of training: the losses of its batches, given the head and the epoch number.
 _Steps = Callable[[FusionHead, int], Iterator[Tensor]]
+_Drop = Callable[[Tensor], Tensor]
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,8 @@ class FusionTrainingConfig:
     """One fusion run. ``image_hidden`` units read text and photo together (beyond the
     2 x text-size units that carry the text through); ``modality_dropout`` is the share of
     photos hidden per batch; ``threads`` are torch's CPU threads for the run (restored after;
-    None keeps the setting)."""
+    None keeps the setting). ``image_block`` adds ``block_epochs`` of training the image
+    tower's last block (learning rate ``block_lr``) with the head, after its ``epochs``."""
 
     loss: FusionLoss = "supcon"
     epochs: int = 30
@@ -75,26 +91,35 @@ class FusionTrainingConfig:
     image_hidden: int = 128
     modality_dropout: float = 0.2
     weight_decay: float = 1e-4
+    image_block: bool = False
+    block_epochs: int = 3
+    block_lr: float = 1e-4
     seed: int = 0
     threads: int | None = 1
 
     def __post_init__(self) -> None:
         if self.loss not in ("supcon", "infonce", "selfsup"):
             raise ProdmatchError(f"loss must be supcon, infonce or selfsup; got {self.loss!r}")
-        if self.epochs < 0 or self.batch_size < 2 or self.image_hidden < 1:
-            raise ProdmatchError("need epochs >= 0, batch_size >= 2 and image_hidden >= 1")
+        if self.epochs < 0 or self.block_epochs < 0:
+            raise ProdmatchError("need epochs >= 0 and block_epochs >= 0")
+        if self.batch_size < 2 or self.image_hidden < 1:
+            raise ProdmatchError("need batch_size >= 2 and image_hidden >= 1")
         if not 0.0 <= self.modality_dropout < 1.0:
             raise ProdmatchError(f"modality_dropout must be in [0, 1), got {self.modality_dropout}")
 
 
 @dataclass(frozen=True, eq=False)
 class FusionInputs:
-    """Frozen inputs of one catalog's listings: row i of each array is ``ids[i]``."""
+    """Frozen inputs of one catalog's listings: row i of each array is ``ids[i]``.
+
+    ``photos`` (each listing's first photo file, or None) are read only to train the image
+    tower's last block."""
 
     ids: Sequence[str]
     text: FloatMatrix
     image: FloatMatrix
     has_image: BoolVector
+    photos: Sequence[Path | None] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -102,31 +127,25 @@ class FusionInputs:
             raise ProdmatchError(f"need one text and one image vector per id ({n} ids)")
 
     @classmethod
-    def from_side(cls, side: Side) -> FusionInputs:
+    def from_side(cls, side: PreparedSide) -> FusionInputs:
         """What a Linker prepared without fusion: text vectors and photo vectors."""
         if side.vectors is None or side.image_vectors is None or side.has_image is None:
             raise ProdmatchError(f"{side.catalog.name}: text and images must both be encoded")
-        return cls(side.catalog.ids, side.vectors, side.image_vectors, side.has_image)
-
-    def take(self, ids: Sequence[str], name: str = "listing") -> tuple[Tensor, Tensor, Tensor]:
-        """(text, image, has_image) tensors of ``ids``; an unknown id is an error."""
-        found = pd.Index([str(i) for i in self.ids]).get_indexer(pd.Index([str(i) for i in ids]))
-        if (found < 0).any():
-            raise ProdmatchError(
-                f"{name} {ids[int(np.flatnonzero(found < 0)[0])]!r} has no vectors"
-            )
-        return _tensors(self.text[found], self.image[found], self.has_image[found])
+        photos = [paths[0] if paths else None for paths in side.image_paths or []]
+        return cls(side.catalog.ids, side.vectors, side.image_vectors, side.has_image, photos)
 
 
 @dataclass
 class FusionTrainingResult:
     """The trained head; ``metrics``: text_f1 (the text cosine's best F1 on valid, i.e. the
     untrained head), f1 (the fused cosine's, at the kept epoch) and epoch (0: text alone was
-    not beaten)."""
+    not beaten); with ``image_block``, block_epoch (0: the frozen tower was not beaten, and
+    ``tower`` is None)."""
 
     head: FusionHead
     metrics: dict[str, float]
     history: list[dict[str, float]] = field(default_factory=list)
+    tower: TrainableTower | None = None
 
 
 def identity_start(text_dim: int, image_dim: int, image_hidden: int = 128) -> FusionHead:
@@ -155,28 +174,81 @@ def train_fusion(
     config: FusionTrainingConfig | None = None,
     *,
     views: tuple[FusionInputs, FusionInputs] | None = None,
+    image_weights: Path | None = None,
     progress: bool = True,
 ) -> FusionTrainingResult:
     """Train a :class:`FusionHead` on frozen vectors; ``train``/``valid`` have columns
     left_id, right_id, label. ``views`` (second views of ``left`` and ``right``, row for row)
     are needed for selfsup, which reads no labels; ``valid``, when it has a match, selects
-    the epoch."""
+    the epoch. ``image_weights``: the EfficientNet-Lite0 state dict whose last block
+    ``image_block`` trains (default: the packaged one; it must be what made ``image``)."""
     cfg = config or FusionTrainingConfig()
     if cfg.loss != "selfsup" and (train is None or not (train["label"] == 1).any()):
         raise ProdmatchError(f"the {cfg.loss} loss needs labelled training pairs with a match")
     if cfg.loss == "selfsup" and views is None:
         raise ProdmatchError("the selfsup loss needs a second view of every listing")
-    judge = _Judge.build(left, right, valid)
+    table = _Table.build(left, right)
+    second = _Table.build(*views) if views is not None else None
+    judge = _Judge.build(table, valid)
     history: list[dict[str, float]] = []
     with torch.random.fork_rng(devices=[]), _threads(cfg.threads):
         torch.manual_seed(cfg.seed)
         head = identity_start(left.text.shape[1], left.image.shape[1], cfg.image_hidden)
-        steps = _steps(cfg, left, right, train, views)
-        epoch = _fit(head, steps, judge, cfg, history, progress)
-    metrics = {"epoch": float(epoch)}
+        steps = _steps(cfg, table, train, second)
+        optimizer = _optimizer(cfg, head.parameters())
+        epoch = _fit(head, [], optimizer, steps, judge, cfg.epochs, history, progress)
+        metrics = {"epoch": float(epoch)}
+        if judge.active:
+            metrics.update(text_f1=history[0]["valid_f1"], f1=judge.f1(head))
+        tower = _block_stage(
+            cfg, head, (table, second), train, judge, history, metrics, image_weights, progress
+        )
+    return FusionTrainingResult(head, metrics, history, tower)
+
+
+def _optimizer(cfg: FusionTrainingConfig, *groups: Iterable[nn.Parameter]) -> torch.optim.AdamW:
+    """AdamW over the head (``lr``) and, if given, the image block (``block_lr``)."""
+    rates = (cfg.lr, cfg.block_lr)
+    params = [
+        {"params": list(group), "lr": rate}
+        for group, rate in zip(groups, rates[: len(groups)], strict=True)
+    ]
+    return torch.optim.AdamW(params, weight_decay=cfg.weight_decay)
+
+
+def _block_stage(
+    cfg: FusionTrainingConfig,
+    head: FusionHead,
+    tables: tuple[_Table, _Table | None],
+    train: pd.DataFrame | None,
+    judge: _Judge,
+    history: list[dict[str, float]],
+    metrics: dict[str, float],
+    weights: Path | None,
+    progress: bool,
+) -> TrainableTower | None:
+    """With ``image_block``: train the tower's last block and the head on live photos.
+
+    Returns the tower if a tuned epoch beat the frozen tower on valid (or, without valid
+    pairs, after the last epoch), else None and the head as it was."""
+    if not cfg.image_block or cfg.block_epochs == 0:
+        return None
+    from prodmatch.train.image_block import LiveImages, TrainableTower
+
+    table, second = tables
+    tower = TrainableTower(weights)
+    live = table.with_live(LiveImages(tower, table.photos, seed=cfg.seed))
+    second_live = second.with_live(live.live) if second is not None else None
+    steps = _steps(cfg, live, train, second_live)
+    block = [p for p in tower.parameters() if p.requires_grad]
+    optimizer = _optimizer(cfg, head.parameters(), block)
+    rows: list[dict[str, float]] = []
+    epoch = _fit(head, block, optimizer, steps, judge.on(live), cfg.block_epochs, rows, progress)
+    history.extend({**row, "stage_block": 1.0} for row in rows)
+    metrics["block_epoch"] = float(epoch)
     if judge.active:
-        metrics.update(text_f1=history[0]["valid_f1"], f1=judge.f1(head))
-    return FusionTrainingResult(head, metrics, history)
+        metrics["block_f1"] = rows[epoch]["valid_f1"]
+    return tower if epoch > 0 else None
 
 
 # -- the loop ------------------------------------------------------------------------------------
@@ -184,18 +256,21 @@ def train_fusion(
 
 def _fit(
     head: FusionHead,
+    extra: list[nn.Parameter],
+    optimizer: torch.optim.Optimizer,
     steps: _Steps,
     judge: _Judge,
-    cfg: FusionTrainingConfig,
+    epochs: int,
     history: list[dict[str, float]],
     progress: bool,
 ) -> int:
-    """Train in place; keep the best epoch on valid (the last one without valid pairs)."""
-    best = (judge.f1(head), 0, copy.deepcopy(head.state_dict()))
+    """Train in place; keep the best epoch on valid (the last one without valid pairs).
+
+    ``extra`` are more trained parameters (the image block), kept with the head's."""
+    best = (judge.f1(head), 0, _snapshot(head, extra))
     history.append(_row(0, judge.score(best[0]), []))
-    optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    with progress_bar("training fusion", cfg.epochs, unit="epochs", enabled=progress) as advance:
-        for epoch in range(1, cfg.epochs + 1):
+    with progress_bar("training fusion", epochs, unit="epochs", enabled=progress) as advance:
+        for epoch in range(1, epochs + 1):
             head.train()
             losses = []
             for loss in steps(head, epoch):
@@ -206,31 +281,103 @@ def _fit(
             f1 = judge.f1(head)
             history.append(_row(epoch, judge.score(f1), losses))
             if f1 > best[0] or not judge.active:
-                best = (f1, epoch, copy.deepcopy(head.state_dict()))
+                best = (f1, epoch, _snapshot(head, extra))
             advance(1)
-    head.load_state_dict(best[2])
+    head.load_state_dict(best[2][0])
+    with torch.no_grad():
+        for parameter, kept in zip(extra, best[2][1], strict=True):
+            parameter.copy_(kept)
     head.eval()
     return best[1]
+
+
+def _snapshot(
+    head: FusionHead, extra: list[nn.Parameter]
+) -> tuple[dict[str, Tensor], list[Tensor]]:
+    return copy.deepcopy(head.state_dict()), [p.detach().clone() for p in extra]
+
+
+@dataclass(frozen=True, eq=False)
+class _Table:
+    """Every listing the run reads, left then right: inputs by row, rows by listing key.
+
+    ``live`` computes image vectors on the fly (training the image block) instead of reading
+    the frozen ones."""
+
+    text: Tensor
+    image: Tensor
+    has: Tensor
+    rows: dict[str, int]
+    photos: list[Path | None]
+    live: LiveImages | None = None
+
+    @classmethod
+    def build(cls, left: FusionInputs, right: FusionInputs) -> _Table:
+        keys = [listing_key("left", i) for i in left.ids]
+        keys += [listing_key("right", i) for i in right.ids]
+        photos = [*(left.photos or [None] * len(left.ids))]
+        photos += [*(right.photos or [None] * len(right.ids))]
+        return cls(
+            text=torch.as_tensor(np.concatenate([left.text, right.text]), dtype=torch.float32),
+            image=torch.as_tensor(np.concatenate([left.image, right.image]), dtype=torch.float32),
+            has=torch.as_tensor(
+                np.concatenate([left.has_image, right.has_image]), dtype=torch.bool
+            ),
+            rows={key: i for i, key in enumerate(keys)},
+            photos=photos,
+        )
+
+    def with_live(self, live: LiveImages | None) -> _Table:
+        return replace(self, live=live)
+
+    def find(self, side: Side, ids: Sequence[str]) -> Tensor:
+        """Rows of listings of one side; an unknown id is an error naming it."""
+        try:
+            return torch.as_tensor([self.rows[listing_key(side, str(i))] for i in ids])
+        except KeyError as error:
+            raise ProdmatchError(f"{side} listing {error.args[0][2:]!r} has no vectors") from None
+
+    def fuse(self, head: FusionHead, rows: Tensor, drop: _Drop | None = None) -> Tensor:
+        """Fused vectors of ``rows`` (photos hidden by ``drop`` in training)."""
+        has = self.has[rows]
+        out: Tensor = head(
+            self.text[rows], self.images(rows, training=head.training), drop(has) if drop else has
+        )
+        return out
+
+    def images(self, rows: Tensor, *, training: bool) -> Tensor:
+        if self.live is None:
+            return self.image[rows]
+        dim = self.image.shape[1]
+        if training:
+            return self.live.training_vectors(rows, dim)
+        return self.live.plain_vectors(rows, dim)
 
 
 @dataclass(frozen=True)
 class _Judge:
     """Scores a head by the best F1 of its fused cosine on the validation pairs."""
 
-    left: tuple[Tensor, Tensor, Tensor] | None
-    right: tuple[Tensor, Tensor, Tensor] | None
+    table: _Table | None
+    left: Tensor | None
+    right: Tensor | None
     labels: npt.NDArray[np.int64] | None
 
     @classmethod
-    def build(cls, left: FusionInputs, right: FusionInputs, valid: pd.DataFrame | None) -> _Judge:
+    def build(cls, table: _Table, valid: pd.DataFrame | None) -> _Judge:
         if valid is None or not (valid["label"] == 1).any():
-            return cls(None, None, None)
+            return cls(None, None, None, None)
         check_pairs(valid, "valid pairs")
         return cls(
-            left.take(list(valid["left_id"].astype(str)), "left listing"),
-            right.take(list(valid["right_id"].astype(str)), "right listing"),
+            table,
+            table.find("left", list(valid["left_id"].astype(str))),
+            table.find("right", list(valid["right_id"].astype(str))),
             valid["label"].to_numpy(dtype=np.int64),
         )
+
+    def on(self, table: _Table) -> _Judge:
+        """The same pairs, read from another table (live photos)."""
+        return replace(self, table=table) if self.active else self
 
     @property
     def active(self) -> bool:
@@ -240,39 +387,37 @@ class _Judge:
         return f1 if self.active else None
 
     def f1(self, head: FusionHead) -> float:
-        if self.left is None or self.right is None or self.labels is None:
+        if self.table is None or self.left is None or self.right is None or self.labels is None:
             return 0.0
         head.eval()
         with torch.no_grad():
-            cosine = (head(*self.left) * head(*self.right)).sum(dim=1).numpy()
-        return best_threshold(cosine, self.labels)[1]
+            cosine = (self.table.fuse(head, self.left) * self.table.fuse(head, self.right)).sum(
+                dim=1
+            )
+        return best_threshold(cosine.numpy(), self.labels)[1]
 
 
 def _steps(
     cfg: FusionTrainingConfig,
-    left: FusionInputs,
-    right: FusionInputs,
+    table: _Table,
     train: pd.DataFrame | None,
-    views: tuple[FusionInputs, FusionInputs] | None,
+    second: _Table | None,
 ) -> _Steps:
     if cfg.loss == "selfsup":
-        assert views is not None
-        return _selfsup_steps(left, right, views, cfg)
+        assert second is not None
+        return _selfsup_steps(table, second, cfg)
     assert train is not None
     check_pairs(train, "train pairs")
     clusters = build_clusters(train)
     if cfg.loss == "supcon":
-        return _supcon_steps(clusters, left, right, cfg)
-    return _infonce_steps(clusters, left, right, train, cfg)
+        return _supcon_steps(clusters, table, cfg)
+    return _infonce_steps(clusters, table, train, cfg)
 
 
-def _supcon_steps(
-    clusters: Clusters, left: FusionInputs, right: FusionInputs, cfg: FusionTrainingConfig
-) -> _Steps:
+def _supcon_steps(clusters: Clusters, table: _Table, cfg: FusionTrainingConfig) -> _Steps:
     """SupCon over cluster-whole batches of listings from both catalogs."""
     sides, ids = clusters.sides()
-    n_left = sides.count("left")  # keys hold all left listings first
-    inputs = _concat(left.take(ids[:n_left], "left listing"), right.take(ids[n_left:]))
+    rows = torch.as_tensor([table.find(side, [i])[0] for side, i in zip(sides, ids, strict=True)])
     labels = torch.as_tensor(clusters.labels)
     sampler = ClusterBatchSampler(clusters.labels, cfg.batch_size, seed=cfg.seed)
 
@@ -282,26 +427,21 @@ def _supcon_steps(
             index = torch.as_tensor(batch)
             if len(torch.unique(labels[index])) == len(batch):
                 continue  # no positive pair in this batch: nothing to learn
-            text, image, has = (part[index] for part in inputs)
-            fused = head(text, image, drop(has))
+            fused = table.fuse(head, rows[index], drop)
             yield supcon_loss(fused, labels[index], temperature=cfg.temperature)
 
     return steps
 
 
 def _infonce_steps(
-    clusters: Clusters,
-    left: FusionInputs,
-    right: FusionInputs,
-    train: pd.DataFrame,
-    cfg: FusionTrainingConfig,
+    clusters: Clusters, table: _Table, train: pd.DataFrame, cfg: FusionTrainingConfig
 ) -> _Steps:
     """InfoNCE over batches of positive pairs; the labelled non-matches of a batch's anchors
     are hard negatives, and pairs or negatives of one cluster are masked, not pushed apart."""
     pos, neg = train[train["label"] == 1], train[train["label"] == 0]
-    anchors = left.take(list(pos["left_id"].astype(str)), "left listing")
-    positives = right.take(list(pos["right_id"].astype(str)), "right listing")
-    negatives = right.take(list(neg["right_id"].astype(str)), "right listing")
+    anchors = table.find("left", list(pos["left_id"].astype(str)))
+    positives = table.find("right", list(pos["right_id"].astype(str)))
+    negatives = table.find("right", list(neg["right_id"].astype(str)))
     labels = torch.as_tensor(clusters.labels_of("left", list(pos["left_id"].astype(str))))
     negative_labels = torch.as_tensor(
         clusters.labels_of("right", list(neg["right_id"].astype(str)))
@@ -322,10 +462,10 @@ def _infonce_steps(
             hard = torch.as_tensor(np.flatnonzero(in_batch[negative_code]))
             index = torch.as_tensor(batch)
             yield info_nce_loss(
-                _fuse(head, anchors, index, drop),
-                _fuse(head, positives, index, drop),
+                table.fuse(head, anchors[index], drop),
+                table.fuse(head, positives[index], drop),
                 temperature=cfg.temperature,
-                hard_negatives=_fuse(head, negatives, hard, drop) if len(hard) else None,
+                hard_negatives=table.fuse(head, negatives[hard], drop) if len(hard) else None,
                 labels=labels[index],
                 negative_labels=negative_labels[hard] if len(hard) else None,
             )
@@ -333,32 +473,25 @@ def _infonce_steps(
     return steps
 
 
-def _selfsup_steps(
-    left: FusionInputs,
-    right: FusionInputs,
-    views: tuple[FusionInputs, FusionInputs],
-    cfg: FusionTrainingConfig,
-) -> _Steps:
+def _selfsup_steps(table: _Table, second: _Table, cfg: FusionTrainingConfig) -> _Steps:
     """InfoNCE between each listing and its second view; other listings are the negatives.
 
     Nothing says two listings are one product, so none are masked: as in the text encoder's
     self-supervised mode, a rare duplicate inside a batch costs a little noise.
     """
-    originals = _concat(_all(left), _all(right))
-    second = _concat(_all(views[0]), _all(views[1]))
-    if len(second[0]) != len(originals[0]):
+    if second.rows != table.rows:
         raise ProdmatchError("the second views must match the listings row for row")
 
     def steps(head: FusionHead, epoch: int) -> Iterator[Tensor]:
         drop = _dropper(cfg, epoch)
-        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(originals[0]))
+        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(table.rows))
         for start in range(0, len(order), cfg.batch_size):
             batch = torch.as_tensor(order[start : start + cfg.batch_size])
             if len(batch) < 2:
                 continue
             yield info_nce_loss(
-                _fuse(head, originals, batch, drop),
-                _fuse(head, second, batch, drop),
+                table.fuse(head, batch, drop),
+                second.fuse(head, batch, drop),
                 temperature=cfg.temperature,
             )
 
@@ -368,37 +501,7 @@ def _selfsup_steps(
 # -- small helpers -------------------------------------------------------------------------------
 
 
-def _tensors(
-    text: FloatMatrix, image: FloatMatrix, has: BoolVector
-) -> tuple[Tensor, Tensor, Tensor]:
-    return (
-        torch.as_tensor(np.asarray(text, dtype=np.float32)),
-        torch.as_tensor(np.asarray(image, dtype=np.float32)),
-        torch.as_tensor(np.asarray(has, dtype=bool)),
-    )
-
-
-def _all(inputs: FusionInputs) -> tuple[Tensor, Tensor, Tensor]:
-    return _tensors(inputs.text, inputs.image, inputs.has_image)
-
-
-def _concat(*parts: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-    text, image, has = zip(*parts, strict=True)
-    return torch.cat(text), torch.cat(image), torch.cat(has)
-
-
-def _fuse(
-    head: FusionHead,
-    inputs: tuple[Tensor, Tensor, Tensor],
-    index: Tensor,
-    drop: Callable[[Tensor], Tensor],
-) -> Tensor:
-    text, image, has = (part[index] for part in inputs)
-    out: Tensor = head(text, image, drop(has))
-    return out
-
-
-def _dropper(cfg: FusionTrainingConfig, epoch: int) -> Callable[[Tensor], Tensor]:
+def _dropper(cfg: FusionTrainingConfig, epoch: int) -> _Drop:
     """Hides each photo with probability ``modality_dropout`` (seeded by epoch)."""
     generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
 
