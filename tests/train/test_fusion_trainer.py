@@ -84,3 +84,17 @@ def test_supervised_losses_need_labels() -> None:
     left, right, _ = _world(10)
     with pytest.raises(ProdmatchError, match="needs labelled training pairs"):
         train_fusion(left, right, None, None, FusionTrainingConfig(), progress=False)
+
+
+def test_training_moves_only_what_reads_the_photo() -> None:
+    left, right, pairs = _world()
+    config = FusionTrainingConfig(epochs=5, batch_size=32, image_hidden=8)
+    head = train_fusion(left, right, pairs, None, config, progress=False).head
+    start = identity_start(16, 8, image_hidden=8)
+    first, start_first = head.net[0], start.net[0]
+    last, start_last = head.net[-1], start.net[-1]
+    torch.testing.assert_close(first.weight[:32], start_first.weight[:32])  # text path pinned
+    torch.testing.assert_close(last.weight[:, :32], start_last.weight[:, :32])
+    assert not first.weight[32:, :16].any()  # the other units read no text
+    assert not torch.equal(last.weight[:, 32:], start_last.weight[:, 32:])  # photo units learn
+    assert not torch.equal(first.weight[32:, 16:], start_first.weight[32:, 16:])

@@ -8,16 +8,22 @@ trained with the same contrastive losses as the text encoder:
 - ``selfsup``: no labels; each listing against a second view of itself, made of the vector of
   an augmented text and that of an augmented photo (crop, flip, colour jitter).
 
-Two choices make a head trained on few labels safe to use:
+Three choices make a head trained on few labels safe to use:
 
-- It starts as the text model: half of the first layer's units copy the text vector, half
-  its negation, and the second layer adds them back (``relu(x) - relu(-x) = x``); the units
-  that read the photo start with zero output weight. Untrained, the fused vector *is* the
-  text vector, and training only adds what the photos bring. The best epoch on the
-  validation pairs is kept, epoch 0 included, so images are used only when they help there.
-- A share of photos is hidden in every batch (modality dropout), so the learned
-  missing-photo embedding is trained to land a listing without a photo where the same
-  product with one lands.
+- It starts as the text model: 2 x text-size units of the first layer copy the text vector
+  and its negation, and the second layer adds them back (``relu(x) - relu(-x) = x``); the
+  other units start with zero output weight. Untrained, the fused vector *is* the text
+  vector.
+- That structure stays pinned: the text path keeps copying the text, and the other units
+  read the photo only (its scaled vector, or the missing-photo embedding). So the fused
+  vector is the text vector plus a learned function of the photo, and training cannot
+  re-learn the text space around the training products. Left free, it did: on synthetic
+  catalogs of 600 products the fused cosine reached F1 0.95 on the training pairs and 0.65
+  on valid, and the pair classifier, trained on those same pairs, fell from 0.83 valid F1
+  (text alone) to 0.76; with the text path pinned but the other units reading text too,
+  0.81; with units that read only the photo, 0.85.
+- The best epoch on the validation pairs is kept, epoch 0 included, so photos are used only
+  when they help there.
 
 With ``image_block``, a second stage then trains the image tower's last block together with
 the head, on photos encoded on the fly from fresh augmented views (see
@@ -63,6 +69,7 @@ __all__ = [
     "FusionTrainingConfig",
     "FusionTrainingResult",
     "identity_start",
+    "pin_text_path",
     "train_fusion",
 ]
 
@@ -77,8 +84,8 @@ _Drop = Callable[[Tensor], Tensor]
 
 @dataclass(frozen=True)
 class FusionTrainingConfig:
-    """One fusion run. ``image_hidden`` units read text and photo together (beyond the
-    2 x text-size units that carry the text through); ``modality_dropout`` is the share of
+    """One fusion run. ``image_hidden`` units read the photo (beyond the 2 x text-size
+    units that carry the text through); ``modality_dropout`` is the share of
     photos hidden per batch; ``threads`` are torch's CPU threads for the run (restored after;
     None keeps the setting). ``image_block`` adds ``block_epochs`` of training the image
     tower's last block (learning rate ``block_lr``) with the head, after its ``epochs``."""
@@ -151,19 +158,30 @@ class FusionTrainingResult:
 def identity_start(text_dim: int, image_dim: int, image_hidden: int = 128) -> FusionHead:
     """A fusion head whose output is exactly the normalised text vector until trained."""
     head = FusionHead(text_dim, image_dim, out_dim=text_dim, hidden_dim=2 * text_dim + image_hidden)
-    first, last = head.net[0], head.net[-1]
-    assert isinstance(first, torch.nn.Linear) and isinstance(last, torch.nn.Linear)
-    eye = torch.eye(text_dim)
+    pin_text_path(head)
+    last = head.net[-1]
+    assert isinstance(last, nn.Linear)
     with torch.no_grad():
-        first.weight[: 2 * text_dim].zero_()
-        first.weight[:text_dim, :text_dim] = eye
-        first.weight[text_dim : 2 * text_dim, :text_dim] = -eye
-        first.bias[: 2 * text_dim].zero_()
-        last.weight.zero_()
-        last.weight[:, :text_dim] = eye
-        last.weight[:, text_dim : 2 * text_dim] = -eye
+        last.weight[:, 2 * text_dim :].zero_()
         last.bias.zero_()
     return head
+
+
+def pin_text_path(head: FusionHead) -> None:
+    """Put the head back into its pinned structure (see the module docstring): the first
+    2 x text-size units copy the text ([I; -I] in, [I, -I] out) and read no photo; the
+    other units read no text."""
+    first, last, t = head.net[0], head.net[-1], head.text_dim
+    assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)
+    eye = torch.eye(t)
+    with torch.no_grad():
+        first.weight[: 2 * t].zero_()
+        first.weight[:t, :t] = eye
+        first.weight[t : 2 * t, :t] = -eye
+        first.bias[: 2 * t].zero_()
+        first.weight[2 * t :, :t].zero_()
+        last.weight[:, :t] = eye
+        last.weight[:, t : 2 * t] = -eye
 
 
 def train_fusion(
@@ -277,6 +295,7 @@ def _fit(
                 optimizer.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
+                pin_text_path(head)
                 losses.append(loss.item())
             f1 = judge.f1(head)
             history.append(_row(epoch, judge.score(f1), losses))
