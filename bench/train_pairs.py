@@ -27,6 +27,9 @@ CONFIGS: dict[str, list[str]] = {
     "infonce": ["--mode", "full", "--loss", "infonce"],
     "selfsup": ["--mode", "full", "--loss", "selfsup"],
 }
+# Self-supervised means no labels: it reads the two tables, and the validation pairs only to
+# pick its threshold (as the zero-shot figures do); the training pairs are never given.
+UNLABELLED = {"selfsup"}
 
 
 def main() -> None:
@@ -45,14 +48,19 @@ def main() -> None:
             folder = args.datasets / name
             for config in args.configs.split(","):
                 model = Path(tmp) / f"{name}-{config}"
-                train = [
-                    "train",
-                    str(folder),
-                    "-o",
-                    str(model),
-                    *CONFIGS[config],
-                    *args.extra.split(),
-                ]
+                data = (
+                    [
+                        "--left",
+                        str(folder / "tableA.csv"),
+                        "--right",
+                        str(folder / "tableB.csv"),
+                        "--valid",
+                        str(folder / "valid.csv"),
+                    ]
+                    if config in UNLABELLED
+                    else [str(folder)]
+                )
+                train = ["train", *data, "-o", str(model), *CONFIGS[config], *args.extra.split()]
                 seconds = _run(train)
                 report = Path(tmp) / "report.json"
                 _run(
@@ -68,10 +76,10 @@ def main() -> None:
                     "command": " ".join(
                         [
                             "prodmatch train",
-                            f"../shared/datasets/{name}",
+                            *(a.replace(str(args.datasets), "../shared/datasets") for a in data),
                             "-o",
                             f"{name}-{config}",
-                            *train[4:],
+                            *train[len(data) + 3 :],
                         ]
                     ),
                     "fine_tune": info["metrics"].get("fine_tune", {}),

@@ -23,8 +23,13 @@ TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".jsonl")
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, else is removed."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        raise ProdmatchError(f"{target}: cannot write here: {error.strerror or error}") from error
     os.close(fd)
     tmp = Path(tmp_name)
     try:
