@@ -7,10 +7,12 @@ the target; rename within one file system is atomic.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,9 +27,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as error:
         raise ProdmatchError(f"{target}: cannot write here: {error.strerror or error}") from error
     os.close(fd)
@@ -65,3 +65,18 @@ def _writer(suffix: str) -> Callable[[pd.DataFrame, Path], None]:
     if suffix == ".jsonl":
         return lambda f, p: f.to_json(p, orient="records", lines=True, force_ascii=False)
     raise ProdmatchError(f"cannot write '{suffix}' files; use one of {', '.join(TABLE_FORMATS)}")
+
+
+def read_format_json(path: Path, expected_format: str, what: str) -> dict[str, Any]:
+    """A JSON object that declares ``"format": expected_format``, or one clear error.
+
+    Every saved part of a matcher (heads, fusion) starts with such a file; checking the format
+    first turns a wrong or damaged folder into one line instead of a KeyError later.
+    """
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ProdmatchError(f"{path}: cannot read the {what} config: {error}") from error
+    if not isinstance(config, dict) or config.get("format") != expected_format:
+        raise ProdmatchError(f"{path}: not a prodmatch {what} (expected format {expected_format})")
+    return config

@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from prodmatch.errors import ProdmatchError
-from prodmatch.io import atomic_path, atomic_write_text
+from prodmatch.io import atomic_path, atomic_write_text, read_format_json
 
 __all__ = ["FUSION_FORMAT", "FusionHead", "ImageAugment"]
 
@@ -124,7 +124,7 @@ class FusionHead(nn.Module):
     def load(cls, folder: str | Path) -> FusionHead:
         """Read a folder written by :meth:`save`; any problem is one ProdmatchError."""
         source = Path(folder)
-        config = _read_config(source / _CONFIG)
+        config = read_format_json(source / _CONFIG, FUSION_FORMAT, "fusion head")
         try:
             head = cls(**config["fusion"])
             head.load_state_dict(load_file(str(source / _WEIGHTS)))
@@ -132,16 +132,6 @@ class FusionHead(nn.Module):
             raise ProdmatchError(f"{source}: cannot load the fusion head: {error}") from error
         head.eval()
         return head
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ProdmatchError(f"{path}: cannot read the fusion config: {error}") from error
-    if not isinstance(config, dict) or config.get("format") != FUSION_FORMAT:
-        raise ProdmatchError(f"{path}: not a prodmatch fusion head (expected {FUSION_FORMAT})")
-    return config
 
 
 class ImageAugment:

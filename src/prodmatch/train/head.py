@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from prodmatch.errors import ProdmatchError
-from prodmatch.io import atomic_path, atomic_write_text
+from prodmatch.io import atomic_path, atomic_write_text, read_format_json
 
 __all__ = ["HEAD_FORMAT", "MatchHead", "PairClassifier", "ProjectionHead", "extra_matrix"]
 
@@ -191,7 +191,7 @@ class MatchHead:
     def load(cls, folder: str | Path) -> MatchHead:
         """Read a folder written by :meth:`save`; any problem is one ProdmatchError."""
         source = Path(folder)
-        config = _read_config(source / _CONFIG)
+        config = read_format_json(source / _CONFIG, HEAD_FORMAT, "head")
         try:
             projection = ProjectionHead(**config["projection"])
             classifier = PairClassifier(**config["classifier"])
@@ -232,13 +232,3 @@ def extra_matrix(
     if not np.isfinite(values).all():
         raise ProdmatchError(f"{name}: the columns {', '.join(columns)} have missing values")
     return values
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ProdmatchError(f"{path}: cannot read the head config: {error}") from error
-    if not isinstance(config, dict) or config.get("format") != HEAD_FORMAT:
-        raise ProdmatchError(f"{path}: not a prodmatch head (expected format {HEAD_FORMAT})")
-    return config
