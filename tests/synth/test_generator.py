@@ -349,9 +349,10 @@ def test_unit_variants_and_alternatives() -> None:
 
 
 def test_generation_is_fast() -> None:
-    start = time.perf_counter()
+    # CPU time of this process, not wall time: other work on a shared machine must not fail it.
+    start = time.process_time()
     s = generate_catalogs(20_000, seed=0)
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 5.0
     assert len(s.truth) == 20_000
 
 
