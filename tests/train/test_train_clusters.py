@@ -137,3 +137,26 @@ def test_works_as_a_dataloader_batch_sampler() -> None:
 def test_batch_size_must_allow_a_pair() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         ClusterBatchSampler([0, 0], 1)
+
+
+def test_pair_batches_cover_each_positive_once_with_their_anchors_negatives() -> None:
+    import pandas as pd
+
+    from prodmatch.train.clusters import PairBatches, build_clusters
+
+    train = pd.DataFrame(
+        {
+            "left_id": ["a", "b", "c", "a", "b", "d"],
+            "right_id": ["1", "2", "3", "2", "9", "1"],
+            "label": [1, 1, 1, 0, 0, 0],
+        }
+    )
+    plan = PairBatches.build(train, build_clusters(train))
+    batches = list(plan.batches(seed=0, epoch=0, batch_size=2))
+    seen = sorted(int(r) for rows, _ in batches for r in rows)
+    assert seen == [0, 1, 2] or seen == [0, 1]  # a lone last pair is skipped
+    for rows, hard in batches:
+        anchors = set(plan.positives.iloc[rows]["left_id"])
+        assert set(plan.negatives.iloc[hard]["left_id"]) <= anchors
+    again = list(plan.batches(seed=0, epoch=0, batch_size=2))
+    assert [r.tolist() for r, _ in again] == [r.tolist() for r, _ in batches]

@@ -33,6 +33,7 @@ __all__ = [
     "RIGHT_PREFIX",
     "ClusterBatchSampler",
     "Clusters",
+    "PairBatches",
     "build_clusters",
     "check_pairs",
     "listing_key",
@@ -193,3 +194,53 @@ class ClusterBatchSampler(Sampler[list[int]]):
         if current:
             batches.append(current)
         return batches
+
+
+@dataclass(frozen=True, eq=False)
+class PairBatches:
+    """Batches of positive pairs for InfoNCE, each with its anchors' labelled non-matches.
+
+    ``positives`` and ``negatives`` are the label-1 and label-0 rows of the training pairs;
+    ``labels`` (per positive) and ``negative_labels`` (per negative) are their clusters, which
+    the loss uses to mask, rather than push apart, two listings of one product. Batches are a
+    pure function of (seed, epoch), like :class:`ClusterBatchSampler`'s.
+    """
+
+    positives: pd.DataFrame
+    negatives: pd.DataFrame
+    labels: npt.NDArray[np.int64]
+    negative_labels: npt.NDArray[np.int64]
+    _anchor_code: npt.NDArray[np.int64]
+    _negative_code: npt.NDArray[np.int64]
+    _anchors: int
+
+    @classmethod
+    def build(cls, train: pd.DataFrame, clusters: Clusters) -> PairBatches:
+        pos, neg = train[train["label"] == 1], train[train["label"] == 0]
+        left_ids = pos["left_id"].astype(str)
+        # Integer codes of the anchors' left ids, so a batch finds its negatives by indexing.
+        anchor_ids = pd.Index(pd.unique(left_ids))
+        return cls(
+            positives=pos,
+            negatives=neg,
+            labels=clusters.labels_of("left", list(left_ids)),
+            negative_labels=clusters.labels_of("right", list(neg["right_id"].astype(str))),
+            _anchor_code=anchor_ids.get_indexer(pd.Index(left_ids)).astype(np.int64),
+            _negative_code=anchor_ids.get_indexer(pd.Index(neg["left_id"].astype(str))).astype(
+                np.int64
+            ),
+            _anchors=len(anchor_ids),
+        )
+
+    def batches(
+        self, seed: int, epoch: int, batch_size: int
+    ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+        """(rows of positives, rows of negatives whose anchor is in the batch) per batch."""
+        order = np.random.default_rng([seed, epoch]).permutation(len(self.positives))
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            if len(batch) < 2:
+                continue  # one pair has no in-batch negative
+            in_batch = np.zeros(self._anchors + 1, dtype=bool)  # the extra slot is code -1
+            in_batch[self._anchor_code[batch]] = True
+            yield batch, np.flatnonzero(in_batch[self._negative_code])

@@ -52,6 +52,7 @@ from prodmatch.progress import progress_bar
 from prodmatch.train.clusters import (
     ClusterBatchSampler,
     Clusters,
+    PairBatches,
     Side,
     build_clusters,
     check_pairs,
@@ -457,29 +458,17 @@ def _infonce_steps(
 ) -> _Steps:
     """InfoNCE over batches of positive pairs; the labelled non-matches of a batch's anchors
     are hard negatives, and pairs or negatives of one cluster are masked, not pushed apart."""
-    pos, neg = train[train["label"] == 1], train[train["label"] == 0]
-    anchors = table.find("left", list(pos["left_id"].astype(str)))
-    positives = table.find("right", list(pos["right_id"].astype(str)))
-    negatives = table.find("right", list(neg["right_id"].astype(str)))
-    labels = torch.as_tensor(clusters.labels_of("left", list(pos["left_id"].astype(str))))
-    negative_labels = torch.as_tensor(
-        clusters.labels_of("right", list(neg["right_id"].astype(str)))
-    )
-    anchor_ids = pd.Index(pd.unique(pos["left_id"].astype(str)))
-    anchor_code = anchor_ids.get_indexer(pd.Index(pos["left_id"].astype(str)))
-    negative_code = anchor_ids.get_indexer(pd.Index(neg["left_id"].astype(str)))
+    plan = PairBatches.build(train, clusters)
+    anchors = table.find("left", list(plan.positives["left_id"].astype(str)))
+    positives = table.find("right", list(plan.positives["right_id"].astype(str)))
+    negatives = table.find("right", list(plan.negatives["right_id"].astype(str)))
+    labels = torch.as_tensor(plan.labels)
+    negative_labels = torch.as_tensor(plan.negative_labels)
 
     def steps(head: FusionHead, epoch: int) -> Iterator[Tensor]:
         drop = _dropper(cfg, epoch)
-        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(pos))
-        for start in range(0, len(order), cfg.batch_size):
-            batch = order[start : start + cfg.batch_size]
-            if len(batch) < 2:
-                continue  # one pair has no in-batch negative
-            in_batch = np.zeros(len(anchor_ids) + 1, dtype=bool)  # the extra slot is code -1
-            in_batch[anchor_code[batch]] = True
-            hard = torch.as_tensor(np.flatnonzero(in_batch[negative_code]))
-            index = torch.as_tensor(batch)
+        for batch, hard_rows in plan.batches(cfg.seed, epoch, cfg.batch_size):
+            index, hard = torch.as_tensor(batch), torch.as_tensor(hard_rows)
             yield info_nce_loss(
                 table.fuse(head, anchors[index], drop),
                 table.fuse(head, positives[index], drop),

@@ -32,7 +32,13 @@ from torch import Tensor
 from prodmatch.decide import best_threshold
 from prodmatch.errors import ProdmatchError
 from prodmatch.progress import progress_bar
-from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters, check_pairs
+from prodmatch.train.clusters import (
+    ClusterBatchSampler,
+    Clusters,
+    PairBatches,
+    build_clusters,
+    check_pairs,
+)
 from prodmatch.train.head import MatchHead, PairClassifier, ProjectionHead, extra_matrix
 from prodmatch.train.losses import info_nce_loss, supcon_loss
 
@@ -334,30 +340,16 @@ def _infonce_steps(
 ) -> _Steps:
     """InfoNCE over batches of positive pairs; each anchor's labelled non-matches are hard
     negatives, and pairs or negatives of the same cluster are masked, not pushed apart."""
-    pos = train[train["label"] == 1]
-    neg = train[train["label"] == 0]
-    anchors = left.take(list(pos["left_id"].astype(str)), "left listing")
-    positives = right.take(list(pos["right_id"].astype(str)), "right listing")
-    labels = torch.as_tensor(clusters.labels_of("left", list(pos["left_id"].astype(str))))
-    negatives = right.take(list(neg["right_id"].astype(str)), "right listing")
-    negative_labels = torch.as_tensor(
-        clusters.labels_of("right", list(neg["right_id"].astype(str)))
-    )
-    # Integer codes of the anchors' left ids, so a batch finds its negatives by indexing.
-    anchor_ids = pd.Index(pd.unique(pos["left_id"].astype(str)))
-    anchor_code = anchor_ids.get_indexer(pd.Index(pos["left_id"].astype(str)))
-    negative_code = anchor_ids.get_indexer(pd.Index(neg["left_id"].astype(str)))
+    plan = PairBatches.build(train, clusters)
+    anchors = left.take(list(plan.positives["left_id"].astype(str)), "left listing")
+    positives = right.take(list(plan.positives["right_id"].astype(str)), "right listing")
+    negatives = right.take(list(plan.negatives["right_id"].astype(str)), "right listing")
+    labels = torch.as_tensor(plan.labels)
+    negative_labels = torch.as_tensor(plan.negative_labels)
 
     def steps(projection: ProjectionHead, epoch: int) -> Iterator[Tensor]:
-        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(pos))
-        for start in range(0, len(order), cfg.batch_size):
-            batch = order[start : start + cfg.batch_size]
-            if len(batch) < 2:
-                continue  # one pair has no in-batch negative
-            in_batch = np.zeros(len(anchor_ids) + 1, dtype=bool)  # the extra slot is code -1
-            in_batch[anchor_code[batch]] = True
-            hard = torch.as_tensor(np.flatnonzero(in_batch[negative_code]))
-            index = torch.as_tensor(batch)
+        for batch, hard_rows in plan.batches(cfg.seed, epoch, cfg.batch_size):
+            index, hard = torch.as_tensor(batch), torch.as_tensor(hard_rows)
             yield info_nce_loss(
                 projection(anchors[index]),
                 projection(positives[index]),
