@@ -145,7 +145,7 @@ def match(
     settings: SettingsOpt = None,
 ) -> None:
     """Match two catalogs: which listings are the same product, with a score for each."""
-    from prodmatch.data import load_catalog, load_pairs
+    from prodmatch.data import load_pairs
     from prodmatch.decide import best_threshold
     from prodmatch.io import write_table
     from prodmatch.linker import Linker, output_columns
@@ -162,8 +162,7 @@ def match(
         threshold=_threshold(threshold),
         image_column=image_col,
     )
-    left_cat = load_catalog(left, sep=sep, id_col=id_col)
-    right_cat = load_catalog(right, sep=sep, id_col=id_col)
+    left_cat, right_cat = _load_pair(left, right, sep, id_col)
     linker = Linker(config)
     left_side, right_side = linker.prepare(left_cat, right_cat)
     if threshold == "auto":
@@ -299,7 +298,7 @@ def evaluate_linkage_command(
     settings: SettingsOpt = None,
 ) -> None:
     """End to end on full tables: blocking recall@k, then P/R/F1 against the gold mapping."""
-    from prodmatch.data import load_catalog, load_gold
+    from prodmatch.data import load_gold
     from prodmatch.evaluate import evaluate_linkage
     from prodmatch.linker import Linker
 
@@ -314,8 +313,7 @@ def evaluate_linkage_command(
         assignment=assign,
         image_column=image_col,
     )
-    left_cat = load_catalog(left, sep=sep, id_col=id_col)
-    right_cat = load_catalog(right, sep=sep, id_col=id_col)
+    left_cat, right_cat = _load_pair(left, right, sep, id_col)
     cols = _gold_cols(gold_cols)
     gold_pairs = load_gold(gold, sep=sep, cols=cols, left_ids=left_cat.ids, right_ids=right_cat.ids)
     report = evaluate_linkage(left_cat, right_cat, gold_pairs, Linker(config), plot=plot)
@@ -420,15 +418,14 @@ def _training_data(
     sep: str | None,
     id_col: str,
 ) -> tuple[Any, Any, Any, Any]:
-    from prodmatch.data import load_catalog, load_deepmatcher, load_pairs
+    from prodmatch.data import load_deepmatcher, load_pairs
 
     if folder is not None:
         dataset = load_deepmatcher(folder)
         return dataset.left, dataset.right, dataset.train, dataset.valid
     if left is None or right is None:
         raise ProdmatchError("give a DeepMatcher folder, or --left and --right catalogs")
-    left_cat = load_catalog(left, sep=sep, id_col=id_col)
-    right_cat = load_catalog(right, sep=sep, id_col=id_col)
+    left_cat, right_cat = _load_pair(left, right, sep, id_col)
 
     def read(path: Path | None) -> Any:
         if path is None:
@@ -501,6 +498,13 @@ def _demo_world(size: int, seed: int, out: Path, images: bool) -> tuple[Any, Any
     left = catalog_from_frame(left_frame, name="platform-a", source=out / "left.csv")
     right = catalog_from_frame(right_frame, name="platform-b", source=out / "right.csv")
     return left, right, gold
+
+
+def _load_pair(left: Path, right: Path, sep: str | None, id_col: str) -> tuple[Any, Any]:
+    """The two catalogs of a matching run, read the same way."""
+    from prodmatch.data import load_catalog
+
+    return load_catalog(left, sep=sep, id_col=id_col), load_catalog(right, sep=sep, id_col=id_col)
 
 
 def _gold_cols(value: str | None) -> tuple[str, str] | None:
