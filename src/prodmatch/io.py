@@ -46,6 +46,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def save_weights(module: Any, path: str | Path) -> Path:
+    """A torch module's weights as one safetensors file, written atomically (never a pickle)."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp))
+    return Path(path)
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as CSV, TSV, Parquet or JSON Lines, chosen by the file's suffix."""
     target = Path(path)

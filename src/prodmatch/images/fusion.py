@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance, ImageOps
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from prodmatch.errors import ProdmatchError
-from prodmatch.io import atomic_path, atomic_write_text, read_format_json
+from prodmatch.io import atomic_write_text, read_format_json, save_weights
 
 __all__ = ["FUSION_FORMAT", "FusionHead", "ImageAugment"]
 
@@ -113,9 +113,7 @@ class FusionHead(nn.Module):
         """Write fusion.json and fusion.safetensors into ``folder``."""
         target = Path(folder)
         target.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
-        with atomic_path(target / _WEIGHTS) as tmp:
-            save_file(tensors, str(tmp))
+        save_weights(self, target / _WEIGHTS)
         config = {"format": FUSION_FORMAT, "fusion": self.config()}
         atomic_write_text(target / _CONFIG, json.dumps(config, indent=2) + "\n")
         return target

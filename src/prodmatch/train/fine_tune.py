@@ -435,9 +435,7 @@ def _end_epoch(
     config: FineTuneConfig,
 ) -> None:
     """Validate, keep the best weights, decide on early stopping, move to the next epoch."""
-    from safetensors.torch import save_file
-
-    from prodmatch.io import atomic_path
+    from prodmatch.io import save_weights
 
     f1 = valid_f1(model, listings, valid) if valid is not None else math.nan
     losses = state["losses"]
@@ -451,8 +449,7 @@ def _end_epoch(
     improved = math.isnan(f1) or f1 > state["best_f1"]
     if improved:
         state["best_f1"], state["best_epoch"], state["bad_epochs"] = f1, state["epoch"] + 1, 0
-        with atomic_path(best_path) as tmp:
-            save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+        save_weights(model, best_path)
     else:
         state["bad_epochs"] += 1
         state["stopped"] = state["bad_epochs"] >= config.patience

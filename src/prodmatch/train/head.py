@@ -23,11 +23,11 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from prodmatch.errors import ProdmatchError
-from prodmatch.io import atomic_path, atomic_write_text, read_format_json
+from prodmatch.io import atomic_write_text, read_format_json, save_weights
 
 __all__ = ["HEAD_FORMAT", "MatchHead", "PairClassifier", "ProjectionHead", "extra_matrix"]
 
@@ -173,9 +173,7 @@ class MatchHead:
         target = Path(folder)
         target.mkdir(parents=True, exist_ok=True)
         for name, module in (("projection", self.projection), ("classifier", self.classifier)):
-            tensors = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
-            with atomic_path(target / _WEIGHTS[name]) as tmp:
-                save_file(tensors, str(tmp))
+            save_weights(module, target / _WEIGHTS[name])
         config = {
             "format": HEAD_FORMAT,
             "projection": self.projection.config(),

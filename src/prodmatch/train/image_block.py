@@ -19,14 +19,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.images.encoder import _TF_NORM, _packaged_lite0, _read_state_dict, preprocess
 from prodmatch.images.fusion import ImageAugment
 from prodmatch.images.load import load_image
-from prodmatch.io import atomic_path
+from prodmatch.io import save_weights
 
 __all__ = ["IMAGE_WEIGHTS", "LiveImages", "TrainableTower"]
 
@@ -97,10 +96,7 @@ class TrainableTower(nn.Module):
 
     def save(self, path: Path) -> Path:
         """The whole network's weights, loadable by ``ImageEncoder(path)``."""
-        tensors = {k: v.detach().contiguous() for k, v in self.net.state_dict().items()}
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp))
-        return path
+        return save_weights(self.net, path)
 
 
 class LiveImages:
