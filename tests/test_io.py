@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from prodmatch.errors import ProdmatchError
-from prodmatch.io import atomic_path, write_table
+from prodmatch.io import atomic_path, atomic_write_text, write_table
 
 FRAME = pd.DataFrame({"left_id": ["a", "b"], "right_id": ["1", "2"], "score": [0.9, 0.5]})
 
@@ -43,3 +43,22 @@ def test_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ProdmatchError, match="cannot write here"):
         write_table(FRAME, blocker / "out.csv")  # a file where a folder should be
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path: Path) -> None:
+    """mkstemp's private 0600 must not leak into files users share (outputs, models)."""
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.txt"
+        atomic_write_text(fresh, "x")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        kept = tmp_path / "kept.txt"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        atomic_write_text(kept, "new")
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "new"
+    finally:
+        os.umask(umask)

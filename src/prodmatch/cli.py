@@ -69,7 +69,7 @@ def friendly_errors(command: F) -> F:
                 warnings.showwarning = _warning_line
                 return command(*args, **kwargs)
         except ProdmatchError as error:
-            console.print(f"[bold red]error:[/] {error}", highlight=False)
+            console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]")
@@ -143,6 +143,17 @@ def match(
     ] = False,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
+    index: Annotated[
+        str | None, typer.Option(help="auto, flat, ivf, ivfpq (less memory) or hnsw.")
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Stream both files in chunks through this folder (for catalogs larger than "
+            "memory); the same command again resumes a stopped run."
+        ),
+    ] = None,
+    chunk_rows: Annotated[int, typer.Option(help="Listings per chunk with --work-dir.")] = 20_000,
 ) -> None:
     """Match two catalogs: which listings are the same product, with a score for each."""
     from prodmatch.data import load_pairs
@@ -161,7 +172,16 @@ def match(
         k=k,
         threshold=_threshold(threshold),
         image_column=image_col,
+        index=index,
     )
+    if work_dir is not None:
+        if threshold == "auto" or all_candidates:
+            raise ProdmatchError(
+                "--work-dir takes a numeric --threshold and writes matches only "
+                "(every candidate stays in WORK_DIR/candidates/*.parquet)"
+            )
+        _match_streamed(left, right, output, config, work_dir, chunk_rows, sep, id_col)
+        return
     left_cat, right_cat = _load_pair(left, right, sep, id_col)
     linker = Linker(config)
     left_side, right_side = linker.prepare(left_cat, right_cat)
@@ -180,6 +200,33 @@ def match(
     console.print(
         f"{int(decided['decision'].sum())} matches among {len(decided)} candidates "
         f"({len(left_cat)} x {len(right_cat)} listings) -> {output}"
+    )
+
+
+def _match_streamed(
+    left: Path,
+    right: Path,
+    output: Path,
+    config: Any,
+    work_dir: Path,
+    chunk_rows: int,
+    sep: str | None,
+    id_col: str,
+) -> None:
+    from prodmatch.io import write_table
+    from prodmatch.stream import ReadOptions, StreamMatcher
+
+    matcher = StreamMatcher(
+        work_dir, config, chunk_rows=chunk_rows, read=ReadOptions(sep=sep, id_col=id_col)
+    )
+    result = matcher.run(left, right)
+    write_table(result.matches, output)
+    r = result.report
+    console.print(
+        f"{len(result.matches)} matches ({r['left_rows']} x {r['right_rows']} listings, "
+        f"{r['total_seconds']:.0f} s, peak {r['peak_rss_mb']:.0f} MB) -> {output}; "
+        f"per-stage figures in {work_dir / 'report.json'}",
+        soft_wrap=True,
     )
 
 

@@ -134,3 +134,42 @@ def test_images_benchmark_reports_both_matchers_and_throughput(
             assert 0.0 <= run[figure]["f1"] <= 1.0, (name, figure)
     assert results["text"]["fusion"] == {}
     assert "epoch" in results["text+image"]["fusion"]
+
+
+def test_scale_benchmark_reports_every_stage_and_summarises(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    out = tmp_path / "results"
+    for listings in ("300", "600"):
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "scale.py"),
+                "--listings",
+                listings,
+                "--model",
+                str(tiny_model),
+                "--engine",
+                "torch",
+                "--index",
+                "ivf",
+                "--chunk-rows",
+                "200",
+                "--out",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    report = json.loads((out / "scale-300.json").read_text())
+    assert {"load", "encode", "index", "search", "score", "decide"} <= set(report["stages"])
+    assert report["left_rows"] > 250 and 0 < report["recall_at_k"] <= 1
+    assert 0 < report["f1"] <= 1 and report["command"].startswith("python bench/scale.py")
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "scale.py"), "--summary", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    table = (out / "scale.md").read_text().splitlines()
+    assert len(table) == 4 and (out / "scale.png").stat().st_size > 10_000

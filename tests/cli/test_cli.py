@@ -343,3 +343,26 @@ def test_demo_with_images(tmp_path: Path, tiny_model: Path, one_thread: None) ->
     assert code == 0, output
     assert any((tmp_path / "images" / "left").iterdir())
     assert "image" in pd.read_csv(tmp_path / "matches.csv").columns
+
+
+def test_match_with_a_work_dir_streams_and_resumes(
+    world: dict[str, Path], tiny_model: Path, tmp_path: Path
+) -> None:
+    args = ["match", world["left"], world["right"], "--model", tiny_model, "--scorer", "tfidf"]
+    work = tmp_path / "work"
+    first = tmp_path / "first.csv"
+    code, output = _run(*args, "-o", first, "--work-dir", work, "--chunk-rows", "25")
+    assert code == 0, output
+    assert "report.json" in output
+    report = json.loads((work / "report.json").read_text())
+    assert report["stages"]["encode"]["rows"] > 0
+    again = tmp_path / "again.csv"
+    code, output = _run(*args, "-o", again, "--work-dir", work, "--chunk-rows", "25")
+    assert code == 0, output
+    resumed = json.loads((work / "report.json").read_text())
+    assert "encode" not in resumed["stages"]  # everything was on disk already
+    pd.testing.assert_frame_equal(pd.read_csv(again), pd.read_csv(first))
+    code, output = _run(*args, "-o", again, "--work-dir", work, "--chunk-rows", "30")
+    assert code == 2 and "other inputs or settings" in output
+    code, output = _run(*args, "-o", again, "--work-dir", work, "--threshold", "auto")
+    assert code == 2 and "numeric --threshold" in output

@@ -54,3 +54,12 @@ def test_text_encoder_engines_agree_and_cache_apart(
     again = TextEncoder(tiny_model, engine="onnx", cache_dir=tmp_path)
     np.testing.assert_array_equal(again.encode(TEXTS, progress=False), vectors)
     assert again._onnx is None  # served from the cache
+
+
+def test_parallel_streams_give_the_same_vectors_in_order(tiny_model: Path, tmp_path: Path) -> None:
+    texts = [f"listing {i} " + "word " * (i % 7) for i in range(23)]
+    one = OnnxEncoder(tiny_model, "onnx", 64, tmp_path, batch_size=4, streams=1).encode(texts)
+    two = OnnxEncoder(tiny_model, "onnx", 64, tmp_path, batch_size=4, streams=2).encode(texts)
+    np.testing.assert_allclose(two, one, atol=1e-6)
+    alone = OnnxEncoder(tiny_model, "onnx", 64, tmp_path, batch_size=1, streams=1)
+    np.testing.assert_allclose(alone.encode(texts[5:6])[0], one[5], atol=1e-5)

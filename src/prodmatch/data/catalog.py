@@ -395,16 +395,7 @@ def _read_jsonl(text: str, file: str) -> _Table:
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"malformed JSON: {exc.msg} (character {exc.colno})", file=file, line=number
-            ) from exc
-        if not isinstance(value, dict):
-            raise InputError(
-                f"expected a JSON object, found {type(value).__name__}", file=file, line=number
-            )
+        value = _json_object(line, number, file)
         keys.update(dict.fromkeys(value))
         objects.append(value)
         locs.append(number)
@@ -413,6 +404,21 @@ def _read_jsonl(text: str, file: str) -> _Table:
     table = _Table(file=file, header=header, rows=rows, locs=locs, by_line=True)
     _check_header(table)
     return table
+
+
+def _json_object(line: str, number: int, file: str) -> dict[str, Any]:
+    """One JSON Lines record, or an error naming its line."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"malformed JSON: {exc.msg} (character {exc.colno})", file=file, line=number
+        ) from exc
+    if not isinstance(value, dict):
+        raise InputError(
+            f"expected a JSON object, found {type(value).__name__}", file=file, line=number
+        )
+    return value
 
 
 def _read_parquet(path: Path) -> _Table:

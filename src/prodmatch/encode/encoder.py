@@ -84,7 +84,13 @@ class TextEncoder:
         """The ONNX Runtime session, exported from the same weights on first use."""
         if self._onnx is None:
             assert self.engine != "torch"
-            self._onnx = OnnxEncoder(self.path, self.engine, self.max_seq_length, self.cache_dir)
+            self._onnx = OnnxEncoder(
+                self.path,
+                self.engine,
+                self.max_seq_length,
+                self.cache_dir,
+                batch_size=self.batch_size,
+            )
         return self._onnx
 
     def encode(
@@ -120,14 +126,7 @@ class TextEncoder:
     def _runner(self) -> Callable[[list[str]], npt.NDArray[np.float32]]:
         """A function encoding one length-sorted chunk with the chosen engine."""
         if self.engine != "torch":
-            session = self.onnx
-            size = self.batch_size
-
-            def run_onnx(chunk: list[str]) -> npt.NDArray[np.float32]:
-                parts = [session.encode(chunk[i : i + size]) for i in range(0, len(chunk), size)]
-                return np.vstack(parts)
-
-            return run_onnx
+            return self.onnx.encode
         model = self.model
 
         def run_torch(chunk: list[str]) -> npt.NDArray[np.float32]:
