@@ -128,7 +128,7 @@ def summarise(folder: Path) -> None:
     )
     header = "| listings a side | " + " | ".join(f"{s} s" for s in STAGES)
     lines = [
-        header + " | total s | listings/s (both sides) | peak RSS GB | recall@k | F1 |",
+        header + " | total s | listings/s (both sides) | peak RSS GiB | recall@k | F1 |",
         "|---" * (len(STAGES) + 6) + "|",
     ]
     for r in runs:
@@ -153,7 +153,7 @@ def summarise(folder: Path) -> None:
     time_ax.legend(fontsize=8)
     memory_ax.plot(sizes, [r["peak_rss_mb"] / 1024 for r in runs], "o-")
     memory_ax.axhline(8, color="red", linestyle=":", label="8 GiB target")
-    memory_ax.set(xscale="log", xlabel="listings a side", ylabel="peak RSS (GB)")
+    memory_ax.set(xscale="log", xlabel="listings a side", ylabel="peak RSS (GiB)")
     memory_ax.set_title("Peak memory")
     memory_ax.legend(fontsize=8)
     fig.tight_layout()

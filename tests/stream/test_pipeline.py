@@ -124,3 +124,42 @@ def test_the_report_has_every_stage(
     assert 0.0 <= report["recall_at_k"] <= 1.0
     assert all(stage["peak_rss_mb"] > 0 for stage in report["stages"].values())
     assert (tmp_path / "report.json").is_file()
+
+
+def test_a_trained_matcher_scores_streamed_pairs_as_the_linker_does(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    """The learned scorer reads both vectors of each pair: the streamed pipeline must hand it
+    the right listing's vector for every candidate, as the in-memory Linker does."""
+    from prodmatch.data import catalog_from_frame
+    from prodmatch.linker import Linker
+    from prodmatch.matcher import matcher_settings
+    from prodmatch.synth import generate_pairs
+    from prodmatch.train.api import train_matcher
+
+    world = generate_catalogs(150, seed=6)
+    names = {"ltable_id": "left_id", "rtable_id": "right_id"}
+    pairs = {k: v.rename(columns=names) for k, v in generate_pairs(world, seed=6).items()}
+    left, right = catalog_from_frame(world.left), catalog_from_frame(world.right)
+    out = tmp_path / "matcher"
+    settings = MatchSettings(model=str(tiny_model), batch_size=1, max_seq_length=32, k=5)
+    train_matcher(
+        left,
+        right,
+        pairs["train"],
+        pairs["valid"],
+        out,
+        mode="head",
+        settings=settings,
+        progress=False,
+    )
+    files = (tmp_path / "left.csv", tmp_path / "right.csv")
+    world.left.to_csv(files[0], index=False)
+    world.right.to_csv(files[1], index=False)
+    learned = matcher_settings(out)
+    matches = _run(tmp_path / "work", learned, files, 60)
+    assert len(matches) > 20
+    linker = Linker(learned, progress=False)
+    sides = linker.prepare(left, right)
+    expected = linker.score_id_pairs(*sides, matches[["left_id", "right_id"]])
+    np.testing.assert_allclose(matches["score"], expected, atol=0.02)
