@@ -25,7 +25,8 @@ def main() -> None:
     right = catalog_from_frame(world.right, name="b")
     for scorer in ("hybrid", "dense", "tfidf", "fuzzy"):
         retrieval = "sparse" if scorer in ("tfidf", "fuzzy") else "hybrid"
-        linker = Linker(MatchSettings(scorer=scorer, retrieval=retrieval), progress=False)
+        settings = MatchSettings.from_dict({"scorer": scorer, "retrieval": retrieval})
+        linker = Linker(settings, progress=False)
         report = evaluate_linkage(left, right, world.gold, linker, ks=(10,))
         print(
             f"{scorer}: best threshold {report.oracle_threshold:.3f} "

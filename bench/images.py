@@ -195,7 +195,7 @@ def pair_figures(data: Any, settings: Any, photo_pairs: pd.DataFrame) -> dict[st
 
     linker = Linker(settings, progress=False)
     subset = PairDataset(data.left, data.right, data.train, data.valid, photo_pairs)
-    figures = {"pairs": _prf(evaluate_pairs(data, linker))}
+    figures: dict[str, dict[str, float] | None] = {"pairs": _prf(evaluate_pairs(data, linker))}
     has_match = (photo_pairs["label"] == 1).any()
     figures["pairs_photo_only"] = (
         {
