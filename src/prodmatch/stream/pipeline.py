@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from prodmatch.data.catalog import Catalog
+from prodmatch.data.catalog import PARQUET_SUFFIXES, Catalog
 from prodmatch.data.chunks import read_catalog_chunks
 from prodmatch.decide import assign
 from prodmatch.encode import TextEncoder
@@ -43,7 +43,7 @@ from prodmatch.io import atomic_path, atomic_write_text
 from prodmatch.linker import Linker, Side, output_columns
 from prodmatch.progress import progress_bar
 from prodmatch.retrieve import DenseIndex, SparseIndex
-from prodmatch.retrieve.dense import exact_top_k, recall_at_k, train_size
+from prodmatch.retrieve.dense import choose_kind, exact_top_k, recall_at_k, train_size
 from prodmatch.score import code_agreement, needs_sparse
 from prodmatch.settings import MatchSettings
 from prodmatch.stream.store import SideStore
@@ -240,11 +240,12 @@ class StreamMatcher:
         path = self.work / "index" / "right.faiss"
         k = self.settings.k
         n = right.progress.rows
-        queries = left.sample(2 * RECALL_QUERIES)
+        exact_kind = choose_kind(self.settings.index, n) == "flat"
+        queries = left.sample(0 if exact_kind else 2 * RECALL_QUERIES)  # flat needs no check
         tune, held = queries[0::2], queries[1::2]
         if DenseIndex.saved(path):
             with self.clock.measure("index"):
-                index = DenseIndex.load(path, lookup=_lookup(right))
+                index = DenseIndex.load(path, lookup=right.gather)
         else:
             with self.clock.measure("index", n):
                 train = right.sample(train_size(self.settings.index, n))
@@ -254,13 +255,13 @@ class StreamMatcher:
                     dim=right.progress.dim,
                     kind=self.settings.index,
                     train=train,
-                    lookup=_lookup(right),
+                    lookup=right.gather,
                 )
-                if index.kind not in ("flat",):
+                if not exact_kind:
                     exact = exact_top_k(tune, right.iter_vectors(_BLOCK), min(k, n))[1]
                     index.calibrate(tune, exact, min(k, n))
                 index.save(path)
-        if index.kind == "flat":
+        if exact_kind:
             return index, None
         with self.clock.measure("recall check"):
             exact = exact_top_k(held, right.iter_vectors(_BLOCK), min(k, n))[1]
@@ -438,10 +439,6 @@ def _part(folder: Path, number: int) -> Path:
     return folder / f"{number:05d}.parquet"
 
 
-def _lookup(store: SideStore) -> Any:
-    return store.gather
-
-
 def _file_identity(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ProdmatchError(f"{path}: file not found")
@@ -451,7 +448,7 @@ def _file_identity(path: Path) -> dict[str, Any]:
 
 def _estimate_rows(path: Path) -> int:
     """Rows for the progress bar: Parquet knows; text files are counted by line breaks."""
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if path.suffix.lower() in PARQUET_SUFFIXES:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
