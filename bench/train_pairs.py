@@ -26,6 +26,8 @@ CONFIGS: dict[str, list[str]] = {
     "supcon": ["--mode", "full", "--loss", "supcon"],
     "infonce": ["--mode", "full", "--loss", "infonce"],
     "selfsup": ["--mode", "full", "--loss", "selfsup"],
+    "supcon+cross": ["--mode", "full", "--loss", "supcon", "--cross-encoder"],
+    "infonce+cross": ["--mode", "full", "--loss", "infonce", "--cross-encoder"],
 }
 # Self-supervised means no labels: it reads the two tables, and the validation pairs only to
 # pick its threshold (as the zero-shot figures do); the training pairs are never given.
@@ -36,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--names", default=",".join(DATASETS))
-    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--configs", default="head,supcon,infonce,selfsup,supcon+cross")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--extra", default="", help="More `prodmatch train` options, quoted.")
     args = parser.parse_args()
@@ -83,6 +85,7 @@ def main() -> None:
                         ]
                     ),
                     "fine_tune": info["metrics"].get("fine_tune", {}),
+                    "cross_encoder": info["metrics"].get("cross_encoder", {}),
                 }
                 results_file.write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "train_pairs.md").write_text(markdown(results) + "\n")

@@ -27,17 +27,18 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.matcher import FUSION_DIR, is_matcher
 from prodmatch.retrieve import SparseIndex, retrieve_candidates
 from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
-from prodmatch.score import code_agreement, needs_dense, needs_sparse, score_pairs
+from prodmatch.score import code_signals, needs_dense, needs_sparse, score_pairs
 from prodmatch.settings import MatchSettings
 from prodmatch.text import extract_model_numbers, serialize_records
 
 if TYPE_CHECKING:
     from prodmatch.images.encoder import ImageEncoder
     from prodmatch.images.fusion import FusionHead
+    from prodmatch.rerank import Reranker
     from prodmatch.train.head import MatchHead
 
 MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
-SIGNAL_COLUMNS = ("dense", "sparse", "codes", "image", "image_both", "same_photo")
+SIGNAL_COLUMNS = ("dense", "sparse", "codes", "code_variant", "image", "image_both", "same_photo")
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Linker:
         self._image_encoder = image_encoder
         self.progress = progress
         self.head = _load_head(self.settings) if self.settings.scorer == "learned" else None
+        self.reranker = _load_reranker(self.settings) if self.head is not None else None
         self.fusion = fusion if fusion is not None else _load_fusion(self.settings)
         if self.fusion is not None and self.settings.image_column is None:
             raise ProdmatchError(
@@ -185,7 +187,8 @@ class Linker:
             frame["dense"] = np.einsum("ij,ij->i", left.vectors[li], right.vectors[ri])
         if left.tfidf is not None and right.tfidf is not None:
             frame["sparse"] = SparseIndex.pair_scores(left.tfidf, right.tfidf, li, ri)
-        frame["codes"] = code_agreement(left.codes, right.codes, li, ri)
+        for name, values in code_signals(left.codes, right.codes, li, ri).items():
+            frame[name] = values
         if left.image_vectors is not None and right.image_vectors is not None:
             frame["image"], frame["image_both"] = _image_signals(left, right, li, ri)
         return frame
@@ -196,7 +199,15 @@ class Linker:
             assert left.vectors is not None and right.vectors is not None
             li, ri = features["left"].to_numpy(), features["right"].to_numpy()
             extra = self.head.extra_matrix(features)
-            return self.head.score(left.vectors[li], right.vectors[ri], extra)
+            scores = self.head.score(left.vectors[li], right.vectors[ri], extra)
+            if self.reranker is None:
+                return scores
+            return self.reranker.rescore(
+                scores,
+                [left.texts[i] for i in li],
+                [right.texts[i] for i in ri],
+                progress=self.progress,
+            )
         return score_pairs(
             features,
             s.scorer,
@@ -346,6 +357,18 @@ def _load_head(settings: MatchSettings) -> MatchHead:
             f"the learned scorer needs a trained matcher folder as model, not '{settings.model}'"
         )
     return MatchHead.load(Path(settings.model) / HEAD_DIR)
+
+
+def _load_reranker(settings: MatchSettings) -> Reranker | None:
+    """The cross-encoder of the trained matcher named by `settings.model`, if it has one."""
+    from prodmatch.matcher import CROSS_DIR
+
+    folder = Path(settings.model) / CROSS_DIR
+    if not folder.is_dir():
+        return None
+    from prodmatch.rerank import Reranker
+
+    return Reranker.load(folder)
 
 
 def _load_fusion(settings: MatchSettings) -> FusionHead | None:

@@ -6,6 +6,8 @@
       head/            projection head and pair classifier (safetensors + JSON)
       fusion/          with photos: the head joining text and image vectors (safetensors + JSON)
       image/           with a trained image block: the image encoder's weights (safetensors)
+      cross/           with --cross-encoder: the cross-encoder that re-reads doubtful pairs and
+                       its blend with the pair classifier (safetensors + JSON)
       README.md        a model card
 
 Every command that takes `--model` accepts such a folder: its settings become the defaults,
@@ -30,6 +32,7 @@ ENCODER_DIR = "encoder"
 HEAD_DIR = "head"
 FUSION_DIR = "fusion"
 IMAGE_DIR = "image"
+CROSS_DIR = "cross"
 
 
 def is_matcher(path: str | Path) -> bool:

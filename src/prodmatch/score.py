@@ -43,22 +43,40 @@ def needs_sparse(scorer: Scorer) -> bool:
     return scorer in ("hybrid", "tfidf", "learned")
 
 
-def code_agreement(
+def code_signals(
     left: Sequence[frozenset[str]],
     right: Sequence[frozenset[str]],
     li: npt.NDArray[np.int64],
     ri: npt.NDArray[np.int64],
-) -> npt.NDArray[np.int8]:
-    """+1 if two listings share a model number, -1 if both have some but none shared, else 0.
+) -> dict[str, npt.NDArray[np.int8]]:
+    """The model-number signals of (left position, right position) pairs, by column name.
 
-    Missing model numbers are no evidence either way: many listings simply omit them.
+    ``codes``: +1 if the two listings share a model number, -1 if both have some but none is
+    shared, else 0. Missing model numbers are no evidence either way: many listings omit them.
+
+    ``code_variant``: 1 if none is shared but one listing's code is another's plus a
+    letter-only tail ("cli221" and "cli221gry", "sd990" and "sd990isb"). Platforms append
+    colour, finish or region letters to a maker's code, or drop them; such a pair is often the
+    same product and sometimes a colour variant, which is for a trained classifier to weigh.
+    A tail with a digit ("nnsd767" against "nnsd7675") is another model.
     """
-    out = np.zeros(len(li), dtype=np.int8)
+    codes = np.zeros(len(li), dtype=np.int8)
+    variant = np.zeros(len(li), dtype=np.int8)
     for n, (a, b) in enumerate(zip(li, ri, strict=True)):
         codes_a, codes_b = left[a], right[b]
-        if codes_a and codes_b:
-            out[n] = 1 if not codes_a.isdisjoint(codes_b) else -1
-    return out
+        if not (codes_a and codes_b):
+            continue
+        if codes_a.isdisjoint(codes_b):
+            codes[n] = -1
+            variant[n] = any(_is_variant(x, y) for x in codes_a for y in codes_b)
+        else:
+            codes[n] = 1
+    return {"codes": codes, "code_variant": variant}
+
+
+def _is_variant(a: str, b: str) -> bool:
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return long.startswith(short) and not any(c.isdigit() for c in long[len(short) :])
 
 
 def score_pairs(

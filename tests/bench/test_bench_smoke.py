@@ -81,18 +81,19 @@ def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) ->
             "--names",
             "abt-buy",
             "--configs",
-            "head,selfsup",
+            "head,selfsup,supcon+cross",
             "--out",
             str(out),
             "--extra",
-            f"--model {tiny_model} --epochs 1 --max-seq-length 32",
+            f"--model {tiny_model} --epochs 1 --max-seq-length 32 --cross-epochs 1",
         ],
         check=True,
         capture_output=True,
         text=True,
     )
     results = json.loads((out / "train_pairs.json").read_text())
-    assert set(results) == {"abt-buy/head", "abt-buy/selfsup"}
+    assert set(results) == {"abt-buy/head", "abt-buy/selfsup", "abt-buy/supcon+cross"}
+    assert results["abt-buy/supcon+cross"]["cross_encoder"]["epochs_run"] == 1
     assert all(0 <= r["f1"] <= 1 and r["train_seconds"] > 0 for r in results.values())
     assert "| abt-buy | selfsup |" in (out / "train_pairs.md").read_text()
 

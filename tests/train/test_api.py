@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from prodmatch.cli import app
 from prodmatch.data import catalog_from_frame, load_deepmatcher
+from prodmatch.decide import best_threshold
+from prodmatch.errors import ProdmatchError
 from prodmatch.evaluate import evaluate_pairs
 from prodmatch.linker import Linker
 from prodmatch.matcher import is_matcher, matcher_settings
@@ -159,8 +161,58 @@ def test_cli_train_without_labels_for_a_supervised_loss_is_one_line(tmp_path: Pa
 
 
 def test_learned_scorer_without_a_matcher_is_a_clear_error(tiny_model: Path) -> None:
-    from prodmatch.errors import ProdmatchError
-
     with pytest.raises(ProdmatchError, match="trained matcher folder"):
         Linker(MatchSettings(model=str(tiny_model), scorer="learned"))
     assert catalog_from_frame  # the facade stays importable alongside training
+
+
+def test_cross_encoder_is_trained_last_saved_in_cross_and_read_back(
+    folder: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    from prodmatch.stream import StreamMatcher
+    from prodmatch.train.cross_trainer import CrossTrainingConfig
+
+    data = load_deepmatcher(folder)
+    out = tmp_path / "cross-matcher"
+    report = train_matcher(
+        data.left,
+        data.right,
+        data.train,
+        data.valid,
+        out,
+        mode="head",
+        settings=MatchSettings(model=str(tiny_model)),
+        cross_config=CrossTrainingConfig(epochs=1, batch_size=32, max_seq_length=32),
+        progress=False,
+    )
+    for name in ("cross/cross.json", "cross/blend.json", "cross/head.safetensors"):
+        assert (out / name).is_file(), name
+    assert not list(out.rglob("*.bin"))
+    cross = report.metrics["cross_encoder"]
+    assert cross["epochs_run"] == 1 and 0.0 <= cross["settled_share"] <= 1.0
+    info = json.loads((out / "prodmatch.json").read_text())
+    assert info["cross_encoder"]["epochs"] == 1
+    assert info["settings"]["threshold"] == pytest.approx(cross["threshold"])
+    assert "cross-encoder" in (out / "README.md").read_text()
+    linker = Linker(matcher_settings(out), progress=False)
+    assert linker.reranker is not None
+    # prepared as in training, the matcher's valid scores are the blended ones it chose on
+    needed = pd.concat([data.train, data.valid])
+    sides = linker.prepare(
+        data.left.select(list(dict.fromkeys(needed["left_id"]))),
+        data.right.select(list(dict.fromkeys(needed["right_id"]))),
+    )
+    scores = linker.score_id_pairs(*sides, data.valid)
+    assert best_threshold(scores, data.valid["label"])[1] == pytest.approx(cross["blend_f1"])
+    assert 0.0 <= evaluate_pairs(data, linker).f1 <= 1.0
+    with pytest.raises(ProdmatchError, match="cross-encoders"):
+        StreamMatcher(tmp_path / "work", matcher_settings(out), progress=False)
+
+
+def test_cli_train_with_cross_encoder(folder: Path, tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    args = ["train", str(folder), "-o", str(out), "--mode", "head", "--model", str(tiny_model)]
+    result = runner.invoke(app, [*args, "--cross-encoder", "--cross-epochs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "with the cross-encoder" in result.output
+    assert (out / "cross" / "blend.json").is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,27 +11,15 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from prodmatch.data import catalog_from_frame
 from prodmatch.errors import ProdmatchError
-from prodmatch.linker import Linker
-from prodmatch.synth import generate_catalogs, generate_pairs
 from prodmatch.train.fine_tune import FineTuneConfig, Listings, fine_tune, valid_f1
+
+Data = tuple[Listings, pd.DataFrame, pd.DataFrame]
 
 
 @pytest.fixture(scope="module")
-def data() -> tuple[Listings, pd.DataFrame, pd.DataFrame]:
-    world = generate_catalogs(60, seed=2)
-    splits = generate_pairs(world, seed=2)
-    rename = {"ltable_id": "left_id", "rtable_id": "right_id"}
-    train, valid = (splits[s].rename(columns=rename) for s in ("train", "valid"))
-    linker = Linker(progress=False)
-    left = linker.side(catalog_from_frame(world.left))
-    right = linker.side(catalog_from_frame(world.right))
-    listings = Listings(
-        dict(zip(left.catalog.ids, left.texts, strict=True)),
-        dict(zip(right.catalog.ids, right.texts, strict=True)),
-    )
-    return listings, train, valid
+def data(training_data: Callable[[int, int], Data]) -> Data:
+    return training_data(60, 2)
 
 
 CONFIG = FineTuneConfig(epochs=2, batch_size=8, lr=1e-3, max_seq_length=32, checkpoint_every=3)

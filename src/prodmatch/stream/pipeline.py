@@ -44,7 +44,7 @@ from prodmatch.linker import Linker, Side, output_columns
 from prodmatch.progress import progress_bar
 from prodmatch.retrieve import DenseIndex, SparseIndex
 from prodmatch.retrieve.dense import choose_kind, exact_top_k, recall_at_k, train_size
-from prodmatch.score import code_agreement, needs_sparse
+from prodmatch.score import code_signals, needs_sparse
 from prodmatch.settings import MatchSettings
 from prodmatch.stream.store import SideStore
 
@@ -136,6 +136,11 @@ class StreamMatcher:
         self.sparse: SparseIndex | None = None
         if s.image_column is not None:
             raise ProdmatchError("streamed matching reads no images; leave out --image-col")
+        if self.linker.reranker is not None:
+            raise ProdmatchError(
+                f"{s.model}: streamed matching (--work-dir) does not run cross-encoders yet; "
+                "match in memory, or use a matcher trained without --cross-encoder"
+            )
 
     def run(self, left: Path, right: Path, *, threshold: float | None = None) -> StreamResult:
         self._claim(Path(left), Path(right))
@@ -314,7 +319,8 @@ class StreamMatcher:
         left_tfidf = left.tfidf(number) if self.sparse is not None else None
         if left_tfidf is not None and right.tfidf is not None:
             feats["sparse"] = SparseIndex.pair_scores(left_tfidf, right.tfidf, li, ri)
-        feats["codes"] = code_agreement(left_codes, right.codes, li, ri)
+        for name, values in code_signals(left_codes, right.codes, li, ri).items():
+            feats[name] = values
         unique, local = np.unique(ri, return_inverse=True)
         feats.insert(1, "right", local.astype(np.int64))
         left_side = _side(info["id"].tolist(), info["plain"].tolist(), left_codes, queries)
@@ -328,7 +334,7 @@ class StreamMatcher:
                 "score": score,
             }
         )
-        for column in ("dense", "sparse", "codes"):
+        for column in ("dense", "sparse", "codes", "code_variant"):
             if column in feats:
                 part[column] = feats[column].to_numpy()
         part = part.sort_values(["left", "score"], ascending=[True, False], kind="stable")

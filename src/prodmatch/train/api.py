@@ -28,7 +28,14 @@ from prodmatch.decide import best_threshold
 from prodmatch.encode.models import resolve_model_path
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, Side
-from prodmatch.matcher import ENCODER_DIR, FUSION_DIR, HEAD_DIR, IMAGE_DIR, write_matcher
+from prodmatch.matcher import (
+    CROSS_DIR,
+    ENCODER_DIR,
+    FUSION_DIR,
+    HEAD_DIR,
+    IMAGE_DIR,
+    write_matcher,
+)
 from prodmatch.settings import MatchSettings
 from prodmatch.train.clusters import build_clusters
 from prodmatch.train.fine_tune import FineTuneConfig, Listings, fine_tune
@@ -36,16 +43,18 @@ from prodmatch.train.head_trainer import (
     HeadTrainingConfig,
     ListingVectors,
     pair_features,
+    score_pairs,
     train_head,
 )
 from prodmatch.train.image_block import IMAGE_WEIGHTS
 
 if TYPE_CHECKING:
     from prodmatch.images.fusion import FusionHead
+    from prodmatch.train.cross_trainer import CrossTrainingConfig
     from prodmatch.train.fusion_trainer import FusionInputs, FusionTrainingConfig
 
 Mode = Literal["head", "full"]
-EXTRA_COLUMNS = ("dense", "sparse", "codes")
+EXTRA_COLUMNS = ("dense", "sparse", "codes", "code_variant")
 IMAGE_COLUMNS = ("image", "image_both")
 MINED_PER_LISTING = 5
 _VIEW_CHUNK = 64  # photos decoded and augmented at once for selfsup views
@@ -70,6 +79,7 @@ def train_matcher(
     fine_tune_config: FineTuneConfig | None = None,
     head_config: HeadTrainingConfig | None = None,
     fusion_config: FusionTrainingConfig | None = None,
+    cross_config: CrossTrainingConfig | None = None,
     progress: bool = True,
 ) -> TrainReport:
     """Train a matcher for `left` x `right` and write it to `output`.
@@ -78,7 +88,9 @@ def train_matcher(
     "selfsup"` no labels are needed for the encoder; the head is then trained only if labelled
     pairs are given. An interrupted full run resumes from `<output>.partial/` when the same
     command is run again. With `settings.image_column`, a fusion head is trained too
-    (`fusion_config`, by default with the fine-tuning loss and seed).
+    (`fusion_config`, by default with the fine-tuning loss and seed). With `cross_config`, a
+    cross-encoder is trained last (on the encoder just trained) to re-read the pairs the
+    classifier is unsure of, and blended with it on the validation pairs.
     """
     start = time.perf_counter()
     base = settings or MatchSettings()
@@ -118,10 +130,18 @@ def train_matcher(
         trained, fusion, metrics["fusion"] = _fusion_stage(
             trained, staging, left, right, train, valid, fusing, progress
         )
-    trained, head_metrics = _decide_stage(
+    trained, head_metrics, head_valid = _decide_stage(
         trained, staging, left, right, train, valid, head_config, progress, fusion
     )
     metrics.update(head_metrics)
+    shutil.rmtree(staging / CROSS_DIR, ignore_errors=True)
+    if cross_config is not None:
+        if head_valid is None:
+            raise ProdmatchError("the cross-encoder needs labelled training and validation pairs")
+        assert train is not None and valid is not None
+        trained, metrics["cross_encoder"] = _cross_stage(
+            trained, staging, left, right, (train, valid, head_valid), cross_config, progress
+        )
     seconds = time.perf_counter() - start
     saved = replace(trained, model=".", image_model=_relative(trained.image_model, staging))
     info = {
@@ -131,6 +151,7 @@ def train_matcher(
         "fine_tune": asdict(tune) if mode == "full" else None,
         "head": asdict(head_config or HeadTrainingConfig()),
         "fusion": asdict(fusing) if fusing is not None else None,
+        "cross_encoder": asdict(cross_config) if cross_config is not None else None,
         "settings": saved.to_dict(),
         "train_pairs": 0 if train is None else len(train),
         "valid_pairs": 0 if valid is None else len(valid),
@@ -310,29 +331,68 @@ def _decide_stage(
     config: HeadTrainingConfig | None,
     progress: bool,
     fusion: FusionHead | None = None,
-) -> tuple[MatchSettings, dict[str, Any]]:
-    """Train the head on frozen embeddings (fused ones with a fusion head) when labels exist;
-    else pick a threshold."""
+) -> tuple[MatchSettings, dict[str, Any], npt.NDArray[np.float64] | None]:
+    """Train the head on frozen embeddings (fused ones with a fusion head) when labels exist,
+    and return its probabilities on valid too; else pick a threshold."""
     if train is None or valid is None or not (train["label"] == 1).any():
-        return _threshold_only(settings, left, right, valid, progress, fusion)
+        return (*_threshold_only(settings, left, right, valid, progress, fusion), None)
     needed = pd.concat([train, valid])
     linker = Linker(replace(settings, scorer="hybrid"), progress=progress, fusion=fusion)
     left_side, right_side = linker.prepare(
         left.select(list(dict.fromkeys(needed["left_id"]))),
         right.select(list(dict.fromkeys(needed["right_id"]))),
     )
+    vectors = ListingVectors.from_side(left_side), ListingVectors.from_side(right_side)
+    valid_features = pair_features(linker, left_side, right_side, valid)
     result = train_head(
-        ListingVectors.from_side(left_side),
-        ListingVectors.from_side(right_side),
+        *vectors,
         pair_features(linker, left_side, right_side, train),
-        pair_features(linker, left_side, right_side, valid),
+        valid_features,
         extra_columns=EXTRA_COLUMNS + (IMAGE_COLUMNS if settings.image_column else ()),
         config=config,
         progress=progress,
     )
     result.head.save(staging / HEAD_DIR)
     learned = replace(settings, scorer="learned", threshold=result.threshold)
-    return learned, {"head": result.metrics, "head_history": result.history}
+    head_valid = score_pairs(result.head, *vectors, valid_features)
+    return learned, {"head": result.metrics, "head_history": result.history}, head_valid
+
+
+def _cross_stage(
+    settings: MatchSettings,
+    staging: Path,
+    left: Catalog,
+    right: Catalog,
+    labelled: tuple[pd.DataFrame, pd.DataFrame, npt.NDArray[np.float64]],
+    config: CrossTrainingConfig,
+    progress: bool,
+) -> tuple[MatchSettings, dict[str, Any]]:
+    """Train the cross-encoder on the matcher's encoder, blend it with the classifier on valid
+    (train, valid, and the classifier's valid probabilities in `labelled`), save it in cross/
+    and return the settings with the blended threshold."""
+    from prodmatch.rerank import Reranker, fit_blend
+    from prodmatch.train.cross_trainer import train_cross_encoder
+
+    train, valid, head_valid = labelled
+    listings = _listings(Linker(replace(settings, scorer="hybrid"), progress=False), left, right)
+    result = train_cross_encoder(
+        staging / ENCODER_DIR, listings, train, valid, staging.parent, config, progress=progress
+    )
+    assert result.valid_logits is not None
+    labels = valid["label"].to_numpy()
+    blend = fit_blend(head_valid, result.valid_logits, labels)
+    settled = np.where(head_valid >= blend.floor, result.valid_logits, blend.settled_cross)
+    threshold, f1 = best_threshold(blend.combine(head_valid, settled), labels)
+    Reranker(result.model, blend).save(staging / CROSS_DIR)
+    metrics = {
+        **result.metrics,
+        "blend_f1": f1,
+        "threshold": threshold,
+        "settled_share": float((head_valid < blend.floor).mean()),
+        "seconds": result.seconds,
+        "history": result.history,
+    }
+    return replace(settings, threshold=threshold), metrics
 
 
 def _threshold_only(
@@ -389,6 +449,14 @@ def model_card(info: dict[str, Any]) -> str:
             f"- fine-tuned encoder cosine: best F1 {tune['best_valid_f1']:.4f} at epoch "
             f"{tune['best_epoch']:.0f} of {tune['epochs_run']:.0f}"
         )
+    cross = metrics.get("cross_encoder", {})
+    if cross:
+        lines.append(
+            f"- with the cross-encoder (epoch {cross['best_epoch']:.0f} of "
+            f"{cross['epochs_run']:.0f}; alone: best F1 {cross['best_valid_f1']:.4f}): F1 "
+            f"{cross['blend_f1']:.4f} at threshold {info['settings']['threshold']:.4f}; "
+            f"{cross['settled_share']:.0%} of pairs settled by the classifier alone"
+        )
     fusion = metrics.get("fusion", {})
     if "f1" in fusion:
         lines.append(
@@ -410,6 +478,11 @@ def model_card(info: dict[str, Any]) -> str:
         lines.append(
             f"- `fusion/`: fusion head joining text and EfficientNet-Lite0 photo vectors "
             f"(safetensors + JSON); photos are read from the column `{column}`"
+        )
+    if cross:
+        lines.append(
+            "- `cross/`: cross-encoder (transformer and tokenizer in safetensors, output layer,"
+            " `blend.json`: how its logit joins the classifier's)"
         )
     if info["settings"].get("image_model", "") == f"{IMAGE_DIR}/{IMAGE_WEIGHTS}":
         lines.append("- `image/`: the image encoder with its last block fine-tuned (safetensors)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,9 +26,10 @@ from prodmatch.encode.models import offline
 from prodmatch.errors import ProdmatchError
 from prodmatch.progress import progress_bar
 from prodmatch.train.augment import augment
-from prodmatch.train.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from prodmatch.train.checkpoint import save_checkpoint
 from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters
 from prodmatch.train.head import ProjectionHead
+from prodmatch.train.loop import close_epoch, resume_state, set_linear_lr
 from prodmatch.train.losses import info_nce_loss, supcon_loss
 
 if TYPE_CHECKING:
@@ -126,10 +127,7 @@ def fine_tune(
     steps_per_epoch = len(make_batches(0))
     optimizer = _optimizer(model, projection, config)
     modules: dict[str, torch.nn.Module] = {"encoder": model, "projection": projection}
-    state = _initial_state(config)
-    found = find_checkpoint(run_dir / "checkpoint")
-    if found is not None:
-        state = _resume(found, modules, optimizer, config)
+    state = resume_state(run_dir / "checkpoint", modules, optimizer, config)
     total_steps = steps_per_epoch * config.epochs
     best_path = run_dir / "best.safetensors"
     steps_run = 0
@@ -147,7 +145,7 @@ def fine_tune(
                     if stop_after_steps is not None and steps_run >= stop_after_steps:
                         save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
                         return FineTuneResult(model, {}, state["history"])
-                    _set_lr(optimizer, config, state["global_step"], total_steps)
+                    set_linear_lr(optimizer, config.warmup_ratio, state["global_step"], total_steps)
                     loss = _loss(model, projection, batches[index], config)
                     optimizer.zero_grad()
                     loss.backward()  # type: ignore[no-untyped-call]
@@ -218,46 +216,6 @@ def _optimizer(
         ],
         weight_decay=config.weight_decay,
     )
-
-
-def _set_lr(
-    optimizer: torch.optim.Optimizer, config: FineTuneConfig, step: int, total: int
-) -> None:
-    """Linear warm-up, then linear decay to zero: the usual schedule for fine-tuning."""
-    warmup = max(1, int(total * config.warmup_ratio))
-    factor = step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
-    for group in optimizer.param_groups:
-        group["lr"] = group["base_lr"] * max(factor, 1e-3)
-
-
-def _initial_state(config: FineTuneConfig) -> dict[str, Any]:
-    return {
-        "config": asdict(config),
-        "epoch": 0,
-        "step": 0,
-        "global_step": 0,
-        "best_f1": -1.0,
-        "best_epoch": -1,
-        "bad_epochs": 0,
-        "stopped": False,
-        "losses": [],
-        "history": [],
-    }
-
-
-def _resume(
-    folder: Path,
-    modules: dict[str, torch.nn.Module],
-    optimizer: torch.optim.Optimizer,
-    config: FineTuneConfig,
-) -> dict[str, Any]:
-    state = load_checkpoint(folder, modules, optimizer)
-    if state["config"] != asdict(config):
-        raise ProdmatchError(
-            f"{folder} holds a checkpoint of a run with other settings; use another output "
-            "folder, or delete the checkpoint to start over"
-        )
-    return state
 
 
 # -- batches -----------------------------------------------------------------------------------
@@ -438,22 +396,8 @@ def _end_epoch(
     from prodmatch.io import save_weights
 
     f1 = valid_f1(model, listings, valid) if valid is not None else math.nan
-    losses = state["losses"]
-    state["history"].append(
-        {
-            "epoch": state["epoch"] + 1,
-            "loss": float(np.mean(losses)) if losses else math.nan,
-            "valid_f1": f1,
-        }
-    )
-    improved = math.isnan(f1) or f1 > state["best_f1"]
-    if improved:
-        state["best_f1"], state["best_epoch"], state["bad_epochs"] = f1, state["epoch"] + 1, 0
+    if close_epoch(state, f1, config.patience):
         save_weights(model, best_path)
-    else:
-        state["bad_epochs"] += 1
-        state["stopped"] = state["bad_epochs"] >= config.patience
-    state["epoch"], state["step"], state["losses"] = state["epoch"] + 1, 0, []
 
 
 def valid_f1(model: SentenceTransformer, listings: Listings, valid: pd.DataFrame) -> float:

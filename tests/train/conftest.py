@@ -1,0 +1,37 @@
+"""Shared training fixtures: synthetic listings and labelled pairs, as the trainers read them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+
+from prodmatch.data import catalog_from_frame
+from prodmatch.linker import Linker
+from prodmatch.synth import generate_catalogs, generate_pairs
+from prodmatch.train.fine_tune import Listings
+
+TrainingData = tuple[Listings, pd.DataFrame, pd.DataFrame]
+
+
+@pytest.fixture(scope="session")
+def training_data() -> Callable[[int, int], TrainingData]:
+    """A maker of (listings by id, train pairs, valid pairs) for `products` synthetic
+    products, serialised exactly as matching serialises them."""
+
+    def make(products: int, seed: int) -> TrainingData:
+        world = generate_catalogs(products, seed=seed)
+        splits = generate_pairs(world, seed=seed)
+        rename = {"ltable_id": "left_id", "rtable_id": "right_id"}
+        train, valid = (splits[s].rename(columns=rename) for s in ("train", "valid"))
+        linker = Linker(progress=False)
+        left = linker.side(catalog_from_frame(world.left))
+        right = linker.side(catalog_from_frame(world.right))
+        listings = Listings(
+            dict(zip(left.catalog.ids, left.texts, strict=True)),
+            dict(zip(right.catalog.ids, right.texts, strict=True)),
+        )
+        return listings, train, valid
+
+    return make
