@@ -206,6 +206,7 @@ class Linker:
                 scores,
                 [left.texts[i] for i in li],
                 [right.texts[i] for i in ri],
+                floor=self.settings.rerank_floor,
                 progress=self.progress,
             )
         return score_pairs(

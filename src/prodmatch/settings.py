@@ -33,6 +33,10 @@ class MatchSettings:
     images. It is never part of the product text, so it cannot be one of ``columns``.
     image_model: the image encoder's weights file; None is the packaged EfficientNet-Lite0
     (a matcher trained with its last image block keeps its own, relative to its folder).
+    rerank_floor: with a matcher that has a cross-encoder, candidates the pair classifier
+    gives less than this probability are settled without it. 0 re-reads every candidate (the
+    accurate default); 0.01 skips about 85% of them on abt-buy, at a cost in recall measured
+    in BENCHMARKS.md.
     """
 
     model: str = DEFAULT_MODEL
@@ -50,6 +54,7 @@ class MatchSettings:
     assignment: Assignment = "one-to-one"
     image_column: str | None = None
     image_model: str | None = None
+    rerank_floor: float = 0.0
 
     def __post_init__(self) -> None:
         _check_choice("engine", self.engine, Engine)
@@ -61,6 +66,8 @@ class MatchSettings:
             raise ProdmatchError(f"k must be at least 1, got {self.k}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ProdmatchError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
+        if not 0.0 <= self.rerank_floor < 1.0:
+            raise ProdmatchError(f"rerank_floor must be in [0, 1), got {self.rerank_floor}")
         self._check_image_column()
 
     def _check_image_column(self) -> None:

@@ -189,7 +189,12 @@ def test_cross_encoder_is_trained_last_saved_in_cross_and_read_back(
         assert (out / name).is_file(), name
     assert not list(out.rglob("*.bin"))
     cross = report.metrics["cross_encoder"]
-    assert cross["epochs_run"] == 1 and 0.0 <= cross["settled_share"] <= 1.0
+    assert cross["epochs_run"] == 1 and set(cross["blend"]) == {
+        "head",
+        "cross",
+        "bias",
+        "settled_cross",
+    }
     info = json.loads((out / "prodmatch.json").read_text())
     assert info["cross_encoder"]["epochs"] == 1
     assert info["settings"]["threshold"] == pytest.approx(cross["threshold"])

@@ -1,18 +1,18 @@
-"""Re-read the pairs the classifier is unsure of with a cross-encoder, and blend the two.
+"""Re-read candidate pairs with a cross-encoder, and blend it with the pair classifier.
 
-The pair classifier (on bi-encoder vectors and cheap signals) is fast and sees every
-candidate; the cross-encoder is slow and sharp. A matcher with a ``cross/`` folder scores each
-candidate with the classifier first; pairs whose classifier probability is below ``floor``
-are settled there (on validation pairs such a floor loses next to no matches) and only the
-rest are cross-encoded. The final probability is a logistic blend of both logits,
+The pair classifier (on bi-encoder vectors and cheap signals) is fast; the cross-encoder is
+slow and sharp. A matcher with a ``cross/`` folder scores each candidate with the classifier
+first, then re-reads it with the cross-encoder, unless the classifier gives it less than the
+settings' ``rerank_floor`` (0 by default: every candidate is re-read). The final probability
+is a logistic blend of both logits,
 
     p = sigmoid(w_head * logit(p_head) + w_cross * cross_logit + bias),
 
 fitted on the *validation* pairs: both models were trained on the training pairs and are
 over-confident there, so stacking them on their own training data would teach the blend to
-trust whichever overfits more. Settled pairs are blended with the lowest cross logit seen on
-validation (the cross-encoder's surest "no"), so their scores stay on the same scale and in
-the classifier's order.
+trust whichever overfits more. Pairs settled below the floor are blended with the lowest
+cross logit seen on validation (the cross-encoder's surest "no"), so their scores stay on the
+same scale and in the classifier's order.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ class Blend:
     head: float
     cross: float
     bias: float
-    floor: float
     settled_cross: float
 
     def combine(
@@ -59,9 +58,7 @@ class Blend:
     @classmethod
     def load(cls, path: Path) -> Blend:
         config = read_format_json(path, BLEND_FORMAT, "blend")
-        return cls(
-            **{k: float(config[k]) for k in ("head", "cross", "bias", "floor", "settled_cross")}
-        )
+        return cls(**{k: float(config[k]) for k in ("head", "cross", "bias", "settled_cross")})
 
 
 def logit(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -71,28 +68,19 @@ def logit(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 def fit_blend(
-    head_probability: npt.ArrayLike,
-    cross_logit: npt.ArrayLike,
-    labels: npt.ArrayLike,
-    *,
-    floor: float = 0.01,
+    head_probability: npt.ArrayLike, cross_logit: npt.ArrayLike, labels: npt.ArrayLike
 ) -> Blend:
-    """Logistic regression of the labels on both logits (validation pairs), L2-regularised.
-
-    Pairs below `floor` are left out of the fit, as they are left out of cross-encoding.
-    """
+    """Logistic regression of the labels on both logits (validation pairs), L2-regularised."""
     from sklearn.linear_model import LogisticRegression
 
-    head_p = np.asarray(head_probability, dtype=np.float64)
     cross = np.asarray(cross_logit, dtype=np.float64)
     y = np.asarray(labels).astype(int)
-    kept = head_p >= floor
-    if len(set(y[kept].tolist())) < 2:  # nothing to learn from: trust the classifier alone
-        return Blend(1.0, 0.0, 0.0, floor, float(cross.min(initial=0.0)))
-    features = np.c_[logit(head_p[kept]), cross[kept]]
-    model = LogisticRegression(C=1.0).fit(features, y[kept])
+    if len(set(y.tolist())) < 2:  # nothing to learn from: trust the classifier alone
+        return Blend(1.0, 0.0, 0.0, float(cross.min(initial=0.0)))
+    features = np.c_[logit(head_probability), cross]
+    model = LogisticRegression(C=1.0).fit(features, y)
     (w_head, w_cross), bias = model.coef_[0], model.intercept_[0]
-    return Blend(float(w_head), float(w_cross), float(bias), floor, float(cross.min()))
+    return Blend(float(w_head), float(w_cross), float(bias), float(cross.min()))
 
 
 class Reranker:
@@ -119,12 +107,14 @@ class Reranker:
         left_texts: Sequence[str],
         right_texts: Sequence[str],
         *,
+        floor: float = 0.0,
         progress: bool = False,
     ) -> npt.NDArray[np.float64]:
-        """Final probabilities of pairs given the classifier's and the pairs' texts."""
+        """Final probabilities of pairs given the classifier's and the pairs' texts; pairs the
+        classifier puts below `floor` are not cross-encoded."""
         head_p = np.asarray(head_probability, dtype=np.float64)
         cross = np.full(len(head_p), self.blend.settled_cross)
-        doubtful = np.flatnonzero(head_p >= self.blend.floor).tolist()
+        doubtful = np.flatnonzero(head_p >= floor).tolist()
         if len(doubtful):
             cross[doubtful] = self.model.logits(
                 [left_texts[i] for i in doubtful],

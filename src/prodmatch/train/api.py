@@ -381,14 +381,13 @@ def _cross_stage(
     assert result.valid_logits is not None
     labels = valid["label"].to_numpy()
     blend = fit_blend(head_valid, result.valid_logits, labels)
-    settled = np.where(head_valid >= blend.floor, result.valid_logits, blend.settled_cross)
-    threshold, f1 = best_threshold(blend.combine(head_valid, settled), labels)
+    threshold, f1 = best_threshold(blend.combine(head_valid, result.valid_logits), labels)
     Reranker(result.model, blend).save(staging / CROSS_DIR)
     metrics = {
         **result.metrics,
         "blend_f1": f1,
         "threshold": threshold,
-        "settled_share": float((head_valid < blend.floor).mean()),
+        "blend": asdict(blend),
         "seconds": result.seconds,
         "history": result.history,
     }
@@ -454,8 +453,7 @@ def model_card(info: dict[str, Any]) -> str:
         lines.append(
             f"- with the cross-encoder (epoch {cross['best_epoch']:.0f} of "
             f"{cross['epochs_run']:.0f}; alone: best F1 {cross['best_valid_f1']:.4f}): F1 "
-            f"{cross['blend_f1']:.4f} at threshold {info['settings']['threshold']:.4f}; "
-            f"{cross['settled_share']:.0%} of pairs settled by the classifier alone"
+            f"{cross['blend_f1']:.4f} at threshold {info['settings']['threshold']:.4f}"
         )
     fusion = metrics.get("fusion", {})
     if "f1" in fusion:
