@@ -93,3 +93,19 @@ def test_resuming_with_other_settings_or_without_matches_is_refused(
         train_cross_encoder(
             tiny_model, listings, no_matches, valid, tmp_path / "x", CONFIG, progress=False
         )
+
+
+def test_batches_hold_every_pair_once_group_similar_lengths_and_repeat_by_seed() -> None:
+    from prodmatch.train.cross_trainer import _batches
+
+    rng = np.random.default_rng(0)
+    pairs = [("a" * int(n), "b", i % 2) for i, n in enumerate(rng.integers(1, 400, 800))]
+    config = CrossTrainingConfig(batch_size=8)
+    batches = _batches(pairs, 0, config)
+    sizes = [[len(a) + len(b) for a, b in zip(f, s, strict=True)] for f, s, _ in batches]
+    assert sorted(n for batch in sizes for n in batch) == sorted(len(a) + 1 for a, _, _ in pairs)
+    spread = np.mean([np.ptp(batch) for batch in sizes])
+    assert spread < 100  # random batches of lengths 1-400 would spread about 300
+    again = _batches(pairs, 0, config)
+    assert all(a[0] == b[0] for a, b in zip(batches, again, strict=True))
+    assert _batches(pairs, 1, config)[0][0] != batches[0][0]

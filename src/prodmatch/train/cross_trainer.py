@@ -37,6 +37,7 @@ from prodmatch.train.loop import close_epoch, resume_state, set_linear_lr
 __all__ = ["CrossTrainingConfig", "CrossTrainingResult", "train_cross_encoder"]
 
 Pair = tuple[str, str, int]
+_POOL = 50  # batches sorted by length together: similar lengths, still random batches
 
 
 @dataclass(frozen=True)
@@ -174,19 +175,27 @@ def _positive_weight(pairs: list[Pair]) -> float:
 def _batches(
     pairs: list[Pair], epoch: int, config: CrossTrainingConfig
 ) -> list[tuple[list[str], list[str], torch.Tensor]]:
-    """The epoch's shuffled batches, each pair in a random order: the same for (seed, epoch)."""
+    """The epoch's batches, the same for (seed, epoch): shuffled, then sorted by length within
+    pools of `_POOL` batches so each batch pads to similar lengths (attention cost grows with
+    the longest pair), then the batches shuffled again. Each pair is read in a random order."""
     rng = np.random.default_rng([config.seed, epoch])
     order = rng.permutation(len(pairs))
     swap = rng.random(len(pairs)) < 0.5
+    lengths = np.array([len(a) + len(b) for a, b, _ in pairs])
+    pool = _POOL * config.batch_size
+    chunks = []
+    for start in range(0, len(order), pool):
+        rows = order[start : start + pool]
+        rows = rows[np.argsort(lengths[rows], kind="stable")]
+        chunks += [rows[i : i + config.batch_size] for i in range(0, len(rows), config.batch_size)]
     batches = []
-    for start in range(0, len(order), config.batch_size):
-        rows = order[start : start + config.batch_size]
+    for b in rng.permutation(len(chunks)):
         firsts, seconds = [], []
-        for r in rows:
-            a, b, _ = pairs[r]
-            firsts.append(b if swap[r] else a)
-            seconds.append(a if swap[r] else b)
-        labels = torch.tensor([float(pairs[r][2]) for r in rows])
+        for r in chunks[b]:
+            a, c, _ = pairs[r]
+            firsts.append(c if swap[r] else a)
+            seconds.append(a if swap[r] else c)
+        labels = torch.tensor([float(pairs[r][2]) for r in chunks[b]])
         batches.append((firsts, seconds, labels))
     return batches
 
