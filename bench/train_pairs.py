@@ -41,15 +41,17 @@ def main() -> None:
     parser.add_argument("--configs", default="head,supcon,infonce,selfsup,supcon+cross")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--extra", default="", help="More `prodmatch train` options, quoted.")
+    parser.add_argument("--keep", type=Path, help="Keep the trained matchers in this folder.")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results_file = args.out / "train_pairs.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
+        models = args.keep or Path(tmp)
         for name in args.names.split(","):
             folder = args.datasets / name
             for config in args.configs.split(","):
-                model = Path(tmp) / f"{name}-{config}"
+                model = models / f"{name}-{config}"
                 data = (
                     [
                         "--left",
