@@ -51,3 +51,24 @@ def test_image_column_round_trips_and_defaults_to_none(tmp_path: Path) -> None:
 def test_bad_image_columns_are_rejected(options: dict[str, object], message: str) -> None:
     with pytest.raises(ProdmatchError, match=message):
         MatchSettings(**options)  # type: ignore[arg-type]
+
+
+def test_a_partial_settings_file_overrides_only_what_it_names(tmp_path: Path) -> None:
+    import json
+
+    from prodmatch.cli import _settings
+    from prodmatch.matcher import MATCHER_FILE, MATCHER_FORMAT
+
+    matcher = tmp_path / "matcher"
+    matcher.mkdir()
+    trained = MatchSettings(scorer="learned", threshold=0.7, k=5).to_dict()
+    payload = {"format": MATCHER_FORMAT, "settings": trained}
+    (matcher / MATCHER_FILE).write_text(json.dumps(payload))
+    (tmp_path / "s.json").write_text('{"rerank_floor": 0.01}')
+    settings = _settings(tmp_path / "s.json", str(matcher), None, None)
+    assert settings.rerank_floor == 0.01
+    assert (settings.scorer, settings.threshold, settings.k) == ("learned", 0.7, 5)
+    assert settings.model == str(matcher.resolve())
+    (tmp_path / "bad.json").write_text('{"rerank_floor": 2}')
+    with pytest.raises(ProdmatchError, match=r"bad\.json: rerank_floor"):
+        MatchSettings.read(tmp_path / "bad.json")

@@ -91,11 +91,12 @@ def _settings(
     **overrides: Any,
 ) -> Any:
     """Settings from (in rising precedence) defaults, a trained matcher, a settings file and
-    the options given."""
+    the options given. Only the keys a settings file names override the matcher's, so a file
+    holding just {"rerank_floor": 0.01} changes that one setting of a trained matcher."""
     from prodmatch.matcher import is_matcher, matcher_settings
     from prodmatch.settings import MatchSettings
 
-    base = MatchSettings.load(settings_file).to_dict() if settings_file else {}
+    base = MatchSettings.read(settings_file) if settings_file else {}
     if model and is_matcher(model):
         base = {**matcher_settings(model).to_dict(), **base}  # a trained matcher's own settings
     elif model:

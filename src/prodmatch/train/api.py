@@ -381,7 +381,11 @@ def _cross_stage(
     assert result.valid_logits is not None
     labels = valid["label"].to_numpy()
     blend = fit_blend(head_valid, result.valid_logits, labels)
-    threshold, f1 = best_threshold(blend.combine(head_valid, result.valid_logits), labels)
+    # the threshold is chosen on valid scored as matching will score it: below the floor,
+    # the classifier alone
+    read = head_valid >= settings.rerank_floor
+    cross = np.where(read, result.valid_logits, blend.settled_cross)
+    threshold, f1 = best_threshold(blend.combine(head_valid, cross), labels)
     Reranker(result.model, blend).save(staging / CROSS_DIR)
     metrics = {
         **result.metrics,
