@@ -3,8 +3,8 @@
 The pair classifier (on bi-encoder vectors and cheap signals) is fast; the cross-encoder is
 slow and sharp. A matcher with a ``cross/`` folder scores each candidate with the classifier
 first, then re-reads it with the cross-encoder, unless the classifier gives it less than the
-settings' ``rerank_floor`` (0.01 by default; most candidates are settled there). The final probability
-is a logistic blend of both logits,
+settings' ``rerank_floor`` (0.01 by default; most candidates are settled there). The final
+probability is a logistic blend of both logits,
 
     p = sigmoid(w_head * logit(p_head) + w_cross * cross_logit + bias),
 
