@@ -57,11 +57,13 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def save_weights(module: Any, path: str | Path) -> Path:
-    """A torch module's weights as one safetensors file, written atomically (never a pickle)."""
+def save_weights(module: Any, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """A torch module's weights as one safetensors file, written atomically (never a pickle);
+    `extra` tensors (named apart from the weights) are stored beside them."""
     from safetensors.torch import save_file
 
     tensors = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+    tensors.update(extra or {})
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp))
     return Path(path)

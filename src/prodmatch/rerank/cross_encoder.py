@@ -67,14 +67,13 @@ class CrossEncoder(nn.Module):
 
     def save(self, folder: str | Path) -> Path:
         """Write the folder (the caller makes the whole matcher folder appear atomically)."""
-        from safetensors.torch import save_file
+        from prodmatch.io import save_weights
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.transformer.save_pretrained(str(folder), safe_serialization=True)
         self.tokenizer.save_pretrained(str(folder))
-        state = {k: v.detach().contiguous() for k, v in self.out.state_dict().items()}
-        save_file(state, str(folder / HEAD_FILE))
+        save_weights(self.out, folder / HEAD_FILE)
         config = {"format": CROSS_FORMAT, "max_seq_length": self.max_seq_length}
         (folder / CROSS_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         return folder

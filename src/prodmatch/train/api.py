@@ -100,8 +100,14 @@ def train_matcher(
     staging = partial / "matcher"
     staging.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, Any] = {}
+    # the texts the transformers read, by id: fine-tuning and the cross-encoder both need them
+    listings = (
+        _listings(Linker(base, progress=False), left, right)
+        if mode == "full" or cross_config is not None
+        else None
+    )
     if mode == "full":
-        listings = _listings(Linker(base, progress=False), left, right)
+        assert listings is not None
         mined = _mined_negatives(base, left, right, train, progress) if _mines(tune, train) else {}
         result = fine_tune(
             resolve_model_path(base.model),
@@ -138,9 +144,9 @@ def train_matcher(
     if cross_config is not None:
         if head_valid is None:
             raise ProdmatchError("the cross-encoder needs labelled training and validation pairs")
-        assert train is not None and valid is not None
+        assert train is not None and valid is not None and listings is not None
         trained, metrics["cross_encoder"] = _cross_stage(
-            trained, staging, left, right, (train, valid, head_valid), cross_config, progress
+            trained, staging, listings, (train, valid, head_valid), cross_config, progress
         )
     seconds = time.perf_counter() - start
     saved = replace(trained, model=".", image_model=_relative(trained.image_model, staging))
@@ -361,8 +367,7 @@ def _decide_stage(
 def _cross_stage(
     settings: MatchSettings,
     staging: Path,
-    left: Catalog,
-    right: Catalog,
+    listings: Listings,
     labelled: tuple[pd.DataFrame, pd.DataFrame, npt.NDArray[np.float64]],
     config: CrossTrainingConfig,
     progress: bool,
@@ -374,7 +379,6 @@ def _cross_stage(
     from prodmatch.train.cross_trainer import train_cross_encoder
 
     train, valid, head_valid = labelled
-    listings = _listings(Linker(replace(settings, scorer="hybrid"), progress=False), left, right)
     result = train_cross_encoder(
         staging / ENCODER_DIR, listings, train, valid, staging.parent, config, progress=progress
     )

@@ -28,11 +28,10 @@ import torch
 
 from prodmatch.decide import best_threshold
 from prodmatch.errors import ProdmatchError
-from prodmatch.progress import progress_bar
 from prodmatch.rerank.cross_encoder import CrossEncoder
 from prodmatch.train.checkpoint import save_checkpoint
 from prodmatch.train.fine_tune import Listings
-from prodmatch.train.loop import close_epoch, resume_state, set_linear_lr
+from prodmatch.train.loop import close_epoch, resume_state, run_epochs
 
 __all__ = ["CrossTrainingConfig", "CrossTrainingResult", "train_cross_encoder"]
 
@@ -104,42 +103,25 @@ def train_cross_encoder(
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(_positive_weight(pairs)))
     modules: dict[str, torch.nn.Module] = {"cross": model}
     state = resume_state(run_dir / "cross-checkpoint", modules, optimizer, config)
-    steps_per_epoch = math.ceil(len(pairs) / config.batch_size)
-    total = steps_per_epoch * config.epochs
     best = run_dir / "cross-best.safetensors"
-    steps_run = 0
-    try:
-        while state["epoch"] < config.epochs and not state["stopped"]:
-            batches = _batches(pairs, state["epoch"], config)
-            with progress_bar(
-                f"cross-encoder epoch {state['epoch'] + 1}/{config.epochs}",
-                len(batches),
-                unit="steps",
-                enabled=progress,
-            ) as advance:
-                advance(state["step"])
-                for index in range(state["step"], len(batches)):
-                    if stop_after_steps is not None and steps_run >= stop_after_steps:
-                        save_checkpoint(run_dir / "cross-checkpoint", modules, optimizer, state)
-                        return CrossTrainingResult(model, None, {}, state["history"])
-                    set_linear_lr(optimizer, config.warmup_ratio, state["global_step"], total)
-                    left, right, labels = batches[index]
-                    loss = loss_fn(model(model.tokenize(left, right)), labels)
-                    optimizer.zero_grad()
-                    loss.backward()  # type: ignore[no-untyped-call]
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                    optimizer.step()
-                    state["losses"].append(float(loss.detach()))
-                    state["step"], state["global_step"] = index + 1, state["global_step"] + 1
-                    steps_run += 1
-                    advance(1)
-                    if state["global_step"] % config.checkpoint_every == 0:
-                        save_checkpoint(run_dir / "cross-checkpoint", modules, optimizer, state)
-            _end_epoch(model, listings, valid, state, best, config, progress)
-            save_checkpoint(run_dir / "cross-checkpoint", modules, optimizer, state)
-    except KeyboardInterrupt:
-        save_checkpoint(run_dir / "cross-checkpoint", modules, optimizer, state)
-        raise
+    finished = run_epochs(
+        state,
+        optimizer,
+        lambda epoch: _batches(pairs, epoch, config),
+        lambda batch: loss_fn(model(model.tokenize(batch[0], batch[1])), batch[2]),
+        lambda: _end_epoch(model, listings, valid, state, best, config, progress),
+        lambda: save_checkpoint(run_dir / "cross-checkpoint", modules, optimizer, state),
+        epochs=config.epochs,
+        total_steps=math.ceil(len(pairs) / config.batch_size) * config.epochs,
+        warmup_ratio=config.warmup_ratio,
+        checkpoint_every=config.checkpoint_every,
+        description="cross-encoder epoch",
+        progress=progress,
+        stop_after_steps=stop_after_steps,
+        clip_norm=1.0,
+    )
+    if not finished:
+        return CrossTrainingResult(model, None, {}, state["history"])
     valid_logits = _restore_best(model, best)
     metrics = {
         "best_valid_f1": state["best_f1"],
@@ -210,9 +192,7 @@ def _end_epoch(
     progress: bool,
 ) -> None:
     """Score valid, keep the best weights and their valid logits, decide on early stopping."""
-    from safetensors.torch import save_file
-
-    from prodmatch.io import atomic_path
+    from prodmatch.io import save_weights
 
     logits = None
     f1 = math.nan
@@ -221,11 +201,8 @@ def _end_epoch(
         logits = model.logits(left, right, progress=progress)
         f1 = best_threshold(logits, valid["label"].to_numpy())[1]
     if close_epoch(state, f1, config.patience):
-        tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-        if logits is not None:
-            tensors["_valid_logits"] = torch.from_numpy(logits)
-        with atomic_path(best) as path:
-            save_file(tensors, str(path))
+        extra = {} if logits is None else {"_valid_logits": torch.from_numpy(logits)}
+        save_weights(model, best, extra=extra)
 
 
 def _restore_best(model: CrossEncoder, best: Path) -> npt.NDArray[np.float64] | None:

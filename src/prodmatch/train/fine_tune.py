@@ -24,12 +24,11 @@ from torch import Tensor
 from prodmatch.decide import best_threshold
 from prodmatch.encode.models import offline
 from prodmatch.errors import ProdmatchError
-from prodmatch.progress import progress_bar
 from prodmatch.train.augment import augment
 from prodmatch.train.checkpoint import save_checkpoint
 from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters
 from prodmatch.train.head import ProjectionHead
-from prodmatch.train.loop import close_epoch, resume_state, set_linear_lr
+from prodmatch.train.loop import close_epoch, resume_state, run_epochs
 from prodmatch.train.losses import info_nce_loss, supcon_loss
 
 if TYPE_CHECKING:
@@ -128,39 +127,30 @@ def fine_tune(
     optimizer = _optimizer(model, projection, config)
     modules: dict[str, torch.nn.Module] = {"encoder": model, "projection": projection}
     state = resume_state(run_dir / "checkpoint", modules, optimizer, config)
-    total_steps = steps_per_epoch * config.epochs
     best_path = run_dir / "best.safetensors"
-    steps_run = 0
-    try:
-        while state["epoch"] < config.epochs and not state["stopped"]:
-            epoch = state["epoch"]
-            batches = make_batches(epoch)
-            model.train()
-            projection.train()
-            with progress_bar(
-                f"epoch {epoch + 1}/{config.epochs}", len(batches), unit="steps", enabled=progress
-            ) as advance:
-                advance(state["step"])
-                for index in range(state["step"], len(batches)):
-                    if stop_after_steps is not None and steps_run >= stop_after_steps:
-                        save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
-                        return FineTuneResult(model, {}, state["history"])
-                    set_linear_lr(optimizer, config.warmup_ratio, state["global_step"], total_steps)
-                    loss = _loss(model, projection, batches[index], config)
-                    optimizer.zero_grad()
-                    loss.backward()  # type: ignore[no-untyped-call]
-                    optimizer.step()
-                    state["losses"].append(float(loss.detach()))
-                    state["step"], state["global_step"] = index + 1, state["global_step"] + 1
-                    steps_run += 1
-                    advance(1)
-                    if state["global_step"] % config.checkpoint_every == 0:
-                        save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
-            _end_epoch(model, listings, valid, state, best_path, config)
-            save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
-    except KeyboardInterrupt:
-        save_checkpoint(run_dir / "checkpoint", modules, optimizer, state)
-        raise
+
+    def epoch_batches(epoch: int) -> list[Batch]:
+        model.train()  # validation left it in eval mode
+        projection.train()
+        return make_batches(epoch)
+
+    finished = run_epochs(
+        state,
+        optimizer,
+        epoch_batches,
+        lambda batch: _loss(model, projection, batch, config),
+        lambda: _end_epoch(model, listings, valid, state, best_path, config),
+        lambda: save_checkpoint(run_dir / "checkpoint", modules, optimizer, state),
+        epochs=config.epochs,
+        total_steps=steps_per_epoch * config.epochs,
+        warmup_ratio=config.warmup_ratio,
+        checkpoint_every=config.checkpoint_every,
+        description="epoch",
+        progress=progress,
+        stop_after_steps=stop_after_steps,
+    )
+    if not finished:
+        return FineTuneResult(model, {}, state["history"])
     if best_path.is_file():
         from safetensors.torch import load_file
 

@@ -9,17 +9,22 @@ selects its best epoch and stops early the same way.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from prodmatch.errors import ProdmatchError
+from prodmatch.progress import progress_bar
 from prodmatch.train.checkpoint import find_checkpoint, load_checkpoint
 
-__all__ = ["close_epoch", "initial_state", "resume_state", "set_linear_lr"]
+__all__ = ["close_epoch", "initial_state", "resume_state", "run_epochs", "set_linear_lr"]
+
+B = TypeVar("B")
 
 
 def initial_state(config: Any) -> dict[str, Any]:
@@ -90,3 +95,65 @@ def set_linear_lr(
     factor = step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
     for group in optimizer.param_groups:
         group["lr"] = group["base_lr"] * max(factor, 1e-3)
+
+
+def run_epochs(
+    state: dict[str, Any],
+    optimizer: torch.optim.Optimizer,
+    batches_of: Callable[[int], Sequence[B]],
+    loss_of: Callable[[B], Tensor],
+    end_epoch: Callable[[], None],
+    save: Callable[[], None],
+    *,
+    epochs: int,
+    total_steps: int,
+    warmup_ratio: float,
+    checkpoint_every: int,
+    description: str,
+    progress: bool,
+    stop_after_steps: int | None = None,
+    clip_norm: float | None = None,
+) -> bool:
+    """Run (or resume) the epochs left in `state`: the steps of each epoch's batches (a pure
+    function of the epoch, so a resumed run skips exactly the steps it did), then `end_epoch`
+    (validation, which must call :func:`close_epoch`). `save` writes a checkpoint: every
+    `checkpoint_every` steps, at each epoch's end and on Ctrl-C.
+
+    False when `stop_after_steps` ended the run early (tests simulate an interruption so),
+    True when it is done.
+    """
+    steps_run = 0
+    try:
+        while state["epoch"] < epochs and not state["stopped"]:
+            batches = batches_of(state["epoch"])
+            with progress_bar(
+                f"{description} {state['epoch'] + 1}/{epochs}",
+                len(batches),
+                unit="steps",
+                enabled=progress,
+            ) as advance:
+                advance(state["step"])
+                for index in range(state["step"], len(batches)):
+                    if stop_after_steps is not None and steps_run >= stop_after_steps:
+                        save()
+                        return False
+                    set_linear_lr(optimizer, warmup_ratio, state["global_step"], total_steps)
+                    loss = loss_of(batches[index])
+                    optimizer.zero_grad()
+                    loss.backward()  # type: ignore[no-untyped-call]
+                    if clip_norm is not None:
+                        parameters = [p for g in optimizer.param_groups for p in g["params"]]
+                        torch.nn.utils.clip_grad_norm_(parameters, clip_norm)
+                    optimizer.step()
+                    state["losses"].append(float(loss.detach()))
+                    state["step"], state["global_step"] = index + 1, state["global_step"] + 1
+                    steps_run += 1
+                    advance(1)
+                    if state["global_step"] % checkpoint_every == 0:
+                        save()
+            end_epoch()
+            save()
+    except KeyboardInterrupt:
+        save()
+        raise
+    return True
