@@ -34,8 +34,8 @@ from prodmatch.text import extract_model_numbers, serialize_records
 if TYPE_CHECKING:
     from prodmatch.images.encoder import ImageEncoder
     from prodmatch.images.fusion import FusionHead
+    from prodmatch.matcher.head import MatchHead
     from prodmatch.rerank import Reranker
-    from prodmatch.train.head import MatchHead
 
 MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
 SIGNAL_COLUMNS = ("dense", "sparse", "codes", "code_variant", "image", "image_both", "same_photo")
@@ -351,7 +351,7 @@ def _image_signals(
 def _load_head(settings: MatchSettings) -> MatchHead:
     """The pair classifier of the trained matcher named by `settings.model`."""
     from prodmatch.matcher import HEAD_DIR
-    from prodmatch.train.head import MatchHead
+    from prodmatch.matcher.head import MatchHead
 
     if not is_matcher(settings.model):
         raise ProdmatchError(

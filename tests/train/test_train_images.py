@@ -17,13 +17,13 @@ from prodmatch.evaluate import evaluate_pairs
 from prodmatch.images import FusionHead
 from prodmatch.linker import Linker, output_columns
 from prodmatch.matcher import matcher_settings
+from prodmatch.matcher.head import MatchHead
 from prodmatch.settings import MatchSettings
 from prodmatch.synth import generate_pairs, write_deepmatcher
 from prodmatch.synth.pictures import generate_multimodal
 from prodmatch.train.api import train_matcher
 from prodmatch.train.fine_tune import FineTuneConfig
 from prodmatch.train.fusion_trainer import FusionTrainingConfig
-from prodmatch.train.head import MatchHead
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """Training foundations: contrastive losses, product clusters, and heads on frozen embeddings."""
 
+from prodmatch.matcher.head import MatchHead, PairClassifier, ProjectionHead
 from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters, listing_key
-from prodmatch.train.head import MatchHead, PairClassifier, ProjectionHead
 from prodmatch.train.head_trainer import (
     HeadTrainingConfig,
     HeadTrainingResult,

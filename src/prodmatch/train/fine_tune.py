@@ -24,10 +24,10 @@ from torch import Tensor
 from prodmatch.decide import best_threshold
 from prodmatch.encode.models import offline
 from prodmatch.errors import ProdmatchError
+from prodmatch.matcher.head import ProjectionHead
 from prodmatch.train.augment import augment
 from prodmatch.train.checkpoint import save_checkpoint
 from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters
-from prodmatch.train.head import ProjectionHead
 from prodmatch.train.loop import close_epoch, resume_state, run_epochs
 from prodmatch.train.losses import info_nce_loss, supcon_loss
 

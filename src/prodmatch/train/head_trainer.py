@@ -31,6 +31,7 @@ from torch import Tensor
 
 from prodmatch.decide import best_threshold
 from prodmatch.errors import ProdmatchError
+from prodmatch.matcher.head import MatchHead, PairClassifier, ProjectionHead, extra_matrix
 from prodmatch.progress import progress_bar
 from prodmatch.train.clusters import (
     ClusterBatchSampler,
@@ -39,7 +40,6 @@ from prodmatch.train.clusters import (
     build_clusters,
     check_pairs,
 )
-from prodmatch.train.head import MatchHead, PairClassifier, ProjectionHead, extra_matrix
 from prodmatch.train.losses import info_nce_loss, supcon_loss
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from prodmatch.errors import ProdmatchError
-from prodmatch.train.head import MatchHead, PairClassifier, ProjectionHead
+from prodmatch.matcher.head import MatchHead, PairClassifier, ProjectionHead
 
 
 def _head(n_extra: int = 3, residual: bool = True) -> MatchHead:

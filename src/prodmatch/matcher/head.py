@@ -1,4 +1,4 @@
-"""Small trainable heads on top of frozen embeddings: a projection and a pair classifier.
+"""The pair classifier a trained matcher runs: a projection and a classifier on frozen embeddings.
 
 Training the encoder itself is slow on CPU; training a few thousand weights on top of vectors
 that are already computed (and cached) takes seconds. The projection head re-shapes the
