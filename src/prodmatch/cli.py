@@ -159,9 +159,10 @@ def match(
     """Match two catalogs: which listings are the same product, with a score for each."""
     from prodmatch.data import load_pairs
     from prodmatch.decide import best_threshold
-    from prodmatch.io import write_table
+    from prodmatch.io import check_outputs, write_table
     from prodmatch.linker import Linker, output_columns
 
+    check_outputs([left, right, labels, settings], [output], work_dir)
     config = _settings(
         settings,
         model,
@@ -258,9 +259,10 @@ def dedupe(
     output, duplicates or not; a shared photo alone never puts two listings in one cluster.
     """
     from prodmatch.data import load_catalog
-    from prodmatch.io import write_table
+    from prodmatch.io import check_outputs, write_table
     from prodmatch.linker import Linker, output_columns
 
+    check_outputs([catalog, settings], [output, pairs_output])
     config = _settings(
         settings,
         model,
@@ -417,6 +419,13 @@ def train(
         ),
     ] = False,
     cross_epochs: Annotated[int, typer.Option(help="Cross-encoder epochs (at most).")] = 3,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace a matcher already at --output (any other non-empty folder is refused).",
+        ),
+    ] = False,
 ) -> None:
     """Train a matcher on labelled pairs (or none, with --loss selfsup); resumable.
 
@@ -424,10 +433,13 @@ def train(
     loss (the image tower frozen unless --train-image-block) and saved in fusion/. With
     --cross-encoder, a cross-encoder is trained last and saved in cross/.
     """
+    from prodmatch.io import check_outputs
     from prodmatch.train.api import require_labels, train_matcher
     from prodmatch.train.cross_trainer import CrossTrainingConfig
     from prodmatch.train.fine_tune import FineTuneConfig
     from prodmatch.train.fusion_trainer import FusionTrainingConfig
+
+    check_outputs([folder, left, right, pairs, valid], [output], work_dir=output)
 
     left_cat, right_cat, train_pairs, valid_pairs = _training_data(
         folder, left, right, pairs, valid, sep, id_col
@@ -461,6 +473,7 @@ def train(
             loss=config.loss, seed=seed, image_block=train_image_block
         ),
         cross_config=CrossTrainingConfig(epochs=cross_epochs, seed=seed) if cross_encoder else None,
+        overwrite=overwrite,
     )
     head = report.metrics.get("head", {})
     cross = report.metrics.get("cross_encoder", {})

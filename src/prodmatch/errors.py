@@ -43,3 +43,10 @@ class InputError(ProdmatchError):
         if self.column is not None:
             where.append(f"column '{self.column}'")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a library's error message: the user gets one line, not a dump
+    (torch's load_state_dict, for one, lists every missing key on its own line)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -11,13 +11,13 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from prodmatch.errors import ProdmatchError
+from prodmatch.errors import ProdmatchError, first_line
 
 TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".jsonl")
 
@@ -67,6 +67,57 @@ def save_weights(module: Any, path: str | Path, extra: dict[str, Any] | None = N
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp))
     return Path(path)
+
+
+def load_weights(module: Any, path: str | Path, what: str = "weights") -> None:
+    """Load a safetensors file (as `save_weights` writes it) into `module`: never a pickle,
+    and a missing, damaged or ill-fitting file is one line naming it, not a traceback."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        module.load_state_dict(load_file(str(path)))
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
+        raise ProdmatchError(f"{path}: cannot load the {what}: {first_line(error)}") from None
+
+
+def check_outputs(
+    inputs: Sequence[str | Path | None],
+    outputs: Sequence[str | Path | None],
+    work_dir: str | Path | None = None,
+) -> None:
+    """Refuse to write over what a run reads: an output that is one of the inputs (the same
+    file by another name too), two outputs that are one file, or a work folder holding an
+    input. Checked before any work, so a typo never costs the user a catalog."""
+    sources = [Path(p) for p in inputs if p is not None]
+    targets = [Path(p) for p in outputs if p is not None]
+    for i, target in enumerate(targets):
+        for source in sources:
+            if _same_file(target, source):
+                raise ProdmatchError(
+                    f"{target}: this output is the input {source}; writing it would destroy "
+                    "the input, so choose another output"
+                )
+        for other in targets[i + 1 :]:
+            if _same_file(target, other):
+                raise ProdmatchError(f"{target}: given as two different outputs ({other})")
+    if work_dir is not None:
+        work = Path(work_dir).resolve()
+        for source in sources:
+            if source.resolve().is_relative_to(work):
+                raise ProdmatchError(
+                    f"{work_dir}: the work folder holds the input {source}; give another "
+                    "--work-dir"
+                )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: by identity when both exist (links, other spellings),
+    else by their resolved paths."""
+    with contextlib.suppress(OSError):
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:

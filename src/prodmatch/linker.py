@@ -24,7 +24,14 @@ from prodmatch.data.catalog import Catalog
 from prodmatch.decide import assign, connected_components
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
-from prodmatch.matcher import FUSION_DIR, is_matcher
+from prodmatch.matcher.folder import (
+    CROSS_DIR,
+    FUSION_DIR,
+    HEAD_DIR,
+    is_matcher,
+    part,
+    read_matcher_info,
+)
 from prodmatch.retrieve import SparseIndex, retrieve_candidates
 from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
 from prodmatch.score import code_signals, needs_dense, needs_sparse, score_pairs
@@ -350,26 +357,24 @@ def _image_signals(
 
 def _load_head(settings: MatchSettings) -> MatchHead:
     """The pair classifier of the trained matcher named by `settings.model`."""
-    from prodmatch.matcher import HEAD_DIR
     from prodmatch.matcher.head import MatchHead
 
     if not is_matcher(settings.model):
         raise ProdmatchError(
             f"the learned scorer needs a trained matcher folder as model, not '{settings.model}'"
         )
-    return MatchHead.load(Path(settings.model) / HEAD_DIR)
+    read_matcher_info(settings.model)  # its format, and no link leading out of it
+    return MatchHead.load(part(settings.model, HEAD_DIR))
 
 
 def _load_reranker(settings: MatchSettings) -> Reranker | None:
     """The cross-encoder of the trained matcher named by `settings.model`, if it has one."""
-    from prodmatch.matcher import CROSS_DIR
-
     folder = Path(settings.model) / CROSS_DIR
     if not folder.is_dir():
         return None
     from prodmatch.rerank import Reranker
 
-    return Reranker.load(folder)
+    return Reranker.load(part(settings.model, CROSS_DIR))
 
 
 def _load_fusion(settings: MatchSettings) -> FusionHead | None:
@@ -379,4 +384,5 @@ def _load_fusion(settings: MatchSettings) -> FusionHead | None:
         return None
     from prodmatch.images.fusion import FusionHead
 
-    return FusionHead.load(folder)
+    read_matcher_info(settings.model)
+    return FusionHead.load(part(settings.model, FUSION_DIR))

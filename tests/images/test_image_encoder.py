@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import save_file
 from torch import nn
 
 from prodmatch.errors import ProdmatchError
@@ -114,12 +115,13 @@ def test_unknown_models_are_one_line_errors(tmp_path: Path) -> None:
     weights.write_text("x")
     with pytest.raises(ProdmatchError, match="state dict"):
         ImageEncoder(weights)
-    garbage = tmp_path / "garbage.pth"
+    garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"\x80\x02 not a checkpoint")
-    with pytest.raises(ProdmatchError, match="cannot read"):
-        _encoder(garbage, cache=False).encode_pil([Image.new("RGB", (8, 8))])
-    broken = tmp_path / "w.pth"
-    torch.save({"layer.weight": torch.zeros(2)}, broken)
+    encoder = _encoder(garbage, cache=False)
+    with pytest.raises(ProdmatchError, match=r"garbage\.safetensors: cannot read"):
+        encoder.encode_pil([Image.new("RGB", (8, 8))])
+    broken = tmp_path / "w.safetensors"
+    save_file({"layer.weight": torch.zeros(2)}, str(broken))
     with pytest.raises(ProdmatchError, match="do not fit"):
         _encoder(broken, cache=False).encode_pil([Image.new("RGB", (8, 8))])
 
@@ -141,8 +143,8 @@ def test_torchvision_arch_loads_local_weights_without_classifier(
     pictures: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     torch.manual_seed(0)
-    weights = tmp_path / "tiny.pth"
-    torch.save(_TinyNet().state_dict(), weights)
+    weights = tmp_path / "tiny.safetensors"
+    save_file(_TinyNet().state_dict(), str(weights))
     fake = types.ModuleType("torchvision")
     fake.models = types.SimpleNamespace(get_model=lambda name, weights=None: _TinyNet())  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "torchvision", fake)
@@ -152,18 +154,22 @@ def test_torchvision_arch_loads_local_weights_without_classifier(
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
 
 
-def test_exported_program_file_is_an_encoder(pictures: list[Path], tmp_path: Path) -> None:
-    """A .pt2 from torch.export (how a timm or open_clip tower is brought in offline)."""
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 5, 3, stride=8), nn.AdaptiveAvgPool2d(1)).eval()
-    batch = torch.export.Dim("batch")
-    program = torch.export.export(net, (torch.zeros(2, 3, 224, 224),), dynamic_shapes=({0: batch},))
-    torch.export.save(program, str(tmp_path / "tower.pt2"))
-    encoder = _encoder(tmp_path / "tower.pt2", cache_dir=tmp_path)
-    vectors, has_image = encoder.encode([[p] for p in pictures[:3]], progress=False)
-    assert vectors.shape == (3, 5) and has_image.all()  # (N, 5, 1, 1) pooled to (N, 5)
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    assert encoder.key.startswith("image-exported-")
+def test_pickled_weights_are_refused_before_anything_is_unpickled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """.pt2 (torch.export.load can fall back to an unrestricted torch.load) and .pth files run
+    pickle when loaded: they are refused by name, and no loader is ever called."""
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pickled file was opened")
+
+    monkeypatch.setattr(torch, "load", never)
+    monkeypatch.setattr(torch.export, "load", never)
+    for name in ("tower.pt2", "weights.pth", "weights.pt", "weights.bin"):
+        crafted = tmp_path / name
+        crafted.write_bytes(b"PK\x03\x04 crafted")
+        with pytest.raises(ProdmatchError, match=r"expected a \.safetensors state dict"):
+            _encoder(crafted, cache=False).encode_pil([Image.new("RGB", (8, 8))])
 
 
 def test_features_equal_the_packaged_model_before_its_classifier(pictures: list[Path]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +12,7 @@ import numpy.typing as npt
 from prodmatch.encode.cache import EmbeddingCache
 from prodmatch.encode.models import model_fingerprint, offline, resolve_model_path
 from prodmatch.encode.onnx import Engine, OnnxEncoder
+from prodmatch.errors import ProdmatchError, first_line
 from prodmatch.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class TextEncoder:
 
             hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
-            self._model = SentenceTransformer(str(self.path), device="cpu")
+            self._model = _load_sentence_transformer(SentenceTransformer, self.path)
             self._model.max_seq_length = self.max_seq_length
         return self._model
 
@@ -140,3 +141,16 @@ class TextEncoder:
             return np.asarray(vectors, dtype=np.float32)
 
         return run_torch
+
+
+def _load_sentence_transformer(factory: Any, path: Path) -> SentenceTransformer:
+    """The model in `path`; a damaged weights file is one line naming it, not a traceback."""
+    from safetensors import SafetensorError
+
+    try:
+        model: SentenceTransformer = factory(str(path), device="cpu")
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
+        weights = path / "model.safetensors"  # the file a damaged-header error is about
+        where = weights if isinstance(error, SafetensorError) and weights.is_file() else path
+        raise ProdmatchError(f"{where}: cannot load the encoder: {first_line(error)}") from None
+    return model

@@ -27,13 +27,42 @@ def resolve_model_path(model: str | Path | None = None) -> Path:
     name = str(model) if model is not None else DEFAULT_MODEL
     path = Path(name).expanduser()
     if (path / "prodmatch.json").is_file():  # a trained matcher folder: use its encoder
-        return (path / "encoder").resolve()
+        return _matcher_encoder(path)
     if path.is_dir():
         return path.resolve()
     packaged = _PACKAGED.get(name.lower())
     if packaged is None:
         raise ProdmatchError(
             f"model '{name}' is neither a local folder nor a packaged model "
+            f"(packaged: {', '.join(sorted(_PACKAGED))})"
+        )
+    return _packaged_path(*packaged)
+
+
+def packaged_name(model: str | Path | None) -> str | None:
+    """`model` as a packaged model's name, or None when it names a folder on disk.
+
+    A head-mode matcher refers to such a model by this name instead of copying its weights.
+    """
+    name = str(model) if model is not None else DEFAULT_MODEL
+    if Path(name).expanduser().exists() or name.lower() not in _PACKAGED:
+        return None
+    return name
+
+
+def _matcher_encoder(folder: Path) -> Path:
+    """A matcher's own encoder/ folder (checked to lie inside it) or, for one trained in head
+    mode, the packaged model it names; it can name nothing else outside itself."""
+    from prodmatch.matcher.folder import ENCODER_DIR, part, read_matcher_info
+
+    info = read_matcher_info(folder)
+    if (folder / ENCODER_DIR).exists() or (folder / ENCODER_DIR).is_symlink():
+        return part(folder, ENCODER_DIR)
+    name = info.get("packaged_encoder")
+    packaged = _PACKAGED.get(name.lower()) if isinstance(name, str) else None
+    if packaged is None:
+        raise ProdmatchError(
+            f"{folder}: the matcher has no {ENCODER_DIR}/ folder and names no packaged encoder "
             f"(packaged: {', '.join(sorted(_PACKAGED))})"
         )
     return _packaged_path(*packaged)

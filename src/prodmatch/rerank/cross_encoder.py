@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from prodmatch.encode.models import offline
-from prodmatch.errors import ProdmatchError
+from prodmatch.errors import ProdmatchError, first_line
 from prodmatch.progress import progress_bar
 
 __all__ = ["CROSS_FILE", "CrossEncoder"]
@@ -47,21 +47,26 @@ class CrossEncoder(nn.Module):
         self.out = nn.Linear(int(transformer.config.hidden_size), 1)
 
     @classmethod
-    def from_encoder(cls, path: str | Path, max_seq_length: int = 128) -> CrossEncoder:
+    def from_encoder(
+        cls, path: str | Path, max_seq_length: int = 128, *, safetensors_only: bool = False
+    ) -> CrossEncoder:
         """A fresh cross-encoder on the transformer of an encoder folder (the output layer new)."""
-        transformer, tokenizer = _load_transformer(Path(path))
+        transformer, tokenizer = _load_transformer(Path(path), safetensors_only)
         return cls(transformer, tokenizer, max_seq_length)
 
     @classmethod
     def load(cls, folder: str | Path) -> CrossEncoder:
-        from prodmatch.io import read_format_json
+        """Read a folder written by :meth:`save` (safetensors only); any problem is one line."""
+        from prodmatch.io import load_weights, read_format_json
 
         folder = Path(folder)
         config = read_format_json(folder / CROSS_FILE, CROSS_FORMAT, "cross-encoder")
-        model = cls.from_encoder(folder, int(config["max_seq_length"]))
-        from safetensors.torch import load_file
-
-        model.out.load_state_dict(load_file(str(folder / HEAD_FILE)))
+        try:
+            length = int(config["max_seq_length"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ProdmatchError(f"{folder / CROSS_FILE}: bad max_seq_length: {error}") from None
+        model = cls.from_encoder(folder, length, safetensors_only=True)
+        load_weights(model.out, folder / HEAD_FILE, "cross-encoder")
         model.eval()
         return model
 
@@ -127,10 +132,11 @@ class CrossEncoder(nn.Module):
         return out
 
 
-def _load_transformer(path: Path) -> tuple[Any, Any]:
+def _load_transformer(path: Path, safetensors_only: bool = False) -> tuple[Any, Any]:
     """The Hugging Face transformer and tokenizer in `path` (a sentence-transformers folder
-    keeps them at its top level)."""
+    keeps them at its top level); `safetensors_only` refuses pickled weights (a matcher's)."""
     offline()
+    from safetensors import SafetensorError
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -138,9 +144,13 @@ def _load_transformer(path: Path) -> tuple[Any, Any]:
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-        transformer = AutoModel.from_pretrained(str(path))
-    except (OSError, ValueError) as error:
+        transformer = AutoModel.from_pretrained(
+            str(path), use_safetensors=True if safetensors_only else None
+        )
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
+        weights = path / "model.safetensors"  # the file a damaged-header error is about
+        where = weights if isinstance(error, SafetensorError) and weights.is_file() else path
         raise ProdmatchError(
-            f"{path}: cannot load a transformer from this folder: {error}"
+            f"{where}: cannot load a transformer from this folder: {first_line(error)}"
         ) from None
     return transformer, tokenizer

@@ -46,7 +46,7 @@ from prodmatch.retrieve import DenseIndex, SparseIndex
 from prodmatch.retrieve.dense import choose_kind, exact_top_k, recall_at_k, train_size
 from prodmatch.score import code_signals, needs_sparse
 from prodmatch.settings import MatchSettings
-from prodmatch.stream.store import SideStore
+from prodmatch.stream.store import SideStore, damaged, read_work_part
 
 DEFAULT_CHUNK_ROWS = 20_000
 DEFAULT_SAMPLE_ROWS = 50_000
@@ -183,7 +183,11 @@ class StreamMatcher:
         }
         path = self.work / "run.json"
         if path.is_file():
-            if json.loads(path.read_text(encoding="utf-8")) != identity:
+            try:
+                recorded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise damaged(path, error) from None
+            if recorded != identity:
                 raise ProdmatchError(
                     f"{self.work}: this work folder holds a run with other inputs or settings; "
                     "give a new --work-dir (or delete this one) to start afresh"
@@ -349,7 +353,8 @@ class StreamMatcher:
         folder = self.work / "candidates"
         parts = sorted(folder.glob("*.parquet"))
         with self.clock.measure("decide"):
-            above = [frame[frame["score"] >= cut] for frame in (pd.read_parquet(p) for p in parts)]
+            frames = (read_work_part(p) for p in parts)
+            above = [frame[frame["score"] >= cut] for frame in frames]
             pairs = pd.concat(above, ignore_index=True) if above else pd.DataFrame()
             if pairs.empty:
                 return pd.DataFrame(columns=output_columns(pd.DataFrame()))

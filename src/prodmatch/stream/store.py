@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from prodmatch.errors import ProdmatchError, first_line
 from prodmatch.io import atomic_path, atomic_write_text
 
 VECTOR_DTYPE = np.float16
@@ -53,7 +54,10 @@ class SideStore:
         path = self.folder / _PROGRESS
         if not path.is_file():
             return Progress()
-        return Progress(**json.loads(path.read_text(encoding="utf-8")))
+        try:
+            return Progress(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as error:
+            raise damaged(path, error) from None
 
     @property
     def vector_path(self) -> Path:
@@ -112,16 +116,20 @@ class SideStore:
         return np.memmap(self.vector_path, dtype=VECTOR_DTYPE, mode="r", shape=shape)
 
     def part(self, number: int) -> pd.DataFrame:
-        return pd.read_parquet(self._part(number))
+        return read_work_part(self._part(number))
 
     def tfidf(self, number: int) -> sp.csr_matrix:
-        return sp.csr_matrix(sp.load_npz(self._tfidf(number)))
+        path = self._tfidf(number)
+        try:
+            return sp.csr_matrix(sp.load_npz(path))  # allow_pickle stays off
+        except (OSError, ValueError, KeyError) as error:
+            raise damaged(path, error) from None
 
     def chunk_rows(self) -> Iterator[tuple[int, int, int]]:
         """(chunk number, first row, end row) of every complete chunk."""
         start = 0
         for number in range(self.progress.chunks):
-            rows = pd.read_parquet(self._part(number), columns=["id"]).shape[0]
+            rows = read_work_part(self._part(number), ["id"]).shape[0]
             yield number, start, start + rows
             start += rows
 
@@ -129,7 +137,7 @@ class SideStore:
         """One column of every part, in row order (ids, plain texts or codes)."""
         values: list[str] = []
         for number in range(self.progress.chunks):
-            values.extend(pd.read_parquet(self._part(number), columns=[name])[name].tolist())
+            values.extend(read_work_part(self._part(number), [name])[name].tolist())
         return values
 
     def all_tfidf(self) -> sp.csr_matrix:
@@ -151,9 +159,13 @@ class SideStore:
         return sp.csr_matrix((data, indices, indptr), shape=(rows, width))
 
     def _tfidf_shape(self, number: int) -> tuple[int, int, int]:
-        with np.load(self._tfidf(number)) as arrays:
-            rows, width = (int(v) for v in arrays["shape"])
-            return rows, width, int(arrays["indptr"][-1])
+        path = self._tfidf(number)
+        try:
+            with np.load(path) as arrays:
+                rows, width = (int(v) for v in arrays["shape"])
+                return rows, width, int(arrays["indptr"][-1])
+        except (OSError, ValueError, KeyError) as error:
+            raise damaged(path, error) from None
 
     def read(self, start: int, end: int) -> npt.NDArray[np.float32]:
         """Rows [start, end) as float32, read from the file rather than mapped, so they leave
@@ -192,3 +204,21 @@ class SideStore:
             if len(mine):
                 parts.append(self.read(start, start + block)[mine - start])
         return np.vstack(parts)
+
+
+def read_work_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet part of a work folder; a damaged or truncated one is one line naming it."""
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise damaged(path, error) from None
+
+
+def damaged(path: Path, error: BaseException) -> ProdmatchError:
+    """The error for a work file that cannot be read back: say which, and how to go on."""
+    return ProdmatchError(
+        f"{path}: damaged work file ({first_line(error)}); delete the work folder and run "
+        "the same command again to start afresh"
+    )

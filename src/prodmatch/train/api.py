@@ -25,7 +25,7 @@ import pandas as pd
 
 from prodmatch.data.catalog import Catalog
 from prodmatch.decide import best_threshold
-from prodmatch.encode.models import resolve_model_path
+from prodmatch.encode.models import packaged_name, resolve_model_path
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, Side
 from prodmatch.matcher import (
@@ -34,6 +34,7 @@ from prodmatch.matcher import (
     FUSION_DIR,
     HEAD_DIR,
     IMAGE_DIR,
+    check_output,
     write_matcher,
 )
 from prodmatch.settings import MatchSettings
@@ -81,6 +82,7 @@ def train_matcher(
     fusion_config: FusionTrainingConfig | None = None,
     cross_config: CrossTrainingConfig | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> TrainReport:
     """Train a matcher for `left` x `right` and write it to `output`.
 
@@ -91,11 +93,15 @@ def train_matcher(
     (`fusion_config`, by default with the fine-tuning loss and seed). With `cross_config`, a
     cross-encoder is trained last (on the encoder just trained) to re-read the pairs the
     classifier is unsure of, and blended with it on the validation pairs.
+
+    `output` must be new, an empty folder, or (with `overwrite`) a matcher to replace; any
+    other folder is refused before training starts, and never deleted.
     """
     start = time.perf_counter()
     base = settings or MatchSettings()
     tune = fine_tune_config or FineTuneConfig()
     output = Path(output)
+    check_output(output, overwrite=overwrite)
     partial = output.with_name(output.name + ".partial")
     staging = partial / "matcher"
     staging.mkdir(parents=True, exist_ok=True)
@@ -127,10 +133,16 @@ def train_matcher(
             "history": result.history,
         }
         base = replace(base, max_seq_length=tune.max_seq_length)
-    else:
+    packaged = None
+    if mode == "head":
+        # the encoder stays as it is: a packaged one is named in prodmatch.json (not copied,
+        # 89 MB for MiniLM), a local model folder is copied, as the matcher reads nothing
+        # outside itself
         shutil.rmtree(staging / ENCODER_DIR, ignore_errors=True)
-        shutil.copytree(resolve_model_path(base.model), staging / ENCODER_DIR)
-    trained = replace(base, model=str(staging / ENCODER_DIR))
+        packaged = packaged_name(base.model)
+        if packaged is None:
+            shutil.copytree(resolve_model_path(base.model), staging / ENCODER_DIR)
+    trained = replace(base, model=packaged or str(staging / ENCODER_DIR))
     fusion, fusing = None, _fusion_config(trained, tune, fusion_config)
     if fusing is not None:
         trained, fusion, metrics["fusion"] = _fusion_stage(
@@ -145,7 +157,7 @@ def train_matcher(
         if head_valid is None:
             raise ProdmatchError("the cross-encoder needs labelled training and validation pairs")
         assert train is not None and valid is not None and listings is not None
-        trained, metrics["cross_encoder"] = _cross_stage(
+        trained, metrics["cross_encoder"] = _cross_stage(  # on the matcher's encoder
             trained, staging, listings, (train, valid, head_valid), cross_config, progress
         )
     seconds = time.perf_counter() - start
@@ -153,6 +165,7 @@ def train_matcher(
     info = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "base_model": (settings or MatchSettings()).model,
+        "packaged_encoder": packaged,
         "mode": mode,
         "fine_tune": asdict(tune) if mode == "full" else None,
         "head": asdict(head_config or HeadTrainingConfig()),
@@ -164,7 +177,7 @@ def train_matcher(
         "metrics": metrics,
         "seconds": seconds,
     }
-    write_matcher(staging, output, info, model_card(info))
+    write_matcher(staging, output, info, model_card(info), overwrite=overwrite)
     shutil.rmtree(partial, ignore_errors=True)
     return TrainReport(output, metrics, seconds)
 
@@ -277,6 +290,11 @@ def _fusion_stage(
         (staging / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
         weights = result.tower.save(staging / IMAGE_DIR / IMAGE_WEIGHTS)
         settings = replace(settings, image_model=str(weights))
+    elif settings.image_model is not None:  # a user's weights file: the matcher keeps a copy,
+        (staging / IMAGE_DIR).mkdir(parents=True, exist_ok=True)  # as it reads nothing outside
+        weights = staging / IMAGE_DIR / Path(settings.image_model).name
+        shutil.copyfile(settings.image_model, weights)
+        settings = replace(settings, image_model=str(weights))
     return settings, result.head, {**result.metrics, "history": result.history}
 
 
@@ -379,8 +397,9 @@ def _cross_stage(
     from prodmatch.train.cross_trainer import train_cross_encoder
 
     train, valid, head_valid = labelled
+    encoder = resolve_model_path(settings.model)  # the matcher's encoder, or the packaged one
     result = train_cross_encoder(
-        staging / ENCODER_DIR, listings, train, valid, staging.parent, config, progress=progress
+        encoder, listings, train, valid, staging.parent, config, progress=progress
     )
     assert result.valid_logits is not None
     labels = valid["label"].to_numpy()
@@ -476,7 +495,11 @@ def model_card(info: dict[str, Any]) -> str:
         "## Files",
         "",
         "- `prodmatch.json`: settings, training configuration, metrics",
-        "- `encoder/`: sentence-transformers encoder (safetensors)",
+        (
+            f"- no `encoder/`: the encoder is the packaged `{info['packaged_encoder']}`, unchanged"
+            if info.get("packaged_encoder")
+            else "- `encoder/`: sentence-transformers encoder (safetensors)"
+        ),
         "- `head/`: projection head and pair classifier (safetensors + JSON)",
     ]
     if info.get("fusion"):
