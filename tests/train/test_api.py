@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -221,3 +222,61 @@ def test_cli_train_with_cross_encoder(folder: Path, tiny_model: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     assert "with the cross-encoder" in result.output
     assert (out / "cross" / "blend.json").is_file()
+
+
+def test_cli_train_keeps_a_users_folder(folder: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    result = runner.invoke(app, ["train", str(folder), "-o", str(mine), "--overwrite"])
+    assert result.exit_code == 2, result.output
+    assert "not a prodmatch matcher" in result.output and len(result.output.splitlines()) == 1
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    assert (mine / "notes.txt").read_text() == "keep me"
+    assert not (tmp_path / "mine.partial").exists()  # refused before any work
+
+
+def test_head_mode_names_a_packaged_encoder_and_overwrite_replaces_a_matcher(
+    folder: Path, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A head-mode matcher on a packaged encoder refers to it instead of copying its weights
+    (89 MB for MiniLM), and scores exactly as the same matcher with the encoder copied in."""
+    import sys
+    import types
+
+    from prodmatch.encode import models
+
+    package = types.ModuleType("tiny_packaged_model")
+    package.get_model_path = lambda: str(tiny_model)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tiny_packaged_model", package)
+    monkeypatch.setitem(models._PACKAGED, "tiny-packaged", ("tiny_packaged_model", "tiny"))
+    out = tmp_path / "m"
+    old = runner.invoke(app, ["train", str(folder), "-o", str(out), "--mode", "head",
+                              "--model", "tiny-packaged"])  # fmt: skip
+    assert old.exit_code == 0, old.output
+    (out / "cross").mkdir()  # a part of the old matcher the new one lacks
+    args = ["train", str(folder), "-o", str(out), "--mode", "head", "--model", "tiny-packaged"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "--overwrite" in refused.output
+    assert (out / "cross").is_dir()
+    result = runner.invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "cross").exists()
+
+    info = json.loads((out / "prodmatch.json").read_text())
+    assert info["packaged_encoder"] == "tiny-packaged"
+    assert not (out / "encoder").exists()
+    assert [p.parent.name for p in out.rglob("*.safetensors")] == ["head", "head"]
+    settings = matcher_settings(out)
+    assert Linker(settings, progress=False).encoder.path == tiny_model.resolve()
+
+    copied = tmp_path / "copied"
+    shutil.copytree(out, copied)
+    shutil.copytree(tiny_model, copied / "encoder")
+    data = load_deepmatcher(folder)
+    scores = []
+    for matcher in (out, copied):
+        linker = Linker(matcher_settings(matcher), progress=False)
+        left, right = linker.prepare(data.left, data.right)
+        scores.append(linker.score_id_pairs(left, right, data.valid))
+    assert (scores[0] == scores[1]).all() and len(scores[0]) == len(data.valid)
