@@ -37,6 +37,8 @@ from typing import Any
 
 import pandas as pd
 
+from prodmatch.io import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -60,7 +62,7 @@ def main() -> None:
         os.environ["PRODMATCH_CACHE_DIR"] = str(args.cache_dir or Path(tmp) / "cache")
         results = run(args, Path(tmp))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "images.json").write_text(json.dumps(results, indent=2) + "\n")
+    atomic_write_text(args.out / "images.json", json.dumps(results, indent=2) + "\n")
     print(markdown(results))
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from prodmatch.encode.models import DEFAULT_MODEL
+from prodmatch.io import atomic_path, atomic_write_text
 from prodmatch.settings import MatchSettings
 from prodmatch.stream import StreamMatcher
 from prodmatch.synth import iter_catalog_chunks
@@ -80,7 +81,7 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"scale-{args.listings}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
 
 
@@ -140,7 +141,7 @@ def summarise(folder: Path) -> None:
             f"{r['total_seconds']:.0f} | {rows / r['total_seconds']:.0f} | "
             f"{r['peak_rss_mb'] / 1024:.2f} | {recall} | {r['f1']:.3f} |"
         )
-    (folder / "scale.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(folder / "scale.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     sizes = [r["left_rows"] for r in runs]
     fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -157,7 +158,8 @@ def summarise(folder: Path) -> None:
     memory_ax.set_title("Peak memory")
     memory_ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(folder / "scale.png", dpi=120)
+    with atomic_path(folder / "scale.png") as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     print(f"wrote {folder / 'scale.md'} and {folder / 'scale.png'}")
 
 

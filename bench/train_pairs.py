@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from prodmatch.io import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("abt-buy", "amazon-google")
 CONFIGS: dict[str, list[str]] = {
@@ -64,7 +66,8 @@ def main() -> None:
                     if config in UNLABELLED
                     else [str(folder)]
                 )
-                train = ["train", *data, "-o", str(model), *CONFIGS[config], *args.extra.split()]
+                train = ["train", *data, "-o", str(model), "--overwrite", *CONFIGS[config]]
+                train += args.extra.split()  # --overwrite: a --keep folder of an earlier run
                 seconds = _run(train)
                 report = Path(tmp) / "report.json"
                 _run(
@@ -89,8 +92,8 @@ def main() -> None:
                     "fine_tune": info["metrics"].get("fine_tune", {}),
                     "cross_encoder": info["metrics"].get("cross_encoder", {}),
                 }
-                results_file.write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "train_pairs.md").write_text(markdown(results) + "\n")
+                atomic_write_text(results_file, json.dumps(results, indent=2) + "\n")
+    atomic_write_text(args.out / "train_pairs.md", markdown(results) + "\n")
     print(markdown(results))
 
 

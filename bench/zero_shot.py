@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from prodmatch.io import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 PAIR_SETS = ("abt-buy", "amazon-google")
 FULL_SETS = {
@@ -71,8 +73,8 @@ def main() -> None:
                         ],
                         Path(tmp) / "r.json",
                     )
-    (args.out / "zero_shot.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "zero_shot.md").write_text(markdown(results) + "\n")
+    atomic_write_text(args.out / "zero_shot.json", json.dumps(results, indent=2) + "\n")
+    atomic_write_text(args.out / "zero_shot.md", markdown(results) + "\n")
     print(markdown(results))
 
 
