@@ -135,8 +135,8 @@ def train_matcher(
         base = replace(base, max_seq_length=tune.max_seq_length)
     packaged = None
     if mode == "head":
-        # the encoder stays as it is: a packaged one is named in prodmatch.json (not copied,
-        # 89 MB for MiniLM), a local model folder is copied, as the matcher reads nothing
+        # the encoder stays as it is: a packaged one is named in prodmatch.json (not copied:
+        # it is installed anyway), a local model folder is copied, as the matcher reads nothing
         # outside itself
         shutil.rmtree(staging / ENCODER_DIR, ignore_errors=True)
         packaged = packaged_name(base.model)
@@ -513,8 +513,11 @@ def model_card(info: dict[str, Any]) -> str:
             "- `cross/`: cross-encoder (transformer and tokenizer in safetensors, output layer,"
             " `blend.json`: how its logit joins the classifier's)"
         )
-    if info["settings"].get("image_model", "") == f"{IMAGE_DIR}/{IMAGE_WEIGHTS}":
+    image_model = info["settings"].get("image_model") or ""
+    if image_model == f"{IMAGE_DIR}/{IMAGE_WEIGHTS}":
         lines.append("- `image/`: the image encoder with its last block fine-tuned (safetensors)")
+    elif image_model:
+        lines.append(f"- `{image_model}`: the image encoder's weights, as given (safetensors)")
     return "\n".join([*lines, ""])
 
 
