@@ -234,6 +234,13 @@ def test_cli_train_keeps_a_users_folder(folder: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
     assert (mine / "notes.txt").read_text() == "keep me"
     assert not (tmp_path / "mine.partial").exists()  # refused before any work
+    # training's scratch folder beside the output: one of the user's by that name is kept too
+    scratch = tmp_path / "new.partial"
+    scratch.mkdir()
+    (scratch / "notes.txt").write_text("keep me")
+    result = runner.invoke(app, ["train", str(folder), "-o", str(tmp_path / "new")])
+    assert result.exit_code == 2 and "not prodmatch's work in progress" in result.output
+    assert sorted(p.name for p in scratch.iterdir()) == ["notes.txt"]
 
 
 def test_head_mode_names_a_packaged_encoder_and_overwrite_replaces_a_matcher(

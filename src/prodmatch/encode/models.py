@@ -45,7 +45,13 @@ def packaged_name(model: str | Path | None) -> str | None:
     A head-mode matcher refers to such a model by this name instead of copying its weights.
     """
     name = str(model) if model is not None else DEFAULT_MODEL
-    if Path(name).expanduser().exists() or name.lower() not in _PACKAGED:
+    path = Path(name).expanduser()
+    if (path / "prodmatch.json").is_file() and not (path / "encoder").exists():
+        from prodmatch.matcher.folder import read_matcher_info  # a matcher naming one
+
+        named = read_matcher_info(path).get("packaged_encoder")
+        return named if isinstance(named, str) and named.lower() in _PACKAGED else None
+    if path.exists() or name.lower() not in _PACKAGED:
         return None
     return name
 

@@ -58,6 +58,7 @@ Mode = Literal["head", "full"]
 EXTRA_COLUMNS = ("dense", "sparse", "codes", "code_variant")
 IMAGE_COLUMNS = ("image", "image_both")
 MINED_PER_LISTING = 5
+PARTIAL_MARK = ".prodmatch-training"  # marks <output>.partial/ as training's own
 _VIEW_CHUNK = 64  # photos decoded and augmented at once for selfsup views
 
 
@@ -102,7 +103,7 @@ def train_matcher(
     tune = fine_tune_config or FineTuneConfig()
     output = Path(output)
     check_output(output, overwrite=overwrite)
-    partial = output.with_name(output.name + ".partial")
+    partial = _claim_partial(output.with_name(output.name + ".partial"))
     staging = partial / "matcher"
     staging.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, Any] = {}
@@ -180,6 +181,22 @@ def train_matcher(
     write_matcher(staging, output, info, model_card(info), overwrite=overwrite)
     shutil.rmtree(partial, ignore_errors=True)
     return TrainReport(output, metrics, seconds)
+
+
+def _claim_partial(partial: Path) -> Path:
+    """The folder that keeps checkpoints and the matcher being built, marked as prodmatch's
+    own: it is deleted when training ends, so a folder of the user's by that name is refused."""
+    mark = partial / PARTIAL_MARK
+    if partial.is_symlink() or (partial.exists() and not partial.is_dir()):
+        raise ProdmatchError(f"{partial}: exists and is not a folder; training keeps its work here")
+    if partial.is_dir() and any(partial.iterdir()) and not mark.is_file():
+        raise ProdmatchError(
+            f"{partial}: a folder that is not prodmatch's work in progress; training keeps its "
+            "checkpoints there and deletes it when done, so move it away or choose another -o"
+        )
+    partial.mkdir(parents=True, exist_ok=True)
+    mark.touch()
+    return partial
 
 
 def _listings(linker: Linker, left: Catalog, right: Catalog) -> Listings:
