@@ -85,7 +85,7 @@ def test_a_truncated_cross_encoder(
     message = re.escape(f"{transformer}: cannot load a transformer")
     with pytest.raises(ProdmatchError, match=message):
         CrossEncoder.load(folder)
-    # through the CLI: a matcher whose cross/ is damaged (blend.json is read first)
+    # through the CLI: a matcher whose cross/ is damaged
     path = _matcher(tmp_path / "m")
     shutil.copytree(folder, path / CROSS_DIR)
     blend = {"format": "prodmatch-blend/1", "head": 1.0, "cross": 1.0, "bias": 0.0}

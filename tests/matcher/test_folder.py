@@ -173,3 +173,8 @@ def test_a_matcher_without_encoder_names_only_a_packaged_model(tmp_path: Path) -
         (path / MATCHER_FILE).write_text(json.dumps({**info, "packaged_encoder": name}))
         with pytest.raises(ProdmatchError, match="names no packaged encoder"):
             resolve_model_path(path)
+
+
+def test_the_packaged_image_model_is_named_not_a_path(tmp_path: Path) -> None:
+    path = _matcher(tmp_path / "m", image_model="efficientnet-lite0")
+    assert matcher_settings(path).image_model == "efficientnet-lite0"

@@ -48,7 +48,7 @@ from prodmatch.progress import progress_bar
 __all__ = ["DEFAULT_IMAGE_MODEL", "ImageEncoder", "preprocess"]
 
 DEFAULT_IMAGE_MODEL = "efficientnet-lite0"
-_LITE0_ALIASES = {"efficientnet-lite0", "efficientnet_lite0", "lite0"}
+LITE0_ALIASES = {"efficientnet-lite0", "efficientnet_lite0", "lite0"}
 _LITE0_DIM = 1280
 # Bump when preprocessing changes, so cached vectors of the old pipeline are not reused.
 _PIPELINE_VERSION = 1
@@ -113,7 +113,7 @@ class _Flatten(nn.Module):
 def _resolve_spec(model: str | Path | None, arch: str | None) -> _Spec:
     """Check the ``model``/``arch`` pair and find the weights file, without loading anything."""
     name = DEFAULT_IMAGE_MODEL if model is None else str(model)
-    if arch is None and name.lower() in _LITE0_ALIASES:
+    if arch is None and name.lower() in LITE0_ALIASES:
         return _Spec(DEFAULT_IMAGE_MODEL, None)
     path = Path(name).expanduser()
     if not path.is_file():
@@ -126,11 +126,11 @@ def _resolve_spec(model: str | Path | None, arch: str | None) -> _Spec:
             "unpickle when loaded, which can run code; convert a trusted one to safetensors)"
         )
     chosen = (arch or DEFAULT_IMAGE_MODEL).lower()
-    if chosen not in _LITE0_ALIASES and not chosen.startswith("torchvision:"):
+    if chosen not in LITE0_ALIASES and not chosen.startswith("torchvision:"):
         raise ProdmatchError(
             f"image arch '{arch}': use '{DEFAULT_IMAGE_MODEL}' or 'torchvision:NAME'"
         )
-    return _Spec(DEFAULT_IMAGE_MODEL if chosen in _LITE0_ALIASES else chosen, path.resolve())
+    return _Spec(DEFAULT_IMAGE_MODEL if chosen in LITE0_ALIASES else chosen, path.resolve())
 
 
 @lru_cache(maxsize=16)

@@ -132,12 +132,19 @@ def matcher_settings(folder: str | Path) -> MatchSettings:
     except (KeyError, TypeError) as error:
         raise ProdmatchError(f"{Path(folder) / MATCHER_FILE}: bad settings: {error}") from None
     settings.model = str(Path(folder).resolve())
-    if settings.image_model is not None:
+    if settings.image_model is not None and not _packaged_image_model(settings.image_model):
         weights = inside(folder, settings.image_model, "image_model")
         if weights.suffix != ".safetensors":
             raise ProdmatchError(f"{weights}: a matcher's image model must be a .safetensors file")
         settings.image_model = str(weights)
     return settings
+
+
+def _packaged_image_model(name: str) -> bool:
+    """Whether `name` is the packaged image model's name rather than a path."""
+    from prodmatch.images.encoder import DEFAULT_IMAGE_MODEL, LITE0_ALIASES
+
+    return name.lower() in LITE0_ALIASES | {DEFAULT_IMAGE_MODEL}
 
 
 def check_output(target: Path, *, overwrite: bool = False) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from prodmatch.errors import ProdmatchError
 from prodmatch.io import read_format_json
 from prodmatch.rerank.cross_encoder import CrossEncoder
 
@@ -58,7 +59,10 @@ class Blend:
     @classmethod
     def load(cls, path: Path) -> Blend:
         config = read_format_json(path, BLEND_FORMAT, "blend")
-        return cls(**{k: float(config[k]) for k in ("head", "cross", "bias", "settled_cross")})
+        try:
+            return cls(**{k: float(config[k]) for k in ("head", "cross", "bias", "settled_cross")})
+        except (KeyError, TypeError, ValueError) as error:
+            raise ProdmatchError(f"{path}: a blend needs four numbers: {error}") from None
 
 
 def logit(p: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -307,7 +307,8 @@ def _fusion_stage(
         (staging / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
         weights = result.tower.save(staging / IMAGE_DIR / IMAGE_WEIGHTS)
         settings = replace(settings, image_model=str(weights))
-    elif settings.image_model is not None:  # a user's weights file: the matcher keeps a copy,
+    elif settings.image_model and Path(settings.image_model).is_file():  # a user's weights
+        # file (not a packaged model's name): the matcher keeps a copy,
         (staging / IMAGE_DIR).mkdir(parents=True, exist_ok=True)  # as it reads nothing outside
         weights = staging / IMAGE_DIR / Path(settings.image_model).name
         shutil.copyfile(settings.image_model, weights)
