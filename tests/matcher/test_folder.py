@@ -125,6 +125,12 @@ def test_a_link_leading_outside_is_refused(tmp_path: Path) -> None:
     (path / HEAD_DIR).symlink_to(tmp_path / "elsewhere")
     with pytest.raises(ProdmatchError, match="link leading outside"):
         Linker(MatchSettings(model=str(path), scorer="learned"), progress=False)
+    (path / HEAD_DIR).unlink()
+    (tmp_path / "elsewhere").rename(path / HEAD_DIR)
+    (path / MATCHER_FILE).rename(tmp_path / "outside.json")
+    (path / MATCHER_FILE).symlink_to(tmp_path / "outside.json")
+    with pytest.raises(ProdmatchError, match="link leading outside"):
+        matcher_settings(path)
 
 
 @pytest.mark.parametrize(

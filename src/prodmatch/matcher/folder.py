@@ -56,13 +56,13 @@ def is_matcher(path: str | Path) -> bool:
 def read_matcher_info(folder: str | Path) -> dict[str, Any]:
     """The matcher's description, checked for its format and for links leading out of it."""
     path = Path(folder) / MATCHER_FILE
+    check_contained(folder)  # first: prodmatch.json itself may be a link leading out
     try:
         info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ProdmatchError(f"{path}: cannot read the matcher: {error}") from error
     if not isinstance(info, dict) or info.get("format") != MATCHER_FORMAT:
         raise ProdmatchError(f"{path}: not a {MATCHER_FORMAT} folder")
-    check_contained(folder)
     return info
 
 
