@@ -56,6 +56,10 @@ ImageCol = Annotated[
         "separated by |). Never read as text.",
     ),
 ]
+AssignOpt = Annotated[
+    str | None,
+    typer.Option(help="one-to-one (default), best or all; a settings file or matcher may set it."),
+]
 PlotOpt = Annotated[Path | None, typer.Option(help="Write a PNG of the scores here.")]
 
 
@@ -90,23 +94,31 @@ def _settings(
     columns: str | None,
     **overrides: Any,
 ) -> Any:
-    """Settings from (in rising precedence) defaults, a trained matcher, a settings file and
-    the options given. Only the keys a settings file names override the matcher's, so a file
+    """The run's settings, merged here and only here, in rising precedence: the defaults, a
+    trained matcher's own settings (--model MATCHER, or a settings file naming one as its
+    model), the settings file, and the options typed on the command line.
+
+    Every option that is a setting defaults to None on the command line, so an option the user
+    did not type never hides the file's or the matcher's value (a default such as k=20 used to
+    win over both). Only the keys a settings file names override the matcher's, so a file
     holding just {"rerank_floor": 0.01} changes that one setting of a trained matcher."""
     from prodmatch.matcher import is_matcher, matcher_settings
     from prodmatch.settings import MatchSettings
 
-    base = MatchSettings.read(settings_file) if settings_file else {}
-    if model and is_matcher(model):
-        base = {**matcher_settings(model).to_dict(), **base}  # a trained matcher's own settings
-    elif model:
-        base["model"] = model
+    from_file = MatchSettings.read(settings_file) if settings_file else {}
+    chosen = model or from_file.get("model")
+    merged: dict[str, Any] = {}
+    if chosen and is_matcher(chosen):
+        trained = matcher_settings(chosen)  # its model and image_model point into the folder
+        merged = {**trained.to_dict(), **from_file, "model": trained.model}
+    else:
+        merged = {**from_file, **({"model": model} if model else {})}
     if scorer:
-        base["scorer"] = scorer
+        merged["scorer"] = scorer
     if columns:
-        base["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    return MatchSettings.from_dict(base)
+        merged["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return MatchSettings.from_dict(merged)
 
 
 def _threshold(value: str | None) -> float | None:
@@ -137,8 +149,11 @@ def match(
     labels: Annotated[
         Path | None, typer.Option(help="Labelled pairs (ltable_id,rtable_id,label) for 'auto'.")
     ] = None,
-    assign: Annotated[str, typer.Option(help="one-to-one, best or all.")] = "one-to-one",
-    k: Annotated[int, typer.Option(help="Candidates per listing and retriever.")] = 20,
+    assign: AssignOpt = None,
+    k: Annotated[
+        int | None,
+        typer.Option(help="Candidates per listing and retriever (default 20)."),
+    ] = None,
     all_candidates: Annotated[
         bool, typer.Option(help="Write every scored candidate, not only the matches.")
     ] = False,
@@ -340,7 +355,7 @@ def evaluate_linkage_command(
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
     threshold: Annotated[float | None, typer.Option(help="Decision threshold.")] = None,
-    assign: Annotated[str, typer.Option(help="one-to-one, best or all.")] = "one-to-one",
+    assign: AssignOpt = None,
     plot: PlotOpt = None,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
