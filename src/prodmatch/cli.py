@@ -432,6 +432,14 @@ def train(
         ),
     ] = False,
     cross_epochs: Annotated[int, typer.Option(help="Cross-encoder epochs (at most).")] = 3,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="Start over: discard the checkpoints an interrupted run left in "
+            "OUTPUT.partial/ instead of resuming from them.",
+        ),
+    ] = False,
 ) -> None:
     """Train a matcher on labelled pairs (or none, with --loss selfsup); resumable.
 
@@ -476,6 +484,7 @@ def train(
             loss=config.loss, seed=seed, image_block=train_image_block
         ),
         cross_config=CrossTrainingConfig(epochs=cross_epochs, seed=seed) if cross_encoder else None,
+        restart=restart,
     )
     head = report.metrics.get("head", {})
     cross = report.metrics.get("cross_encoder", {})

@@ -47,6 +47,7 @@ from prodmatch.train.head_trainer import (
     train_head,
 )
 from prodmatch.train.image_block import IMAGE_WEIGHTS
+from prodmatch.train.split import validation_line, validation_pairs
 
 if TYPE_CHECKING:
     from prodmatch.images.fusion import FusionHead
@@ -81,6 +82,7 @@ def train_matcher(
     fusion_config: FusionTrainingConfig | None = None,
     cross_config: CrossTrainingConfig | None = None,
     progress: bool = True,
+    restart: bool = False,
 ) -> TrainReport:
     """Train a matcher for `left` x `right` and write it to `output`.
 
@@ -91,12 +93,19 @@ def train_matcher(
     (`fusion_config`, by default with the fine-tuning loss and seed). With `cross_config`, a
     cross-encoder is trained last (on the encoder just trained) to re-read the pairs the
     classifier is unsure of, and blended with it on the validation pairs.
+
+    A checkpoint is resumed only by the run that wrote it: same configuration, same data
+    (catalog texts and pairs) and same base model weights; any other is refused with a line
+    that says how to start over. `restart` discards `<output>.partial/` first.
     """
     start = time.perf_counter()
     base = settings or MatchSettings()
     tune = fine_tune_config or FineTuneConfig()
+    train, valid, validation = validation_pairs(left, right, train, valid, tune.seed)
     output = Path(output)
     partial = output.with_name(output.name + ".partial")
+    if restart:
+        shutil.rmtree(partial, ignore_errors=True)  # only our own checkpoints live there
     staging = partial / "matcher"
     staging.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, Any] = {}
@@ -161,6 +170,7 @@ def train_matcher(
         "settings": saved.to_dict(),
         "train_pairs": 0 if train is None else len(train),
         "valid_pairs": 0 if valid is None else len(valid),
+        "validation": validation,
         "metrics": metrics,
         "seconds": seconds,
     }
@@ -434,6 +444,7 @@ def model_card(info: dict[str, Any]) -> str:
         + (f" with the **{info['fine_tune']['loss']}** loss" if info["fine_tune"] else "")
         + f", on {info['train_pairs']} labelled pairs ({info['valid_pairs']} for validation),"
         f" in {info['seconds']:.0f} s.",
+        *validation_line(info.get("validation", {})),
         "",
         "Use it with any prodmatch command: `prodmatch match LEFT RIGHT -o out.csv --model "
         "THIS_FOLDER`.",
