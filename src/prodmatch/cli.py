@@ -402,13 +402,33 @@ def train(
     mode: Annotated[
         str, typer.Option(help="full: fine-tune the encoder too; head: only head and classifier.")
     ] = "full",
-    loss: Annotated[str, typer.Option(help="supcon, infonce, or selfsup (no labels).")] = "supcon",
-    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs (at most).")] = 5,
-    batch_size: Annotated[int, typer.Option(help="Listings (supcon) or pairs per step.")] = 32,
-    lr: Annotated[float, typer.Option(help="Encoder learning rate.")] = 5e-5,
-    temperature: Annotated[float, typer.Option(help="Contrastive temperature.")] = 0.07,
-    max_seq_length: Annotated[int, typer.Option(help="Tokens per listing when fine-tuning.")] = 64,
-    freeze_layers: Annotated[int, typer.Option(help="Lower transformer layers kept fixed.")] = 0,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            help="supcon (default), infonce, or selfsup (no labels; full mode). In head mode "
+            "the projection head's loss."
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help="Fine-tuning epochs, at most (default 5); head mode: projection (10)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Listings (supcon) or pairs per step (default 32; head mode 128)."),
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Encoder learning rate (default 5e-5; full mode only).")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="Contrastive temperature (default 0.07).")
+    ] = None,
+    max_seq_length: Annotated[
+        int | None, typer.Option(help="Tokens per listing when fine-tuning (default 64).")
+    ] = None,
+    freeze_layers: Annotated[
+        int | None, typer.Option(help="Lower transformer layers kept fixed (default 0).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same model.")] = 0,
     sep: Sep = None,
     id_col: IdCol = "id",
@@ -449,28 +469,20 @@ def train(
     """
     from prodmatch.train.api import require_labels, train_matcher
     from prodmatch.train.cross_trainer import CrossTrainingConfig
-    from prodmatch.train.fine_tune import FineTuneConfig
     from prodmatch.train.fusion_trainer import FusionTrainingConfig
+    from prodmatch.train.options import TrainOptions, training_configs
 
+    options = TrainOptions(
+        loss, epochs, batch_size, temperature, seed, lr, max_seq_length, freeze_layers
+    )
+    config, head_config = training_configs(mode, options)
     left_cat, right_cat, train_pairs, valid_pairs = _training_data(
         folder, left, right, pairs, valid, sep, id_col
     )
-    require_labels(train_pairs, loss)
-    if mode not in ("full", "head"):
-        raise ProdmatchError(f"--mode must be full or head, got '{mode}'")
+    require_labels(train_pairs, config.loss)
     base = _settings(None, model, None, columns, image_column=image_col)
     if train_image_block and base.image_column is None:
         raise ProdmatchError("--train-image-block needs the photo column: pass --image-col")
-    config = FineTuneConfig(
-        loss=loss,  # type: ignore[arg-type]  # checked by FineTuneConfig
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        temperature=temperature,
-        max_seq_length=max_seq_length,
-        freeze_layers=freeze_layers,
-        seed=seed,
-    )
     report = train_matcher(
         left_cat,
         right_cat,
@@ -480,6 +492,7 @@ def train(
         mode=mode,  # type: ignore[arg-type]
         settings=base,
         fine_tune_config=config,
+        head_config=head_config,
         fusion_config=FusionTrainingConfig(
             loss=config.loss, seed=seed, image_block=train_image_block
         ),

@@ -442,6 +442,7 @@ def model_card(info: dict[str, Any]) -> str:
         "",
         f"Trained {info['created']} from `{info['base_model']}` in **{info['mode']}** mode"
         + (f" with the **{info['fine_tune']['loss']}** loss" if info["fine_tune"] else "")
+        + ("" if info["fine_tune"] else _head_run(info["head"]))
         + f", on {info['train_pairs']} labelled pairs ({info['valid_pairs']} for validation),"
         f" in {info['seconds']:.0f} s.",
         *validation_line(info.get("validation", {})),
@@ -504,6 +505,15 @@ def model_card(info: dict[str, Any]) -> str:
     if info["settings"].get("image_model", "") == f"{IMAGE_DIR}/{IMAGE_WEIGHTS}":
         lines.append("- `image/`: the image encoder with its last block fine-tuned (safetensors)")
     return "\n".join([*lines, ""])
+
+
+def _head_run(head: dict[str, Any]) -> str:
+    """Head mode's training as run (the options --loss, --epochs, ... set these)."""
+    return (
+        f" (projection head: **{head['loss']}** loss, {head['projection_epochs']} epochs at "
+        f"most, batch {head['batch_size']}, temperature {head['temperature']}, seed "
+        f"{head['seed']})"
+    )
 
 
 def require_labels(train: pd.DataFrame | None, loss: str) -> None:
