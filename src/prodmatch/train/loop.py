@@ -20,6 +20,7 @@ from torch import Tensor
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.progress import progress_bar
+from prodmatch.train.best import BestEpoch
 from prodmatch.train.checkpoint import find_checkpoint, load_checkpoint
 
 __all__ = ["close_epoch", "initial_state", "resume_state", "run_epochs", "set_linear_lr"]
@@ -79,8 +80,9 @@ def resume_state(
 
 def close_epoch(state: dict[str, Any], f1: float, patience: int) -> bool:
     """Record the epoch's loss and validation F1, move to the next epoch and decide on early
-    stopping; True when this epoch is the best so far (the caller keeps its weights). Without
-    validation (F1 NaN) every epoch counts as the best, so the last is kept."""
+    stopping (:class:`~prodmatch.train.best.BestEpoch`'s rule); True when this epoch is the
+    best so far (the caller keeps its weights). Without validation (F1 NaN) every epoch
+    counts as the best, so the last is kept."""
     losses = state["losses"]
     state["history"].append(
         {
@@ -89,12 +91,9 @@ def close_epoch(state: dict[str, Any], f1: float, patience: int) -> bool:
             "valid_f1": f1,
         }
     )
-    improved = math.isnan(f1) or f1 > state["best_f1"]
-    if improved:
-        state["best_f1"], state["best_epoch"], state["bad_epochs"] = f1, state["epoch"] + 1, 0
-    else:
-        state["bad_epochs"] += 1
-        state["stopped"] = state["bad_epochs"] >= patience
+    best: BestEpoch[None] = BestEpoch.from_state(state, patience)
+    improved = best.update(state["epoch"] + 1, f1)
+    best.to_state(state)
     state["epoch"], state["step"], state["losses"] = state["epoch"] + 1, 0, []
     return improved
 
