@@ -56,6 +56,10 @@ ImageCol = Annotated[
         "separated by |). Never read as text.",
     ),
 ]
+AssignOpt = Annotated[
+    str | None,
+    typer.Option(help="one-to-one (default), best or all; a settings file or matcher may set it."),
+]
 PlotOpt = Annotated[Path | None, typer.Option(help="Write a PNG of the scores here.")]
 
 
@@ -90,23 +94,31 @@ def _settings(
     columns: str | None,
     **overrides: Any,
 ) -> Any:
-    """Settings from (in rising precedence) defaults, a trained matcher, a settings file and
-    the options given. Only the keys a settings file names override the matcher's, so a file
+    """The run's settings, merged here and only here, in rising precedence: the defaults, a
+    trained matcher's own settings (--model MATCHER, or a settings file naming one as its
+    model), the settings file, and the options typed on the command line.
+
+    Every option that is a setting defaults to None on the command line, so an option the user
+    did not type never hides the file's or the matcher's value (a default such as k=20 used to
+    win over both). Only the keys a settings file names override the matcher's, so a file
     holding just {"rerank_floor": 0.01} changes that one setting of a trained matcher."""
     from prodmatch.matcher import is_matcher, matcher_settings
     from prodmatch.settings import MatchSettings
 
-    base = MatchSettings.read(settings_file) if settings_file else {}
-    if model and is_matcher(model):
-        base = {**matcher_settings(model).to_dict(), **base}  # a trained matcher's own settings
-    elif model:
-        base["model"] = model
+    from_file = MatchSettings.read(settings_file) if settings_file else {}
+    chosen = model or from_file.get("model")
+    merged: dict[str, Any] = {}
+    if chosen and is_matcher(chosen):
+        trained = matcher_settings(chosen)  # its model and image_model point into the folder
+        merged = {**trained.to_dict(), **from_file, "model": trained.model}
+    else:
+        merged = {**from_file, **({"model": model} if model else {})}
     if scorer:
-        base["scorer"] = scorer
+        merged["scorer"] = scorer
     if columns:
-        base["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    return MatchSettings.from_dict(base)
+        merged["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return MatchSettings.from_dict(merged)
 
 
 def _threshold(value: str | None) -> float | None:
@@ -137,8 +149,11 @@ def match(
     labels: Annotated[
         Path | None, typer.Option(help="Labelled pairs (ltable_id,rtable_id,label) for 'auto'.")
     ] = None,
-    assign: Annotated[str, typer.Option(help="one-to-one, best or all.")] = "one-to-one",
-    k: Annotated[int, typer.Option(help="Candidates per listing and retriever.")] = 20,
+    assign: AssignOpt = None,
+    k: Annotated[
+        int | None,
+        typer.Option(help="Candidates per listing and retriever (default 20)."),
+    ] = None,
     all_candidates: Annotated[
         bool, typer.Option(help="Write every scored candidate, not only the matches.")
     ] = False,
@@ -342,7 +357,7 @@ def evaluate_linkage_command(
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
     threshold: Annotated[float | None, typer.Option(help="Decision threshold.")] = None,
-    assign: Annotated[str, typer.Option(help="one-to-one, best or all.")] = "one-to-one",
+    assign: AssignOpt = None,
     plot: PlotOpt = None,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
@@ -389,13 +404,33 @@ def train(
     mode: Annotated[
         str, typer.Option(help="full: fine-tune the encoder too; head: only head and classifier.")
     ] = "full",
-    loss: Annotated[str, typer.Option(help="supcon, infonce, or selfsup (no labels).")] = "supcon",
-    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs (at most).")] = 5,
-    batch_size: Annotated[int, typer.Option(help="Listings (supcon) or pairs per step.")] = 32,
-    lr: Annotated[float, typer.Option(help="Encoder learning rate.")] = 5e-5,
-    temperature: Annotated[float, typer.Option(help="Contrastive temperature.")] = 0.07,
-    max_seq_length: Annotated[int, typer.Option(help="Tokens per listing when fine-tuning.")] = 64,
-    freeze_layers: Annotated[int, typer.Option(help="Lower transformer layers kept fixed.")] = 0,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            help="supcon (default), infonce, or selfsup (no labels; full mode). In head mode "
+            "the projection head's loss."
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help="Fine-tuning epochs, at most (default 5); head mode: projection (10)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Listings (supcon) or pairs per step (default 32; head mode 128)."),
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Encoder learning rate (default 5e-5; full mode only).")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="Contrastive temperature (default 0.07).")
+    ] = None,
+    max_seq_length: Annotated[
+        int | None, typer.Option(help="Tokens per listing when fine-tuning (default 64).")
+    ] = None,
+    freeze_layers: Annotated[
+        int | None, typer.Option(help="Lower transformer layers kept fixed (default 0).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same model.")] = 0,
     sep: Sep = None,
     id_col: IdCol = "id",
@@ -426,6 +461,14 @@ def train(
             help="Replace a matcher already at --output (any other non-empty folder is refused).",
         ),
     ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="Start over: discard the checkpoints an interrupted run left in "
+            "OUTPUT.partial/ instead of resuming from them.",
+        ),
+    ] = False,
 ) -> None:
     """Train a matcher on labelled pairs (or none, with --loss selfsup); resumable.
 
@@ -436,30 +479,22 @@ def train(
     from prodmatch.io import check_outputs
     from prodmatch.train.api import require_labels, train_matcher
     from prodmatch.train.cross_trainer import CrossTrainingConfig
-    from prodmatch.train.fine_tune import FineTuneConfig
     from prodmatch.train.fusion_trainer import FusionTrainingConfig
+    from prodmatch.train.options import TrainOptions, training_configs
 
     check_outputs([folder, left, right, pairs, valid], [output], work_dir=output)
 
+    options = TrainOptions(
+        loss, epochs, batch_size, temperature, seed, lr, max_seq_length, freeze_layers
+    )
+    config, head_config = training_configs(mode, options)
     left_cat, right_cat, train_pairs, valid_pairs = _training_data(
         folder, left, right, pairs, valid, sep, id_col
     )
-    require_labels(train_pairs, loss)
-    if mode not in ("full", "head"):
-        raise ProdmatchError(f"--mode must be full or head, got '{mode}'")
+    require_labels(train_pairs, config.loss)
     base = _settings(None, model, None, columns, image_column=image_col)
     if train_image_block and base.image_column is None:
         raise ProdmatchError("--train-image-block needs the photo column: pass --image-col")
-    config = FineTuneConfig(
-        loss=loss,  # type: ignore[arg-type]  # checked by FineTuneConfig
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        temperature=temperature,
-        max_seq_length=max_seq_length,
-        freeze_layers=freeze_layers,
-        seed=seed,
-    )
     report = train_matcher(
         left_cat,
         right_cat,
@@ -469,11 +504,13 @@ def train(
         mode=mode,  # type: ignore[arg-type]
         settings=base,
         fine_tune_config=config,
+        head_config=head_config,
         fusion_config=FusionTrainingConfig(
             loss=config.loss, seed=seed, image_block=train_image_block
         ),
         cross_config=CrossTrainingConfig(epochs=cross_epochs, seed=seed) if cross_encoder else None,
         overwrite=overwrite,
+        restart=restart,
     )
     head = report.metrics.get("head", {})
     cross = report.metrics.get("cross_encoder", {})

@@ -237,8 +237,11 @@ class Linker:
 
     # -- candidates and decisions ------------------------------------------------------------
 
-    def candidates(self, left: Side, right: Side, *, exclude_self: bool = False) -> pd.DataFrame:
-        """Scored candidate pairs with the retrievers' ranks, best first per left listing."""
+    def candidates(
+        self, left: Side, right: Side, *, exclude_self: bool = False, k: int | None = None
+    ) -> pd.DataFrame:
+        """Scored candidate pairs with the retrievers' ranks, best first per left listing;
+        `k` (default: the settings') candidates per listing and retriever."""
         s = self.settings
         use_dense = s.retrieval in ("hybrid", "dense")
         use_sparse = s.retrieval in ("hybrid", "sparse")
@@ -247,7 +250,7 @@ class Linker:
             right.vectors if use_dense else None,
             left.tfidf if use_sparse else None,
             right.tfidf if use_sparse else None,
-            k=s.k,
+            k=s.k if k is None else k,
             index_kind=s.index,
             exclude_self=exclude_self,
         ).pairs

@@ -92,3 +92,31 @@ def test_an_index_counts_as_saved_only_once_its_sidecar_is_written(
     assert DenseIndex.saved(path)
     (tmp_path / "right.faiss.json").unlink()  # killed between the two writes
     assert not DenseIndex.saved(path)
+
+
+def test_an_in_memory_ivf_calibrates_on_the_queries_not_its_own_vectors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Linking two catalogs, nprobe is tuned with the other side's vectors, as in the
+    streamed path: indexed vectors as queries find themselves and overstate recall."""
+    from prodmatch.retrieve import retrieve_candidates
+
+    indexed, queries = _clustered(4000), _clustered(300, seed=2)
+    tuned_with: list[np.ndarray] = []
+    calibrate = DenseIndex.calibrate
+
+    def spy(self: DenseIndex, sample: np.ndarray, exact: np.ndarray, k: int) -> float:
+        tuned_with.append(sample.copy())
+        return calibrate(self, sample, exact, k)
+
+    monkeypatch.setattr(DenseIndex, "calibrate", spy)
+    index = DenseIndex(indexed, "ivf", queries=queries, k=10)
+    exact = exact_top_k(queries, [indexed], 10)[1]
+    assert recall_at_k(index.search(queries, 10)[1], exact) >= TARGET_RECALL
+    retrieve_candidates(queries, indexed, None, None, k=5, index_kind="ivf")
+    assert len(tuned_with) == 3  # the index above, then each direction
+    indexed_rows = {row.tobytes() for row in indexed}
+    for sample, searched in zip(tuned_with, [queries, queries, indexed], strict=True):
+        in_index = indexed_rows if searched is queries else {r.tobytes() for r in queries}
+        assert not any(row.tobytes() in in_index for row in sample)
+        assert {row.tobytes() for row in sample} <= {row.tobytes() for row in searched}

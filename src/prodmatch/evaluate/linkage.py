@@ -72,14 +72,15 @@ def link_and_evaluate(
 ) -> tuple[LinkageReport, pd.DataFrame]:
     """`evaluate_linkage` that also returns the decided candidate pairs, for callers that
     write the matches too (the demo) and must not run the pipeline twice."""
-    settings = linker.settings
-    settings.k = max(settings.k, *ks)
+    # recall@k needs k candidates per listing up to max(ks); the caller's settings stay as
+    # they are (this used to raise their k for good)
+    k = max(linker.settings.k, *ks)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     left_side, right_side = linker.prepare(left, right)
     seconds["prepare"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    pairs = linker.candidates(left_side, right_side)
+    pairs = linker.candidates(left_side, right_side, k=k)
     seconds["retrieve_and_score"] = time.perf_counter() - clock
     clock = time.perf_counter()
     pairs = linker.decide(pairs)
@@ -94,6 +95,7 @@ def link_and_evaluate(
         title=f"{left.name} x {right.name}",
     )
     report.seconds = seconds
+    report.settings["k"] = k  # the candidates per listing this run retrieved
     return report, pairs
 
 

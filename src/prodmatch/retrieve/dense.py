@@ -51,7 +51,16 @@ _FORMAT = "prodmatch-index/1"
 class DenseIndex:
     """A FAISS inner-product index over one side's vectors."""
 
-    def __init__(self, vectors: Vectors, kind: IndexKind = "auto") -> None:
+    def __init__(
+        self,
+        vectors: Vectors,
+        kind: IndexKind = "auto",
+        *,
+        queries: Vectors | None = None,
+        k: int = 10,
+    ) -> None:
+        """Index `vectors`; an IVF kind tunes nprobe for top-`k` search with a sample of
+        `queries`, the vectors that will be searched (see `_calibrate_on`)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.kind: IndexKind = choose_kind(kind, len(vectors))
         self.index = _empty(self.kind, vectors.shape[1], len(vectors))
@@ -61,14 +70,17 @@ class DenseIndex:
         self.vectors: Callable[[npt.NDArray[np.int64]], Vectors] | None = lambda i: vectors[i]
         if self.kind in ("ivf", "ivfpq"):
             self.nprobe = 16
-            self._self_calibrate(vectors)
+            self._calibrate_on(vectors, vectors if queries is None else queries, k)
 
-    def _self_calibrate(self, vectors: Vectors, k: int = 10) -> None:
-        """Tune nprobe with a sample of the indexed vectors as queries, when no real queries
-        are at hand (the streamed pipeline calibrates on the other side's vectors instead)."""
-        sample = vectors[:: max(1, len(vectors) // 1000)][:1000]
+    def _calibrate_on(self, vectors: Vectors, queries: Vectors, k: int) -> None:
+        """Tune nprobe with a sample of the real queries (the other catalog's vectors when
+        linking), as the streamed pipeline does. The indexed vectors make optimistic queries:
+        each one sits in its own centroid's list, so few probes find it and its neighbours;
+        they are used only when they are the queries (a catalog searched against itself)."""
+        sample = np.ascontiguousarray(queries[:: max(1, len(queries) // 1000)][:1000])
         k = min(k, len(vectors))
-        self.calibrate(sample, exact_top_k(sample, [vectors], k)[1], k)
+        if len(sample) and k:
+            self.calibrate(sample, exact_top_k(sample, [vectors], k)[1], k)
 
     @classmethod
     def from_chunks(

@@ -69,7 +69,7 @@ def retrieve_candidates(
 def _dense_search(
     queries: npt.NDArray[np.float32], indexed: npt.NDArray[np.float32], k: int, kind: IndexKind
 ) -> npt.NDArray[np.int64]:
-    return DenseIndex(indexed, kind).search(queries, k)[1]
+    return DenseIndex(indexed, kind, queries=queries, k=k).search(queries, k)[1]
 
 
 def _sparse_search(

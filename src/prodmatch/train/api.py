@@ -48,6 +48,7 @@ from prodmatch.train.head_trainer import (
     train_head,
 )
 from prodmatch.train.image_block import IMAGE_WEIGHTS
+from prodmatch.train.split import validation_line, validation_pairs
 
 if TYPE_CHECKING:
     from prodmatch.images.fusion import FusionHead
@@ -84,6 +85,7 @@ def train_matcher(
     cross_config: CrossTrainingConfig | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    restart: bool = False,
 ) -> TrainReport:
     """Train a matcher for `left` x `right` and write it to `output`.
 
@@ -97,13 +99,21 @@ def train_matcher(
 
     `output` must be new, an empty folder, or (with `overwrite`) a matcher to replace; any
     other folder is refused before training starts, and never deleted.
+
+    A checkpoint is resumed only by the run that wrote it: same configuration, same data
+    (catalog texts and pairs) and same base model weights; any other is refused with a line
+    that says how to start over. `restart` discards `<output>.partial/` first.
     """
     start = time.perf_counter()
     base = settings or MatchSettings()
     tune = fine_tune_config or FineTuneConfig()
+    train, valid, validation = validation_pairs(left, right, train, valid, tune.seed)
     output = Path(output)
     check_output(output, overwrite=overwrite)
-    partial = _claim_partial(output.with_name(output.name + ".partial"))
+    partial = output.with_name(output.name + ".partial")
+    if restart and (partial / PARTIAL_MARK).is_file():
+        shutil.rmtree(partial)  # only our own checkpoints live there
+    partial = _claim_partial(partial)
     staging = partial / "matcher"
     staging.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, Any] = {}
@@ -175,6 +185,7 @@ def train_matcher(
         "settings": saved.to_dict(),
         "train_pairs": 0 if train is None else len(train),
         "valid_pairs": 0 if valid is None else len(valid),
+        "validation": validation,
         "metrics": metrics,
         "seconds": seconds,
     }
@@ -469,8 +480,10 @@ def model_card(info: dict[str, Any]) -> str:
         "",
         f"Trained {info['created']} from `{info['base_model']}` in **{info['mode']}** mode"
         + (f" with the **{info['fine_tune']['loss']}** loss" if info["fine_tune"] else "")
+        + ("" if info["fine_tune"] else _head_run(info["head"]))
         + f", on {info['train_pairs']} labelled pairs ({info['valid_pairs']} for validation),"
         f" in {info['seconds']:.0f} s.",
+        *validation_line(info.get("validation", {})),
         "",
         "Use it with any prodmatch command: `prodmatch match LEFT RIGHT -o out.csv --model "
         "THIS_FOLDER`.",
@@ -537,6 +550,15 @@ def model_card(info: dict[str, Any]) -> str:
     elif image_model:
         lines.append(f"- `{image_model}`: the image encoder's weights, as given (safetensors)")
     return "\n".join([*lines, ""])
+
+
+def _head_run(head: dict[str, Any]) -> str:
+    """Head mode's training as run (the options --loss, --epochs, ... set these)."""
+    return (
+        f" (projection head: **{head['loss']}** loss, {head['projection_epochs']} epochs at "
+        f"most, batch {head['batch_size']}, temperature {head['temperature']}, seed "
+        f"{head['seed']})"
+    )
 
 
 def require_labels(train: pd.DataFrame | None, loss: str) -> None:

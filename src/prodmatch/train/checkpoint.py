@@ -3,7 +3,9 @@
 A checkpoint is a folder of safetensors files (weights, optimiser moments, random state) and a
 JSON file (counters, history). It is written whole into a fresh folder and then swapped in by
 renames, so the folder on disk is always a complete checkpoint: the new one, or the previous.
-No pickle: a checkpoint holds tensors and plain JSON only.
+Each file is flushed to disk (fsync) before the swap and the folders' entries after it, so a
+power cut cannot leave a renamed folder of empty files. No pickle: a checkpoint holds tensors
+and plain JSON only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from prodmatch.io import atomic_path, atomic_write_text
 
 STATE_FILE = "state.json"
 
@@ -40,13 +44,16 @@ def save_checkpoint(
     _save(fresh / "rng.safetensors", {"torch": torch.get_rng_state()})
     for name, extra in (extra_tensors or {}).items():
         _save(fresh / f"{name}.safetensors", extra)
-    (fresh / STATE_FILE).write_text(
-        json.dumps({**state, "optimizer_groups": groups}, indent=2), encoding="utf-8"
+    # the state file last: a folder without it is never taken for a checkpoint
+    atomic_write_text(
+        fresh / STATE_FILE, json.dumps({**state, "optimizer_groups": groups}, indent=2)
     )
+    _sync_dir(fresh)
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
         os.replace(folder, old)
     os.replace(fresh, folder)
+    _sync_dir(folder.parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -79,7 +86,23 @@ def load_tensors(folder: Path, name: str) -> dict[str, torch.Tensor]:
 
 
 def _save(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, str(path))
+    """One safetensors file, written and flushed to disk before it gets its name."""
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, str(tmp))
+
+
+def _sync_dir(folder: Path) -> None:
+    """Flush a folder's entries (new names, renames) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _flatten_optimizer(

@@ -31,6 +31,7 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.rerank.cross_encoder import CrossEncoder
 from prodmatch.train.checkpoint import save_checkpoint
 from prodmatch.train.fine_tune import Listings
+from prodmatch.train.fingerprint import run_fingerprint
 from prodmatch.train.loop import close_epoch, resume_state, run_epochs
 
 __all__ = ["CrossTrainingConfig", "CrossTrainingResult", "train_cross_encoder"]
@@ -102,7 +103,8 @@ def train_cross_encoder(
         group["base_lr"] = config.lr
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(_positive_weight(pairs)))
     modules: dict[str, torch.nn.Module] = {"cross": model}
-    state = resume_state(run_dir / "cross-checkpoint", modules, optimizer, config)
+    fingerprint = run_fingerprint(model_path, listings, train, valid)
+    state = resume_state(run_dir / "cross-checkpoint", modules, optimizer, config, fingerprint)
     best = run_dir / "cross-best.safetensors"
     finished = run_epochs(
         state,

@@ -28,6 +28,7 @@ from prodmatch.matcher.head import ProjectionHead
 from prodmatch.train.augment import augment
 from prodmatch.train.checkpoint import save_checkpoint
 from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters
+from prodmatch.train.fingerprint import run_fingerprint
 from prodmatch.train.loop import close_epoch, resume_state, run_epochs
 from prodmatch.train.losses import info_nce_loss, supcon_loss
 
@@ -126,7 +127,8 @@ def fine_tune(
     steps_per_epoch = len(make_batches(0))
     optimizer = _optimizer(model, projection, config)
     modules: dict[str, torch.nn.Module] = {"encoder": model, "projection": projection}
-    state = resume_state(run_dir / "checkpoint", modules, optimizer, config)
+    fingerprint = run_fingerprint(model_path, listings, train, valid)
+    state = resume_state(run_dir / "checkpoint", modules, optimizer, config, fingerprint)
     best_path = run_dir / "best.safetensors"
 
     def epoch_batches(epoch: int) -> list[Batch]:

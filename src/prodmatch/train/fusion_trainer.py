@@ -34,8 +34,10 @@ tower, so a tuned block is kept only if it does better on the validation pairs.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -49,17 +51,11 @@ from prodmatch.decide import best_threshold
 from prodmatch.errors import ProdmatchError
 from prodmatch.images.fusion import FusionHead
 from prodmatch.progress import progress_bar
-from prodmatch.train.clusters import (
-    ClusterBatchSampler,
-    Clusters,
-    PairBatches,
-    Side,
-    build_clusters,
-    check_pairs,
-    listing_key,
-)
+from prodmatch.train.best import BestEpoch
+from prodmatch.train.clusters import Side, build_clusters, check_pairs, listing_key
 from prodmatch.train.head_trainer import _threads
-from prodmatch.train.losses import info_nce_loss, supcon_loss
+from prodmatch.train.losses import info_nce_loss
+from prodmatch.train.steps import infonce_steps, supcon_steps
 
 if TYPE_CHECKING:
     from prodmatch.linker import Side as PreparedSide
@@ -286,8 +282,11 @@ def _fit(
     """Train in place; keep the best epoch on valid (the last one without valid pairs).
 
     ``extra`` are more trained parameters (the image block), kept with the head's."""
-    best = (judge.f1(head), 0, _snapshot(head, extra))
-    history.append(_row(0, judge.score(best[0]), []))
+    # without valid pairs (F1 NaN to the tracker) every epoch counts as the best: the last
+    best: BestEpoch[tuple[dict[str, Tensor], list[Tensor]]] = BestEpoch()
+    f1 = judge.f1(head)
+    best.update(0, judge.f1_or_nan(f1), lambda: _snapshot(head, extra))
+    history.append(_row(0, judge.score(f1), []))
     with progress_bar("training fusion", epochs, unit="epochs", enabled=progress) as advance:
         for epoch in range(1, epochs + 1):
             head.train()
@@ -300,15 +299,15 @@ def _fit(
                 losses.append(loss.item())
             f1 = judge.f1(head)
             history.append(_row(epoch, judge.score(f1), losses))
-            if f1 > best[0] or not judge.active:
-                best = (f1, epoch, _snapshot(head, extra))
+            best.update(epoch, judge.f1_or_nan(f1), lambda: _snapshot(head, extra))
             advance(1)
-    head.load_state_dict(best[2][0])
+    assert best.kept is not None
+    head.load_state_dict(best.kept[0])
     with torch.no_grad():
-        for parameter, kept in zip(extra, best[2][1], strict=True):
+        for parameter, kept in zip(extra, best.kept[1], strict=True):
             parameter.copy_(kept)
     head.eval()
-    return best[1]
+    return best.best_epoch
 
 
 def _snapshot(
@@ -406,6 +405,10 @@ class _Judge:
     def score(self, f1: float) -> float | None:
         return f1 if self.active else None
 
+    def f1_or_nan(self, f1: float) -> float:
+        """F1 as :class:`~prodmatch.train.best.BestEpoch` reads it: NaN without valid pairs."""
+        return f1 if self.active else math.nan
+
     def f1(self, head: FusionHead) -> float:
         if self.table is None or self.left is None or self.right is None or self.labels is None:
             return 0.0
@@ -423,61 +426,28 @@ def _steps(
     train: pd.DataFrame | None,
     second: _Table | None,
 ) -> _Steps:
+    """An epoch's steps: selfsup's here, SupCon's and InfoNCE's from
+    :mod:`prodmatch.train.steps`, a listing being its row of the table, fused by the head
+    (with photos hidden at random, seeded by epoch)."""
     if cfg.loss == "selfsup":
         assert second is not None
         return _selfsup_steps(table, second, cfg)
     assert train is not None
     check_pairs(train, "train pairs")
-    clusters = build_clusters(train)
-    if cfg.loss == "supcon":
-        return _supcon_steps(clusters, table, cfg)
-    return _infonce_steps(clusters, table, train, cfg)
 
-
-def _supcon_steps(clusters: Clusters, table: _Table, cfg: FusionTrainingConfig) -> _Steps:
-    """SupCon over cluster-whole batches of listings from both catalogs."""
-    sides, ids = clusters.sides()
-    rows = torch.as_tensor([table.find(side, [i])[0] for side, i in zip(sides, ids, strict=True)])
-    labels = torch.as_tensor(clusters.labels)
-    sampler = ClusterBatchSampler(clusters.labels, cfg.batch_size, seed=cfg.seed)
-
-    def steps(head: FusionHead, epoch: int) -> Iterator[Tensor]:
+    def embed_for(head: FusionHead, epoch: int) -> Callable[[Tensor], Tensor]:
         drop = _dropper(cfg, epoch)
-        for batch in sampler.batches(epoch):
-            index = torch.as_tensor(batch)
-            if len(torch.unique(labels[index])) == len(batch):
-                continue  # no positive pair in this batch: nothing to learn
-            fused = table.fuse(head, rows[index], drop)
-            yield supcon_loss(fused, labels[index], temperature=cfg.temperature)
+        return lambda rows: table.fuse(head, rows, drop)
 
-    return steps
-
-
-def _infonce_steps(
-    clusters: Clusters, table: _Table, train: pd.DataFrame, cfg: FusionTrainingConfig
-) -> _Steps:
-    """InfoNCE over batches of positive pairs; the labelled non-matches of a batch's anchors
-    are hard negatives, and pairs or negatives of one cluster are masked, not pushed apart."""
-    plan = PairBatches.build(train, clusters)
-    anchors = table.find("left", list(plan.positives["left_id"].astype(str)))
-    positives = table.find("right", list(plan.positives["right_id"].astype(str)))
-    negatives = table.find("right", list(plan.negatives["right_id"].astype(str)))
-    labels = torch.as_tensor(plan.labels)
-    negative_labels = torch.as_tensor(plan.negative_labels)
-
-    def steps(head: FusionHead, epoch: int) -> Iterator[Tensor]:
-        drop = _dropper(cfg, epoch)
-        for batch, hard_rows in plan.batches(cfg.seed, epoch, cfg.batch_size):
-            index, hard = torch.as_tensor(batch), torch.as_tensor(hard_rows)
-            yield info_nce_loss(
-                table.fuse(head, anchors[index], drop),
-                table.fuse(head, positives[index], drop),
-                temperature=cfg.temperature,
-                hard_negatives=table.fuse(head, negatives[hard], drop) if len(hard) else None,
-                labels=labels[index],
-                negative_labels=negative_labels[hard] if len(hard) else None,
-            )
-
+    build = supcon_steps if cfg.loss == "supcon" else partial(infonce_steps, train=train)
+    steps: _Steps = build(
+        clusters=build_clusters(train),
+        handles_of=table.find,
+        embed_for=embed_for,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        temperature=cfg.temperature,
+    )
     return steps
 
 

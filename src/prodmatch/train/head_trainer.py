@@ -20,6 +20,7 @@ import copy
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -33,14 +34,9 @@ from prodmatch.decide import best_threshold
 from prodmatch.errors import ProdmatchError
 from prodmatch.matcher.head import MatchHead, PairClassifier, ProjectionHead, extra_matrix
 from prodmatch.progress import progress_bar
-from prodmatch.train.clusters import (
-    ClusterBatchSampler,
-    Clusters,
-    PairBatches,
-    build_clusters,
-    check_pairs,
-)
-from prodmatch.train.losses import info_nce_loss, supcon_loss
+from prodmatch.train.best import BestEpoch
+from prodmatch.train.clusters import Clusters, build_clusters, check_pairs
+from prodmatch.train.steps import infonce_steps, supcon_steps
 
 if TYPE_CHECKING:
     from prodmatch.linker import Linker, Side
@@ -270,16 +266,13 @@ def _fit_projection(
     The untrained head is a candidate too (epoch 0): if training does not beat it on valid,
     it is what is kept. For the residual head that is the identity, i.e. the encoder as is.
     """
-    best = (valid.cosine_f1(projection), 0, copy.deepcopy(projection.state_dict()))
-    history.append(_row("projection", 0, [], best[0]))
+    best: BestEpoch[dict[str, Tensor]] = BestEpoch()
+    f1 = valid.cosine_f1(projection)
+    best.update(0, f1, lambda: copy.deepcopy(projection.state_dict()))
+    history.append(_row("projection", 0, [], f1))
     if cfg.projection_epochs == 0:
         return 0
-    clusters = build_clusters(train)
-    steps = (
-        _supcon_steps(clusters, left, right, cfg)
-        if cfg.loss == "supcon"
-        else _infonce_steps(clusters, left, right, train, cfg)
-    )
+    steps = _steps(build_clusters(train), left, right, train, cfg)
     optimizer = torch.optim.AdamW(
         projection.parameters(), lr=cfg.projection_lr, weight_decay=cfg.weight_decay
     )
@@ -296,69 +289,38 @@ def _fit_projection(
                 losses.append(loss.item())
             f1 = valid.cosine_f1(projection)
             history.append(_row("projection", epoch, losses, f1))
-            if f1 > best[0]:
-                best = (f1, epoch, copy.deepcopy(projection.state_dict()))
+            best.update(epoch, f1, lambda: copy.deepcopy(projection.state_dict()))
             advance(1)
-    projection.load_state_dict(best[2])
-    return best[1]
+    assert best.kept is not None
+    projection.load_state_dict(best.kept)
+    return best.best_epoch
 
 
-def _listing_matrix(clusters: Clusters, left: ListingVectors, right: ListingVectors) -> Tensor:
-    """The vector of every clustered listing, in the order of ``clusters.keys``."""
-    sides, ids = clusters.sides()
-    n_left = sides.count("left")  # keys hold all left listings first
-    return torch.cat(
-        [left.take(ids[:n_left], "left listing"), right.take(ids[n_left:], "right listing")]
-    )
-
-
-def _supcon_steps(
-    clusters: Clusters, left: ListingVectors, right: ListingVectors, cfg: HeadTrainingConfig
-) -> _Steps:
-    """SupCon over cluster-whole batches of listings from both catalogs."""
-    vectors = _listing_matrix(clusters, left, right)
-    labels = torch.as_tensor(clusters.labels)
-    sampler = ClusterBatchSampler(clusters.labels, cfg.batch_size, seed=cfg.seed)
-
-    def steps(projection: ProjectionHead, epoch: int) -> Iterator[Tensor]:
-        for batch in sampler.batches(epoch):
-            index = torch.as_tensor(batch)
-            batch_labels = labels[index]
-            if len(torch.unique(batch_labels)) == len(batch):
-                continue  # no positive pair in this batch: nothing to learn
-            yield supcon_loss(projection(vectors[index]), batch_labels, temperature=cfg.temperature)
-
-    return steps
-
-
-def _infonce_steps(
+def _steps(
     clusters: Clusters,
     left: ListingVectors,
     right: ListingVectors,
     train: pd.DataFrame,
     cfg: HeadTrainingConfig,
 ) -> _Steps:
-    """InfoNCE over batches of positive pairs; each anchor's labelled non-matches are hard
-    negatives, and pairs or negatives of the same cluster are masked, not pushed apart."""
-    plan = PairBatches.build(train, clusters)
-    anchors = left.take(list(plan.positives["left_id"].astype(str)), "left listing")
-    positives = right.take(list(plan.positives["right_id"].astype(str)), "right listing")
-    negatives = right.take(list(plan.negatives["right_id"].astype(str)), "right listing")
-    labels = torch.as_tensor(plan.labels)
-    negative_labels = torch.as_tensor(plan.negative_labels)
+    """The projection's epoch of SupCon or InfoNCE steps (see :mod:`prodmatch.train.steps`):
+    a listing is its frozen vector, embedded by the projection."""
 
-    def steps(projection: ProjectionHead, epoch: int) -> Iterator[Tensor]:
-        for batch, hard_rows in plan.batches(cfg.seed, epoch, cfg.batch_size):
-            index, hard = torch.as_tensor(batch), torch.as_tensor(hard_rows)
-            yield info_nce_loss(
-                projection(anchors[index]),
-                projection(positives[index]),
-                temperature=cfg.temperature,
-                hard_negatives=projection(negatives[hard]) if len(hard) else None,
-                labels=labels[index],
-                negative_labels=negative_labels[hard] if len(hard) else None,
-            )
+    def vectors(side: str, ids: list[str]) -> Tensor:
+        return (left if side == "left" else right).take(ids, f"{side} listing")
 
+    def embed_for(projection: ProjectionHead, epoch: int) -> Callable[[Tensor], Tensor]:
+        return projection
+
+    build = supcon_steps if cfg.loss == "supcon" else partial(infonce_steps, train=train)
+    steps: _Steps = build(
+        clusters=clusters,
+        handles_of=vectors,
+        embed_for=embed_for,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        temperature=cfg.temperature,
+    )
     return steps
 
 
@@ -383,9 +345,9 @@ def _fit_classifier(
         classifier.parameters(), lr=cfg.classifier_lr, weight_decay=cfg.weight_decay
     )
     generator = torch.Generator().manual_seed(cfg.seed)
-    best_f1, best_epoch, waited = -1.0, 0, 0
-    best_state = copy.deepcopy(classifier.state_dict())
-    best_cut, best_scores = 0.5, np.zeros(len(valid.y))
+    best: BestEpoch[tuple[dict[str, Tensor], float, npt.NDArray[np.float64]]]
+    best = BestEpoch(cfg.patience, best_epoch=0)
+    best.kept = (copy.deepcopy(classifier.state_dict()), 0.5, np.zeros(len(valid.y)))
     with progress_bar(
         "training classifier", cfg.classifier_epochs, unit="epochs", enabled=progress
     ) as advance:
@@ -405,20 +367,21 @@ def _fit_classifier(
             cut, f1 = best_threshold(scores, valid.y.numpy())
             history.append(_row("classifier", epoch, losses, f1))
             advance(1)
-            if f1 > best_f1:
-                best_f1, best_epoch, waited = f1, epoch, 0
-                best_state, best_cut, best_scores = (
-                    copy.deepcopy(classifier.state_dict()),
-                    cut,
-                    scores,
-                )
-            else:
-                waited += 1
-                if waited >= cfg.patience:
-                    break
+            best.update(epoch, f1, partial(_snapshot, classifier, cut, scores))
+            if best.stopped:
+                break
+    assert best.kept is not None
+    best_state, best_cut, best_scores = best.kept
     classifier.load_state_dict(best_state)
     classifier.eval()
-    return best_cut, best_scores, best_epoch
+    return best_cut, best_scores, best.best_epoch
+
+
+def _snapshot(
+    classifier: PairClassifier, cut: float, scores: npt.NDArray[np.float64]
+) -> tuple[dict[str, Tensor], float, npt.NDArray[np.float64]]:
+    """What the classifier's best epoch keeps: its weights, threshold and valid scores."""
+    return copy.deepcopy(classifier.state_dict()), cut, scores
 
 
 def _predict(

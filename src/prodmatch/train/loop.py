@@ -20,6 +20,7 @@ from torch import Tensor
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.progress import progress_bar
+from prodmatch.train.best import BestEpoch
 from prodmatch.train.checkpoint import find_checkpoint, load_checkpoint
 
 __all__ = ["close_epoch", "initial_state", "resume_state", "run_epochs", "set_linear_lr"]
@@ -27,10 +28,12 @@ __all__ = ["close_epoch", "initial_state", "resume_state", "run_epochs", "set_li
 B = TypeVar("B")
 
 
-def initial_state(config: Any) -> dict[str, Any]:
-    """The state of a run that has not started; `config` is a dataclass of its settings."""
+def initial_state(config: Any, fingerprint: dict[str, str] | None = None) -> dict[str, Any]:
+    """The state of a run that has not started; `config` is a dataclass of its settings and
+    `fingerprint` what it trains on (see :mod:`prodmatch.train.fingerprint`)."""
     return {
         "config": asdict(config),
+        "fingerprint": fingerprint or {},
         "epoch": 0,
         "step": 0,
         "global_step": 0,
@@ -48,25 +51,38 @@ def resume_state(
     modules: dict[str, torch.nn.Module],
     optimizer: torch.optim.Optimizer,
     config: Any,
+    fingerprint: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Restore the checkpoint at `folder` if there is one (else a fresh state); refuse one
-    written with other settings, which would silently mix two runs."""
+    written with other settings, other data or another base model, which would silently
+    continue an old run's weights as if they were this run's."""
     found = find_checkpoint(folder)
     if found is None:
-        return initial_state(config)
+        return initial_state(config, fingerprint)
     state = load_checkpoint(found, modules, optimizer)
+    start_over = (
+        f"to start over, pass --restart (train_matcher(restart=True)) or delete {found.parent}"
+    )
     if state["config"] != asdict(config):
         raise ProdmatchError(
             f"{found} holds a checkpoint of a run with other settings; use another output "
-            "folder, or delete the checkpoint to start over"
+            f"folder, or {start_over}"
+        )
+    saved = state.get("fingerprint", {})
+    changed = [name for name, value in (fingerprint or {}).items() if saved.get(name) != value]
+    if changed:
+        what = " and ".join("training data" if n == "data" else "base model" for n in changed)
+        raise ProdmatchError(
+            f"{found} holds a checkpoint of a run with another {what}; {start_over}"
         )
     return state
 
 
 def close_epoch(state: dict[str, Any], f1: float, patience: int) -> bool:
     """Record the epoch's loss and validation F1, move to the next epoch and decide on early
-    stopping; True when this epoch is the best so far (the caller keeps its weights). Without
-    validation (F1 NaN) every epoch counts as the best, so the last is kept."""
+    stopping (:class:`~prodmatch.train.best.BestEpoch`'s rule); True when this epoch is the
+    best so far (the caller keeps its weights). Without validation (F1 NaN) every epoch
+    counts as the best, so the last is kept."""
     losses = state["losses"]
     state["history"].append(
         {
@@ -75,12 +91,9 @@ def close_epoch(state: dict[str, Any], f1: float, patience: int) -> bool:
             "valid_f1": f1,
         }
     )
-    improved = math.isnan(f1) or f1 > state["best_f1"]
-    if improved:
-        state["best_f1"], state["best_epoch"], state["bad_epochs"] = f1, state["epoch"] + 1, 0
-    else:
-        state["bad_epochs"] += 1
-        state["stopped"] = state["bad_epochs"] >= patience
+    best: BestEpoch[None] = BestEpoch.from_state(state, patience)
+    improved = best.update(state["epoch"] + 1, f1)
+    best.to_state(state)
     state["epoch"], state["step"], state["losses"] = state["epoch"] + 1, 0, []
     return improved
 
