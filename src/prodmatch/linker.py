@@ -24,7 +24,7 @@ from prodmatch.data.catalog import Catalog
 from prodmatch.decide import assign, connected_components
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
-from prodmatch.matcher import FUSION_DIR, is_matcher
+from prodmatch.matcher import FUSION_DIR, LEXICAL_DIR, is_matcher
 from prodmatch.retrieve import SparseIndex, retrieve_candidates
 from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
 from prodmatch.score import code_signals, needs_dense, needs_sparse, score_pairs
@@ -66,9 +66,16 @@ class Linker:
         encoder: TextEncoder | None = None,
         image_encoder: ImageEncoder | None = None,
         fusion: FusionHead | None = None,
+        lexical: SparseIndex | None = None,
         progress: bool = True,
     ) -> None:
-        """`fusion` joins text and image vectors (default: the trained matcher's, if any)."""
+        """`fusion` joins text and image vectors (default: the trained matcher's, if any).
+
+        `lexical` is the TF-IDF vocabulary and IDF behind the `sparse` signal and lexical
+        retrieval: by default the trained matcher's (fitted on its training catalogs), so a
+        pair gets the same `sparse` value in training and in every later run; with no matcher
+        (or one saved before matchers kept it), fitted on the catalogs being matched.
+        """
         self.settings = settings or MatchSettings()
         self._encoder = encoder
         self._image_encoder = image_encoder
@@ -76,6 +83,7 @@ class Linker:
         self.head = _load_head(self.settings) if self.settings.scorer == "learned" else None
         self.reranker = _load_reranker(self.settings) if self.head is not None else None
         self.fusion = fusion if fusion is not None else _load_fusion(self.settings)
+        self.lexical = lexical if lexical is not None else _load_lexical(self.settings)
         if self.fusion is not None and self.settings.image_column is None:
             raise ProdmatchError(
                 f"{self.settings.model}: this matcher fuses text with product photos; "
@@ -123,7 +131,7 @@ class Linker:
                 if self.fusion is not None:
                     side.vectors = self._fuse(side, side.vectors)
         if s.retrieval in ("hybrid", "sparse") or needs_sparse(s.scorer):
-            index = SparseIndex([text for side in sides for text in side.plain])
+            index = self.lexical or SparseIndex([text for side in sides for text in side.plain])
             for side in sides:
                 side.tfidf = index.transform(side.plain)
         return sides[0], sides[-1]
@@ -380,3 +388,11 @@ def _load_fusion(settings: MatchSettings) -> FusionHead | None:
     from prodmatch.images.fusion import FusionHead
 
     return FusionHead.load(folder)
+
+
+def _load_lexical(settings: MatchSettings) -> SparseIndex | None:
+    """The TF-IDF statistics of the trained matcher named by `settings.model`, if it has them."""
+    folder = Path(settings.model) / LEXICAL_DIR
+    if not is_matcher(settings.model) or not folder.is_dir():
+        return None
+    return SparseIndex.load(folder)

@@ -6,6 +6,8 @@
       head/            projection head and pair classifier (safetensors + JSON)
       fusion/          with photos: the head joining text and image vectors (safetensors + JSON)
       image/           with a trained image block: the image encoder's weights (safetensors)
+      lexical/         the TF-IDF vocabulary and IDF of the training catalogs, so the `sparse`
+                       signal is computed alike in training and matching (JSON + safetensors)
       cross/           with --cross-encoder: the cross-encoder that re-reads doubtful pairs and
                        its blend with the pair classifier (safetensors + JSON)
       README.md        a model card
@@ -33,6 +35,7 @@ HEAD_DIR = "head"
 FUSION_DIR = "fusion"
 IMAGE_DIR = "image"
 CROSS_DIR = "cross"
+LEXICAL_DIR = "lexical"
 
 
 def is_matcher(path: str | Path) -> bool:

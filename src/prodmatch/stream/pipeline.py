@@ -15,8 +15,10 @@ inputs and settings and refuses to mix runs.
 
 Candidates come from dense retrieval alone: lexical (TF-IDF) retrieval would multiply every
 query against every listing, which does not scale to a million. The TF-IDF and model-number
-signals still score each candidate, from a vocabulary fitted on the first `sample_rows`
-listings of each side (the same whatever the chunk size, so chunked and unchunked runs agree).
+signals still score each candidate: with a trained matcher, from the TF-IDF vocabulary and IDF
+it was trained with (so a pair scores as it would in memory); otherwise from a vocabulary
+fitted on the first `sample_rows` listings of each side (the same whatever the chunk size, so
+chunked and unchunked runs agree).
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ class StreamMatcher:
         started = time.perf_counter()
         if needs_sparse(self.settings.scorer):
             with self.clock.measure("load"):
-                self.sparse = self._fit_sparse(Path(left), Path(right))
+                self.sparse = self.linker.lexical or self._fit_sparse(Path(left), Path(right))
         left_store = self.prepare(Path(left), "left")
         right_store = self.prepare(Path(right), "right")
         index, recall = self.index(left_store, right_store)
