@@ -24,7 +24,6 @@ chunked and unchunked runs agree).
 from __future__ import annotations
 
 import json
-import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,7 +42,7 @@ from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.io import atomic_path, atomic_write_text
 from prodmatch.linker import Linker, Side, output_columns
-from prodmatch.progress import progress_bar
+from prodmatch.progress import peak_rss_mb, progress_bar
 from prodmatch.retrieve import DenseIndex, SparseIndex
 from prodmatch.retrieve.dense import choose_kind, exact_top_k, recall_at_k, train_size
 from prodmatch.score import code_signals, needs_sparse
@@ -91,11 +90,6 @@ class StageClock:
                 "peak_rss_mb": stage["peak_rss_mb"],
             }
         return out
-
-
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far (Linux reports KiB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from prodmatch.data.catalog import Catalog
 from prodmatch.decide import best_threshold
 from prodmatch.encode.models import resolve_model_path
 from prodmatch.errors import ProdmatchError
-from prodmatch.linker import Linker, Side
+from prodmatch.linker import Linker, Side, with_ids
 from prodmatch.matcher import (
     CROSS_DIR,
     ENCODER_DIR,
@@ -217,7 +217,7 @@ def _mined_negatives(
     left_side, right_side = linker.prepare(
         left.select(list(dict.fromkeys(train["left_id"]))), right
     )
-    candidates = linker.candidates(left_side, right_side)
+    candidates = with_ids(linker.candidates(left_side, right_side), left_side, right_side)
     mined: dict[str, list[str]] = {}
     for left_id, group in candidates.groupby("left_id", sort=False):
         mine = clusters.label("left", str(left_id))
