@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from prodmatch import linker as linker_module
 from prodmatch.data import catalog_from_frame
 from prodmatch.errors import ProdmatchError
-from prodmatch.linker import Linker, output_columns
+from prodmatch.linker import Linker, output_columns, with_ids
 from prodmatch.settings import MatchSettings
 
 LEFT = catalog_from_frame(
@@ -67,17 +69,51 @@ def test_lexical_scorers_never_load_the_encoder() -> None:
 def test_every_left_listing_gets_candidates_and_ranks_follow_scores(tiny_model: Path) -> None:
     linker = Linker(MatchSettings(model=str(tiny_model), k=2), progress=False)
     pairs = linker.candidates(*linker.prepare(LEFT, RIGHT))
-    assert set(pairs["left_id"]) == set(LEFT.ids)
-    for _, group in pairs.groupby("left_id"):
+    assert set(pairs["left"]) == set(range(len(LEFT)))
+    for _, group in pairs.groupby("left"):
         assert group.sort_values("rank")["score"].is_monotonic_decreasing
 
 
 def test_score_id_pairs_matches_candidate_scores(tiny_model: Path) -> None:
     linker = Linker(MatchSettings(model=str(tiny_model)), progress=False)
     left, right = linker.prepare(LEFT, RIGHT)
-    pairs = linker.candidates(left, right)
+    pairs = with_ids(linker.candidates(left, right), left, right)
     again = linker.score_id_pairs(left, right, pairs[["left_id", "right_id"]])
     assert again == pytest.approx(pairs["score"].to_numpy())
+
+
+def test_candidates_are_compact_arrays_and_ids_come_only_with_output(tiny_model: Path) -> None:
+    linker = Linker(MatchSettings(model=str(tiny_model)), progress=False)
+    left, right = linker.prepare(LEFT, RIGHT)
+    pairs = linker.candidates(left, right)
+    dtypes = pairs.dtypes.astype(str).to_dict()
+    assert "object" not in dtypes.values(), dtypes
+    assert dtypes["left"] == dtypes["right"] == "int64"
+    assert dtypes["dense"] == dtypes["sparse"] == "float32"
+    assert dtypes["codes"] == dtypes["code_variant"] == "int8"
+    assert {dtypes[c] for c in ("rank", "dense_lr", "dense_rl", "sparse_lr", "sparse_rl")} == {
+        "int32"
+    }
+    shown = with_ids(pairs, left, right)
+    assert list(shown["left_id"]) == [LEFT.ids[i] for i in pairs["left"]]
+    assert list(shown["right_id"]) == [RIGHT.ids[i] for i in pairs["right"]]
+    assert {"left_id", "right_id"} <= set(linker.match(LEFT, RIGHT))
+
+
+def test_vectors_gathered_in_chunks_give_the_same_features_and_scores(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    linker = Linker(MatchSettings(model=str(tiny_model)), progress=False)
+    sides = linker.prepare(LEFT, RIGHT)
+    whole = linker.candidates(*sides)
+    monkeypatch.setattr(linker_module, "PAIR_CHUNK", 3)
+    chunked = linker.candidates(*sides)
+    pd.testing.assert_frame_equal(chunked, whole)
+    li, ri = whole["left"].to_numpy(), whole["right"].to_numpy()
+    left, right = sides[0].vectors, sides[1].vectors
+    assert left is not None and right is not None
+    expected = np.einsum("ij,ij->i", left[li], right[ri])
+    np.testing.assert_allclose(chunked["dense"], expected, rtol=1e-6)
 
 
 def test_dedupe_groups_duplicates_into_clusters() -> None:

@@ -175,7 +175,8 @@ def match(
     from prodmatch.data import load_pairs
     from prodmatch.decide import best_threshold
     from prodmatch.io import check_outputs, write_table
-    from prodmatch.linker import Linker, output_columns
+    from prodmatch.linker import Linker, output_columns, with_ids
+    from prodmatch.progress import peak_rss_mb
 
     check_outputs([left, right, labels, settings], [output], work_dir)
     config = _settings(
@@ -213,10 +214,11 @@ def match(
         )
     decided = linker.decide(linker.candidates(left_side, right_side))
     kept = decided if all_candidates else decided[decided["decision"]]
+    kept = with_ids(kept, left_side, right_side)
     write_table(kept[output_columns(kept)], output)
     console.print(
         f"{int(decided['decision'].sum())} matches among {len(decided)} candidates "
-        f"({len(left_cat)} x {len(right_cat)} listings) -> {output}"
+        f"({len(left_cat)} x {len(right_cat)} listings, peak {peak_rss_mb():.0f} MB) -> {output}"
     )
 
 
@@ -276,6 +278,7 @@ def dedupe(
     from prodmatch.data import load_catalog
     from prodmatch.io import check_outputs, write_table
     from prodmatch.linker import Linker, output_columns
+    from prodmatch.progress import peak_rss_mb
 
     check_outputs([catalog, settings], [output, pairs_output])
     config = _settings(
@@ -297,7 +300,7 @@ def dedupe(
     groups = clusters.groupby("cluster_id").size()
     console.print(
         f"{len(cat)} listings -> {len(groups)} products; {int((groups > 1).sum())} clusters "
-        f"hold duplicates{_photo_summary(pairs)} -> {output}"
+        f"hold duplicates{_photo_summary(pairs)} (peak {peak_rss_mb():.0f} MB) -> {output}"
     )
 
 

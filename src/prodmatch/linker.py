@@ -28,6 +28,7 @@ from prodmatch.matcher.folder import (
     CROSS_DIR,
     FUSION_DIR,
     HEAD_DIR,
+    LEXICAL_DIR,
     is_matcher,
     part,
     read_matcher_info,
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
 
 MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
 SIGNAL_COLUMNS = ("dense", "sparse", "codes", "code_variant", "image", "image_both", "same_photo")
+# Pairs whose vectors are gathered at once: gathering every candidate's two vectors in one go
+# held 2 x candidates x dim floats (3 GB for a million 384-dim pairs) for one dot product.
+PAIR_CHUNK = 16_384
 
 
 @dataclass
@@ -73,9 +77,16 @@ class Linker:
         encoder: TextEncoder | None = None,
         image_encoder: ImageEncoder | None = None,
         fusion: FusionHead | None = None,
+        lexical: SparseIndex | None = None,
         progress: bool = True,
     ) -> None:
-        """`fusion` joins text and image vectors (default: the trained matcher's, if any)."""
+        """`fusion` joins text and image vectors (default: the trained matcher's, if any).
+
+        `lexical` is the TF-IDF vocabulary and IDF behind the `sparse` signal and lexical
+        retrieval: by default the trained matcher's (fitted on its training catalogs), so a
+        pair gets the same `sparse` value in training and in every later run; with no matcher
+        (or one saved before matchers kept it), fitted on the catalogs being matched.
+        """
         self.settings = settings or MatchSettings()
         self._encoder = encoder
         self._image_encoder = image_encoder
@@ -83,6 +94,7 @@ class Linker:
         self.head = _load_head(self.settings) if self.settings.scorer == "learned" else None
         self.reranker = _load_reranker(self.settings) if self.head is not None else None
         self.fusion = fusion if fusion is not None else _load_fusion(self.settings)
+        self.lexical = lexical if lexical is not None else _load_lexical(self.settings)
         if self.fusion is not None and self.settings.image_column is None:
             raise ProdmatchError(
                 f"{self.settings.model}: this matcher fuses text with product photos; "
@@ -130,7 +142,7 @@ class Linker:
                 if self.fusion is not None:
                     side.vectors = self._fuse(side, side.vectors)
         if s.retrieval in ("hybrid", "sparse") or needs_sparse(s.scorer):
-            index = SparseIndex([text for side in sides for text in side.plain])
+            index = self.lexical or SparseIndex([text for side in sides for text in side.plain])
             for side in sides:
                 side.tfidf = index.transform(side.plain)
         return sides[0], sides[-1]
@@ -191,7 +203,7 @@ class Linker:
         ri = np.asarray(ri, dtype=np.int64)
         frame = pd.DataFrame({"left": li, "right": ri})
         if left.vectors is not None and right.vectors is not None:
-            frame["dense"] = np.einsum("ij,ij->i", left.vectors[li], right.vectors[ri])
+            frame["dense"] = rowwise_dot(left.vectors, right.vectors, li, ri)
         if left.tfidf is not None and right.tfidf is not None:
             frame["sparse"] = SparseIndex.pair_scores(left.tfidf, right.tfidf, li, ri)
         for name, values in code_signals(left.codes, right.codes, li, ri).items():
@@ -206,7 +218,11 @@ class Linker:
             assert left.vectors is not None and right.vectors is not None
             li, ri = features["left"].to_numpy(), features["right"].to_numpy()
             extra = self.head.extra_matrix(features)
-            scores = self.head.score(left.vectors[li], right.vectors[ri], extra)
+            scores = np.zeros(len(li), dtype=np.float64)
+            for start in range(0, len(li), PAIR_CHUNK):  # a chunk's vectors at a time
+                rows = slice(start, start + PAIR_CHUNK)
+                u, v = left.vectors[li[rows]], right.vectors[ri[rows]]
+                scores[rows] = self.head.score(u, v, extra[rows])
             if self.reranker is None:
                 return scores
             return self.reranker.rescore(
@@ -241,7 +257,11 @@ class Linker:
         self, left: Side, right: Side, *, exclude_self: bool = False, k: int | None = None
     ) -> pd.DataFrame:
         """Scored candidate pairs with the retrievers' ranks, best first per left listing;
-        `k` (default: the settings') candidates per listing and retriever."""
+        `k` (default: the settings') candidates per listing and retriever.
+
+        Compact columns only (positions, int32 ranks, float32 signals, int8 codes): a million
+        candidates take tens of MB. The listings' ids are added for output (`with_ids`).
+        """
         s = self.settings
         use_dense = s.retrieval in ("hybrid", "dense")
         use_sparse = s.retrieval in ("hybrid", "sparse")
@@ -257,19 +277,15 @@ class Linker:
         feats = self.features(left, right, found["left"], found["right"])
         pairs = pd.concat([found, feats.drop(columns=["left", "right"])], axis=1)
         pairs["score"] = self.score(left, right, feats)
-        pairs = pairs.sort_values(["left", "score"], ascending=[True, False], kind="stable")
-        pairs["rank"] = pairs.groupby("left").cumcount() + 1
-        pairs["left_id"] = np.asarray(left.catalog.ids, dtype=object)[pairs["left"]]
-        pairs["right_id"] = np.asarray(right.catalog.ids, dtype=object)[pairs["right"]]
-        return pairs.reset_index(drop=True)
+        return _ranked(pairs)
 
     def match(
         self, left: Catalog, right: Catalog, *, threshold: float | None = None
     ) -> pd.DataFrame:
-        """All scored candidates of two catalogs with a `decision` column."""
+        """All scored candidates of two catalogs with a `decision` column and the ids."""
         left_side, right_side = self.prepare(left, right)
         pairs = self.candidates(left_side, right_side)
-        return self.decide(pairs, threshold)
+        return with_ids(self.decide(pairs, threshold), left_side, right_side)
 
     def decide(self, pairs: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
         cut = threshold if threshold is not None else self.settings.decision_threshold
@@ -295,7 +311,7 @@ class Linker:
         accepted = pairs[pairs["decision"]]
         labels = connected_components(len(catalog), accepted["left"], accepted["right"])
         clusters = pd.DataFrame({"cluster_id": labels, "product_id": catalog.ids})
-        return pairs, clusters
+        return with_ids(pairs, side, side), clusters
 
     def _with_same_photo(self, side: Side, pairs: pd.DataFrame) -> pd.DataFrame:
         """Candidates plus a `same_photo` flag; pairs sharing a photo join the candidates.
@@ -327,15 +343,44 @@ class Linker:
         li, ri = (np.asarray(column, dtype=np.int64) for column in zip(*extra, strict=True))
         feats = self.features(side, side, li, ri)
         feats["score"] = self.score(side, side, feats)
-        ids = np.asarray(side.catalog.ids, dtype=object)
-        feats["left_id"], feats["right_id"] = ids[li], ids[ri]
         for column in RANK_COLUMNS:
             if column in pairs:
                 feats[column] = np.int32(NOT_RANKED)  # found by photo, by no retriever
-        joined = pd.concat([pairs, feats], ignore_index=True)
-        joined = joined.sort_values(["left", "score"], ascending=[True, False], kind="stable")
-        joined["rank"] = joined.groupby("left").cumcount() + 1
-        return joined.reset_index(drop=True)
+        return _ranked(pd.concat([pairs.drop(columns="rank"), feats], ignore_index=True))
+
+
+def with_ids(pairs: pd.DataFrame, left: Side, right: Side) -> pd.DataFrame:
+    """`pairs` with the listings' ids (left_id, right_id) beside their positions.
+
+    Ids are Python strings (object columns, ~60 bytes a cell with the string): add them to
+    what is written or returned, not to every candidate while matching.
+    """
+    left_ids = np.asarray(left.catalog.ids, dtype=object)
+    right_ids = left_ids if right is left else np.asarray(right.catalog.ids, dtype=object)
+    return pairs.assign(
+        left_id=left_ids[pairs["left"].to_numpy()], right_id=right_ids[pairs["right"].to_numpy()]
+    )
+
+
+def rowwise_dot(
+    left: npt.NDArray[np.float32],
+    right: npt.NDArray[np.float32],
+    li: npt.NDArray[np.int64],
+    ri: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float32]:
+    """Dot products of rows `left[li]` and `right[ri]`, gathered `PAIR_CHUNK` pairs at a time."""
+    out = np.zeros(len(li), dtype=np.float32)
+    for start in range(0, len(li), PAIR_CHUNK):
+        rows = slice(start, start + PAIR_CHUNK)
+        out[rows] = np.einsum("ij,ij->i", left[li[rows]], right[ri[rows]])
+    return out
+
+
+def _ranked(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Best score first per left listing, with its 1-based `rank` (int32)."""
+    pairs = pairs.sort_values(["left", "score"], ascending=[True, False], kind="stable")
+    pairs["rank"] = (pairs.groupby("left").cumcount() + 1).astype(np.int32)
+    return pairs.reset_index(drop=True)
 
 
 def output_columns(pairs: pd.DataFrame) -> list[str]:
@@ -346,7 +391,7 @@ def output_columns(pairs: pd.DataFrame) -> list[str]:
 
 def _image_signals(
     left: Side, right: Side, li: npt.NDArray[np.int64], ri: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Cosine of the two listings' photos where both have one (else 0), and whether both do.
 
     The flag keeps "no photo to compare" apart from "photos that differ" for a classifier.
@@ -354,8 +399,8 @@ def _image_signals(
     assert left.image_vectors is not None and right.image_vectors is not None
     assert left.has_image is not None and right.has_image is not None
     both = left.has_image[li] & right.has_image[ri]
-    cosine = np.einsum("ij,ij->i", left.image_vectors[li], right.image_vectors[ri])
-    return np.where(both, cosine, 0.0).astype(np.float64), both.astype(np.float64)
+    cosine = rowwise_dot(left.image_vectors, right.image_vectors, li, ri)
+    return np.where(both, cosine, 0.0).astype(np.float32), both.astype(np.float32)
 
 
 def _load_head(settings: MatchSettings) -> MatchHead:
@@ -389,3 +434,10 @@ def _load_fusion(settings: MatchSettings) -> FusionHead | None:
 
     read_matcher_info(settings.model)
     return FusionHead.load(part(settings.model, FUSION_DIR))
+
+
+def _load_lexical(settings: MatchSettings) -> SparseIndex | None:
+    """The TF-IDF statistics of the trained matcher named by `settings.model`, if it has them."""
+    if not is_matcher(settings.model) or not (Path(settings.model) / LEXICAL_DIR).is_dir():
+        return None
+    return SparseIndex.load(part(settings.model, LEXICAL_DIR))

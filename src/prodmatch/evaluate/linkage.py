@@ -6,7 +6,6 @@ decisions are measured against the whole gold mapping.
 
 from __future__ import annotations
 
-import resource
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,7 +19,8 @@ from prodmatch.data.catalog import Catalog
 from prodmatch.decide import best_threshold
 from prodmatch.evaluate.metrics import precision_recall_f1, recall_at_k
 from prodmatch.evaluate.plots import plot_scores
-from prodmatch.linker import Linker
+from prodmatch.linker import Linker, with_ids
+from prodmatch.progress import peak_rss_mb
 from prodmatch.retrieve.hybrid import RANK_COLUMNS
 
 DEFAULT_KS = (1, 5, 10, 20, 50)
@@ -83,7 +83,7 @@ def link_and_evaluate(
     pairs = linker.candidates(left_side, right_side, k=k)
     seconds["retrieve_and_score"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    pairs = linker.decide(pairs)
+    pairs = with_ids(linker.decide(pairs), left_side, right_side)
     seconds["decide"] = time.perf_counter() - clock
     report = score_linkage(
         pairs,
@@ -153,7 +153,7 @@ def score_linkage(
         oracle_f1=oracle_f1,
         oracle_threshold=oracle_threshold,
         seconds={},
-        peak_rss_mb=_peak_rss_mb(),
+        peak_rss_mb=peak_rss_mb(),
         settings=linker.settings.to_dict(),
     )
 
@@ -182,7 +182,3 @@ def _by_retriever(
         if (pairs[columns] < np.iinfo(np.int32).max).to_numpy().any():
             out[name] = recall_at_k(pairs, gold, ks, columns)
     return out
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

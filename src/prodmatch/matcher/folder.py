@@ -10,6 +10,8 @@
       image/           with a trained image block: the image encoder's weights (safetensors)
       cross/           with --cross-encoder: the cross-encoder that re-reads doubtful pairs and
                        its blend with the pair classifier (safetensors + JSON)
+      lexical/         the TF-IDF vocabulary and IDF of the training catalogs, so the `sparse`
+                       signal is computed alike in training and matching (JSON + safetensors)
       README.md        a model card
 
 Every command that takes `--model` accepts such a folder: its settings become the defaults,
@@ -39,6 +41,7 @@ HEAD_DIR = "head"
 FUSION_DIR = "fusion"
 IMAGE_DIR = "image"
 CROSS_DIR = "cross"
+LEXICAL_DIR = "lexical"
 CARD_FILE = "README.md"
 # Files that unpickle (or run) when loaded: a matcher holds none, so a crafted one is refused
 # before any library gets a chance to fall back on it.

@@ -3,16 +3,31 @@
 Model numbers are lexical: an untrained sentence encoder places "PSLX350H" and "PSLX250H" close
 together, while character n-grams keep them apart. Measured on abt-buy-full, n-gram TF-IDF finds
 more true matches in its top 10 than untrained MiniLM, so prodmatch always retrieves with both.
+
+A trained matcher keeps the vocabulary and IDF it was trained with (`SparseIndex.save`, in the
+folder's `lexical/`), so its `sparse` signal means the same at match time as in training: fitted
+on whatever was loaded, the same pair would get another TF-IDF cosine in every run, and the
+classifier and its threshold would meet a distribution they never learned.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+from prodmatch.errors import ProdmatchError
+from prodmatch.io import atomic_path, atomic_write_text, read_format_json
+
+LEXICAL_FORMAT = "prodmatch-lexical/1"
+LEXICAL_FILE = "lexical.json"  # format, analyzer and the vocabulary (n-grams by column)
+IDF_FILE = "idf.safetensors"  # one float32 tensor "idf", by column
+_ANALYZER = {"analyzer": "char_wb", "ngram_range": [3, 5], "sublinear_tf": True}
 
 # Rows of queries multiplied at once: bounds the dense score block to rows x indexed floats.
 _BLOCK_BYTES = 256 * 1024 * 1024
@@ -28,10 +43,50 @@ class SparseIndex:
     """
 
     def __init__(self, corpus: Sequence[str]) -> None:
-        self.vectorizer = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1, dtype=np.float32
-        )
+        self.vectorizer = _vectorizer()
         self.vectorizer.fit(corpus)
+
+    def save(self, folder: str | Path) -> Path:
+        """The vocabulary (JSON) and IDF (safetensors) in `folder`, each written atomically."""
+        from safetensors.numpy import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        vocabulary = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
+        idf = np.ascontiguousarray(self.vectorizer.idf_, dtype=np.float32)
+        with atomic_path(folder / IDF_FILE) as tmp:
+            save_file({"idf": idf}, str(tmp))
+        config = {"format": LEXICAL_FORMAT, **_ANALYZER, "vocabulary": vocabulary}
+        atomic_write_text(folder / LEXICAL_FILE, json.dumps(config, ensure_ascii=False) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SparseIndex:
+        """The statistics `save` wrote: no fitting, so every corpus is vectorised alike."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        folder = Path(folder)
+        config = read_format_json(folder / LEXICAL_FILE, LEXICAL_FORMAT, "lexical statistics")
+        vocabulary = config.get("vocabulary")
+        if {k: config.get(k) for k in _ANALYZER} != _ANALYZER or not isinstance(vocabulary, list):
+            raise ProdmatchError(f"{folder / LEXICAL_FILE}: analyzer or vocabulary not understood")
+        try:
+            idf = load_file(str(folder / IDF_FILE)).get("idf")
+        except (OSError, ValueError, SafetensorError) as error:
+            raise ProdmatchError(f"{folder / IDF_FILE}: cannot read the IDF: {error}") from None
+        if idf is None or idf.shape != (len(vocabulary),) or not np.isfinite(idf).all():
+            raise ProdmatchError(
+                f"{folder / IDF_FILE}: the IDF does not fit the {len(vocabulary)}-term vocabulary"
+            )
+        mapping = {term: column for column, term in enumerate(vocabulary)}
+        if len(mapping) != len(vocabulary) or not all(isinstance(t, str) for t in mapping):
+            raise ProdmatchError(f"{folder / LEXICAL_FILE}: the vocabulary has repeated terms")
+        index = cls.__new__(cls)
+        index.vectorizer = _vectorizer()
+        index.vectorizer.vocabulary_ = mapping
+        index.vectorizer.idf_ = idf.astype(np.float32)
+        return index
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """L2-normalised TF-IDF rows (so a dot product is a cosine)."""
@@ -74,3 +129,9 @@ class SparseIndex:
             product = left[li[start:stop]].multiply(right[ri[start:stop]])
             out[start:stop] = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
         return out
+
+
+def _vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1, dtype=np.float32
+    )

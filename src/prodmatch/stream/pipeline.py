@@ -15,14 +15,15 @@ inputs and settings and refuses to mix runs.
 
 Candidates come from dense retrieval alone: lexical (TF-IDF) retrieval would multiply every
 query against every listing, which does not scale to a million. The TF-IDF and model-number
-signals still score each candidate, from a vocabulary fitted on the first `sample_rows`
-listings of each side (the same whatever the chunk size, so chunked and unchunked runs agree).
+signals still score each candidate: with a trained matcher, from the TF-IDF vocabulary and IDF
+it was trained with (so a pair scores as it would in memory); otherwise from a vocabulary
+fitted on the first `sample_rows` listings of each side (the same whatever the chunk size, so
+chunked and unchunked runs agree).
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +42,7 @@ from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.io import atomic_path, atomic_write_text
 from prodmatch.linker import Linker, Side, output_columns
-from prodmatch.progress import progress_bar
+from prodmatch.progress import peak_rss_mb, progress_bar
 from prodmatch.retrieve import DenseIndex, SparseIndex
 from prodmatch.retrieve.dense import choose_kind, exact_top_k, recall_at_k, train_size
 from prodmatch.score import code_signals, needs_sparse
@@ -89,11 +90,6 @@ class StageClock:
                 "peak_rss_mb": stage["peak_rss_mb"],
             }
         return out
-
-
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far (Linux reports KiB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 @dataclass
@@ -147,7 +143,7 @@ class StreamMatcher:
         started = time.perf_counter()
         if needs_sparse(self.settings.scorer):
             with self.clock.measure("load"):
-                self.sparse = self._fit_sparse(Path(left), Path(right))
+                self.sparse = self.linker.lexical or self._fit_sparse(Path(left), Path(right))
         left_store = self.prepare(Path(left), "left")
         right_store = self.prepare(Path(right), "right")
         index, recall = self.index(left_store, right_store)

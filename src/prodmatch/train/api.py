@@ -27,7 +27,7 @@ from prodmatch.data.catalog import Catalog
 from prodmatch.decide import best_threshold
 from prodmatch.encode.models import packaged_name, resolve_model_path
 from prodmatch.errors import ProdmatchError
-from prodmatch.linker import Linker, Side
+from prodmatch.linker import Linker, Side, with_ids
 from prodmatch.matcher import (
     CROSS_DIR,
     ENCODER_DIR,
@@ -35,8 +35,10 @@ from prodmatch.matcher import (
     HEAD_DIR,
     IMAGE_DIR,
     check_output,
+    LEXICAL_DIR,
     write_matcher,
 )
+from prodmatch.retrieve import SparseIndex
 from prodmatch.settings import MatchSettings
 from prodmatch.train.clusters import build_clusters
 from prodmatch.train.fine_tune import FineTuneConfig, Listings, fine_tune
@@ -117,6 +119,8 @@ def train_matcher(
     staging = partial / "matcher"
     staging.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, Any] = {}
+    lexical = _fit_lexical(base, left, right)
+    lexical.save(staging / LEXICAL_DIR)
     # the texts the transformers read, by id: fine-tuning and the cross-encoder both need them
     listings = (
         _listings(Linker(base, progress=False), left, right)
@@ -125,7 +129,11 @@ def train_matcher(
     )
     if mode == "full":
         assert listings is not None
-        mined = _mined_negatives(base, left, right, train, progress) if _mines(tune, train) else {}
+        mined = (
+            _mined_negatives(base, left, right, train, lexical, progress)
+            if _mines(tune, train)
+            else {}
+        )
         result = fine_tune(
             resolve_model_path(base.model),
             listings,
@@ -157,10 +165,10 @@ def train_matcher(
     fusion, fusing = None, _fusion_config(trained, tune, fusion_config)
     if fusing is not None:
         trained, fusion, metrics["fusion"] = _fusion_stage(
-            trained, staging, left, right, train, valid, fusing, progress
+            trained, staging, left, right, train, valid, fusing, lexical, progress
         )
     trained, head_metrics, head_valid = _decide_stage(
-        trained, staging, left, right, train, valid, head_config, progress, fusion
+        trained, staging, left, right, train, valid, head_config, lexical, progress, fusion
     )
     metrics.update(head_metrics)
     shutil.rmtree(staging / CROSS_DIR, ignore_errors=True)
@@ -219,6 +227,14 @@ def _listings(linker: Linker, left: Catalog, right: Catalog) -> Listings:
     )
 
 
+def _fit_lexical(settings: MatchSettings, left: Catalog, right: Catalog) -> SparseIndex:
+    """The TF-IDF vocabulary and IDF of the whole training catalogs (no labels read), fitted
+    once: every stage below scores `sparse` through it and the matcher keeps it, so a pair's
+    `sparse` value at match time is the one the classifier and threshold learned from."""
+    linker = Linker(settings, progress=False)
+    return SparseIndex([text for side in (left, right) for text in linker.side(side).plain])
+
+
 def _mines(config: FineTuneConfig, train: pd.DataFrame | None) -> bool:
     return config.loss == "infonce" and config.hard_negatives and train is not None
 
@@ -228,6 +244,7 @@ def _mined_negatives(
     left: Catalog,
     right: Catalog,
     train: pd.DataFrame | None,
+    lexical: SparseIndex,
     progress: bool,
 ) -> dict[str, list[str]]:
     """Top retrieval candidates of each train listing that are not known matches.
@@ -237,11 +254,11 @@ def _mined_negatives(
     """
     assert train is not None
     clusters = build_clusters(train)
-    linker = Linker(settings, progress=progress)
+    linker = Linker(settings, lexical=lexical, progress=progress)
     left_side, right_side = linker.prepare(
         left.select(list(dict.fromkeys(train["left_id"]))), right
     )
-    candidates = linker.candidates(left_side, right_side)
+    candidates = with_ids(linker.candidates(left_side, right_side), left_side, right_side)
     mined: dict[str, list[str]] = {}
     for left_id, group in candidates.groupby("left_id", sort=False):
         mine = clusters.label("left", str(left_id))
@@ -278,6 +295,7 @@ def _fusion_stage(
     train: pd.DataFrame | None,
     valid: pd.DataFrame | None,
     config: FusionTrainingConfig,
+    lexical: SparseIndex,
     progress: bool,
 ) -> tuple[MatchSettings, FusionHead, dict[str, Any]]:
     """Train the fusion head on the frozen text vectors (of the encoder just trained, if any)
@@ -287,7 +305,7 @@ def _fusion_stage(
 
     shutil.rmtree(staging / IMAGE_DIR, ignore_errors=True)  # a resumed run's old tower
 
-    linker = Linker(replace(settings, scorer="hybrid"), progress=progress)
+    linker = Linker(replace(settings, scorer="hybrid"), lexical=lexical, progress=progress)
     if config.loss == "selfsup":
         left_side, right_side = linker.prepare(left, right)
     else:
@@ -382,15 +400,17 @@ def _decide_stage(
     train: pd.DataFrame | None,
     valid: pd.DataFrame | None,
     config: HeadTrainingConfig | None,
+    lexical: SparseIndex,
     progress: bool,
     fusion: FusionHead | None = None,
 ) -> tuple[MatchSettings, dict[str, Any], npt.NDArray[np.float64] | None]:
     """Train the head on frozen embeddings (fused ones with a fusion head) when labels exist,
     and return its probabilities on valid too; else pick a threshold."""
     if train is None or valid is None or not (train["label"] == 1).any():
-        return (*_threshold_only(settings, left, right, valid, progress, fusion), None)
+        return (*_threshold_only(settings, left, right, valid, lexical, progress, fusion), None)
     needed = pd.concat([train, valid])
-    linker = Linker(replace(settings, scorer="hybrid"), progress=progress, fusion=fusion)
+    hybrid = replace(settings, scorer="hybrid")
+    linker = Linker(hybrid, progress=progress, fusion=fusion, lexical=lexical)
     left_side, right_side = linker.prepare(
         left.select(list(dict.fromkeys(needed["left_id"]))),
         right.select(list(dict.fromkeys(needed["right_id"]))),
@@ -455,13 +475,14 @@ def _threshold_only(
     left: Catalog,
     right: Catalog,
     valid: pd.DataFrame | None,
+    lexical: SparseIndex,
     progress: bool,
     fusion: FusionHead | None = None,
 ) -> tuple[MatchSettings, dict[str, Any]]:
     """No labels to train a classifier: keep the hybrid score, threshold from valid if any."""
     if valid is None or not (valid["label"] == 1).any():
         return settings, {}
-    linker = Linker(settings, progress=progress, fusion=fusion)
+    linker = Linker(settings, progress=progress, fusion=fusion, lexical=lexical)
     left_side, right_side = linker.prepare(
         left.select(list(dict.fromkeys(valid["left_id"]))),
         right.select(list(dict.fromkeys(valid["right_id"]))),
@@ -532,6 +553,8 @@ def model_card(info: dict[str, Any]) -> str:
             else "- `encoder/`: sentence-transformers encoder (safetensors)"
         ),
         "- `head/`: projection head and pair classifier (safetensors + JSON)",
+        "- `lexical/`: the TF-IDF vocabulary (JSON) and IDF (safetensors) of the training"
+        " catalogs, behind the `sparse` signal",
     ]
     if info.get("fusion"):
         column = info["settings"]["image_column"]
