@@ -38,7 +38,15 @@ if TYPE_CHECKING:
     from prodmatch.train.head import MatchHead
 
 MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
-SIGNAL_COLUMNS = ("dense", "sparse", "codes", "code_variant", "image", "image_both", "same_photo")
+SIGNAL_COLUMNS = (
+    "dense",
+    "sparse",
+    "code_agreement",
+    "code_variant",
+    "image",
+    "image_both",
+    "same_photo",
+)
 
 
 @dataclass

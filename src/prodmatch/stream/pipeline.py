@@ -334,7 +334,7 @@ class StreamMatcher:
                 "score": score,
             }
         )
-        for column in ("dense", "sparse", "codes", "code_variant"):
+        for column in ("dense", "sparse", "code_agreement", "code_variant"):
             if column in feats:
                 part[column] = feats[column].to_numpy()
         part = part.sort_values(["left", "score"], ascending=[True, False], kind="stable")

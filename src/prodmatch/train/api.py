@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from prodmatch.train.fusion_trainer import FusionInputs, FusionTrainingConfig
 
 Mode = Literal["head", "full"]
-EXTRA_COLUMNS = ("dense", "sparse", "codes", "code_variant")
+EXTRA_COLUMNS = ("dense", "sparse", "code_agreement", "code_variant")
 IMAGE_COLUMNS = ("image", "image_both")
 MINED_PER_LISTING = 5
 _VIEW_CHUNK = 64  # photos decoded and augmented at once for selfsup views
