@@ -51,8 +51,9 @@ def code_signals(
 ) -> dict[str, npt.NDArray[np.int8]]:
     """The model-number signals of (left position, right position) pairs, by column name.
 
-    ``code_agreement``: +1 if the two listings share a model number, -1 if both have some but none is
-    shared, else 0. Missing model numbers are no evidence either way: many listings omit them.
+    ``code_agreement``: +1 if the two listings share a model number, -1 if both have some but
+    none is shared, else 0. Missing model numbers are no evidence either way: many listings
+    omit them.
 
     ``code_variant``: 1 if none is shared but one listing's code is another's plus a
     letter-only tail ("cli221" and "cli221gry", "sd990" and "sd990isb"). Platforms append

@@ -179,7 +179,9 @@ def test_load_gold_keeps_only_pairs_labelled_1(tmp_path: Path) -> None:
     ]
     assert len(load_gold(named, cols=("l", "r"))) == 2  # no label named: every row is gold
     bad = write(tmp_path, "bad.csv", "a,b,label\n1,2,maybe\n")
-    assert raised(load_gold, bad) == f"{bad}, line 2, column 'label': label must be 0 or 1, found 'maybe'"
+    assert raised(load_gold, bad) == (
+        f"{bad}, line 2, column 'label': label must be 0 or 1, found 'maybe'"
+    )
 
 
 def test_load_gold_single_column_hints_at_sep(tmp_path: Path) -> None:

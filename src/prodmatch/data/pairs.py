@@ -44,6 +44,7 @@ class PairDataset:
     train: pd.DataFrame
     valid: pd.DataFrame
     test: pd.DataFrame
+    name: str = "pairs"  # the folder's name, for reports and plot titles
 
 
 def parse_pair_cols(value: str | None, option: str) -> tuple[str, ...] | None:
@@ -126,10 +127,11 @@ def load_gold(
     return frame.drop_duplicates(ignore_index=True)
 
 
-def load_deepmatcher(folder: str | Path) -> PairDataset:
+def load_deepmatcher(folder: str | Path, *, encoding: str | None = None) -> PairDataset:
     """Read a DeepMatcher folder: tableA/tableB catalogs and train/valid/test pair files.
 
     All five files are checked up front so a half-copied folder fails with every missing name.
+    ``encoding`` applies to all five (default UTF-8).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -140,14 +142,20 @@ def load_deepmatcher(folder: str | Path) -> PairDataset:
         raise InputError(
             f"not a DeepMatcher folder: missing {', '.join(missing)}", file=folder / missing[0]
         )
-    left = load_catalog(folder / "tableA.csv", sep=",")
-    right = load_catalog(folder / "tableB.csv", sep=",")
+    left = load_catalog(folder / "tableA.csv", sep=",", encoding=encoding)
+    right = load_catalog(folder / "tableB.csv", sep=",", encoding=encoding)
     left_ids, right_ids = set(left.ids), set(right.ids)
     splits = {
-        split: load_pairs(folder / f"{split}.csv", left_ids=left_ids, right_ids=right_ids, sep=",")
+        split: load_pairs(
+            folder / f"{split}.csv",
+            left_ids=left_ids,
+            right_ids=right_ids,
+            sep=",",
+            encoding=encoding,
+        )
         for split in ("train", "valid", "test")
     }
-    return PairDataset(left=left, right=right, **splits)
+    return PairDataset(left=left, right=right, **splits, name=folder.resolve().name)
 
 
 def _first_two(table: _Table) -> tuple[str, str]:

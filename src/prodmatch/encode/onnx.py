@@ -16,8 +16,8 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,7 +77,7 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     with atomic_path(target) as tmp, torch.inference_mode(), warnings.catch_warnings():
         # Both are about inputs this graph never gets: the padding branch is traced for
         # dynamic shapes (and checked against torch in the tests), no index is negative.
-        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # type: ignore[attr-defined]
         warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
             wrapper,
