@@ -247,7 +247,13 @@ def match(
         ),
     ] = None,
     assignment: AssignmentOpt = None,
-    k: Annotated[int, typer.Option(help="Candidates per listing and retriever.")] = 20,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            help="Candidates per listing and retriever.",
+            show_default=f"{MatchSettings.k}, {_MATCHERS}",
+        ),
+    ] = None,
     all_candidates: Annotated[
         bool, typer.Option(help="Write every scored candidate, not only the matches.")
     ] = False,
@@ -298,7 +304,7 @@ def match(
         _match_streamed(left, right, output, config, work_dir, chunk_rows, *read)
         return
     left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
-    _warn_large_k(config.k, left_cat, right_cat)
+    _warn_large_k(k, left_cat, right_cat)
     linker = Linker(config)
     left_side, right_side = linker.prepare(left_cat, right_cat)
     if threshold == "auto":
@@ -405,7 +411,6 @@ def dedupe(
         image_column=image_col,
     )
     cat = load_catalog(catalog, sep=sep, id_col=id_col, encoding=encoding)
-    _warn_large_k(config.k, cat)
     console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
     pairs, clusters = Linker(config).dedupe(cat)
     write_table(clusters, output)
@@ -766,13 +771,14 @@ def _threshold_line(
     return f"threshold {config.decision_threshold:.4f}: {source}"
 
 
-def _warn_large_k(k: int, *catalogs: Any) -> None:
-    """k (--k) past the smallest catalog asks for more candidates than there are listings:
-    harmless, but a sign that the option was meant for another run."""
+def _warn_large_k(k: int | None, *catalogs: Any) -> None:
+    """A --k past the smallest catalog asks for more candidates than there are listings:
+    harmless, but a sign that the option was meant for another run. Only a --k given on the
+    command line is checked: the default does not fit every small catalog, and need not."""
     smallest = min(catalogs, key=len)
-    if k > len(smallest):
+    if k is not None and k > len(smallest):
         console.print(
-            f"[yellow]warning:[/] k = {k} candidates per listing (--k) is more than "
+            f"[yellow]warning:[/] --k {k} candidates per listing is more than "
             f"{smallest.name} has ({len(smallest)} listings): each listing gets at most "
             f"{len(smallest)} from it",
             highlight=False,
