@@ -144,7 +144,7 @@ def test_version_and_choices_in_help() -> None:
     ):
         assert choices in help_text, choices
     assert "--assignment" in help_text and "--assign " not in help_text
-    assert "[default: 20]" in help_text
+    assert "[default: 20000]" in help_text and "[default: id]" in help_text
     train_help = _help("train")
     assert "full|head" in train_help and "supcon|infonce|selfsup" in train_help
     assert "--out " not in _help("demo") and "--output" in _help("demo")
