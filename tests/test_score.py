@@ -26,7 +26,7 @@ def _signals(left: list[str], right: list[str]) -> dict[str, list[int]]:
 
 
 def test_codes_agree_disagree_or_say_nothing() -> None:
-    assert _signals(LEFT, RIGHT)["codes"] == [-1, 1, -1, 0, 1]
+    assert _signals(LEFT, RIGHT)["code_agreement"] == [-1, 1, -1, 0, 1]
 
 
 def test_a_letter_tail_is_a_variant_but_a_digit_tail_or_a_shared_code_is_not() -> None:

@@ -11,13 +11,39 @@ import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
+from prodmatch.decide.assign import Assignment
+from prodmatch.encode.onnx import Engine
 from prodmatch.errors import ProdmatchError
+from prodmatch.retrieve.dense import IndexKind
+from prodmatch.retrieve.hybrid import Retrieval
+from prodmatch.score import Scorer
+from prodmatch.settings import MatchSettings
+
+# Old option names that still work, hidden from --help so that each idea has one name there.
+OPTION_ALIASES = {"--assign": "--assignment", "--out": "--output"}
+# `train`'s choices; the same as prodmatch.train's Mode and ContrastiveLoss (checked by a
+# test), spelled here so that the command line starts without importing torch.
+TrainMode = Literal["full", "head"]
+TrainLoss = Literal["supcon", "infonce", "selfsup"]
+
+
+class _Command(TyperCommand):
+    """A command that reads the old option names in OPTION_ALIASES as their new ones."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        renamed = []
+        for arg in args:
+            name, eq, value = arg.partition("=")
+            renamed.append(OPTION_ALIASES.get(name, name) + eq + value if arg[:2] == "--" else arg)
+        return list(super().parse_args(ctx, renamed))
+
 
 app = typer.Typer(
     help="Find the same product across e-commerce catalogs.",
@@ -31,21 +57,60 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 Sep = Annotated[str | None, typer.Option(help="Field separator; sniffed when omitted.")]
 IdCol = Annotated[str, typer.Option(help="The id column.")]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Text encoding of the input files (e.g. latin-1, cp1252).", show_default="UTF-8"
+    ),
+]
 Columns = Annotated[
-    str | None, typer.Option(help="Comma-separated columns that describe the product.")
+    str | None,
+    typer.Option(help="Comma-separated columns that describe the product.", show_default="all"),
 ]
 Model = Annotated[
-    str | None, typer.Option(help="Encoder: a packaged model name or a local model folder.")
+    str | None,
+    typer.Option(
+        help="Encoder: a packaged model name, a local model folder or a trained matcher.",
+        show_default=MatchSettings.model,
+    ),
 ]
+_MATCHERS = "or a trained matcher's"
 ScorerOpt = Annotated[
-    str | None, typer.Option(help="hybrid (default), dense, or the baselines tfidf, fuzzy.")
+    Scorer | None,
+    typer.Option(
+        help="hybrid (dense + lexical + model numbers), dense, the baselines tfidf and fuzzy, "
+        "or learned (a trained matcher's classifier).",
+        show_default=f"{MatchSettings.scorer}, {_MATCHERS}",
+    ),
 ]
 EngineOpt = Annotated[
-    str | None, typer.Option(help="Encoder engine: torch (default), onnx, or onnx-int8 (fastest).")
+    Engine | None,
+    typer.Option(
+        help="Encoder engine (onnx-int8 is the fastest).", show_default=MatchSettings.engine
+    ),
 ]
 RetrievalOpt = Annotated[
-    str | None,
-    typer.Option(help="Candidates from hybrid (default: dense + lexical), dense or sparse search."),
+    Retrieval | None,
+    typer.Option(
+        help="Candidates from dense + lexical (hybrid), dense or sparse search.",
+        show_default=MatchSettings.retrieval,
+    ),
+]
+AssignmentOpt = Annotated[
+    Assignment | None,
+    typer.Option(
+        "--assignment",
+        help="one-to-one: each listing matched at most once, best score first; best: each "
+        "left listing's best; all: every pair above the threshold.",
+        show_default=f"{MatchSettings.assignment}, {_MATCHERS}",
+    ),
+]
+IndexOpt = Annotated[
+    IndexKind | None,
+    typer.Option(
+        help="Vector index: exact (flat), ivf, ivfpq (less memory) or hnsw; auto picks by size.",
+        show_default=MatchSettings.index,
+    ),
 ]
 SettingsOpt = Annotated[Path | None, typer.Option(help="A settings JSON file to start from.")]
 ImageCol = Annotated[
@@ -56,11 +121,39 @@ ImageCol = Annotated[
         "separated by |). Never read as text.",
     ),
 ]
-AssignOpt = Annotated[
-    str | None,
-    typer.Option(help="one-to-one (default), best or all; a settings file or matcher may set it."),
-]
 PlotOpt = Annotated[Path | None, typer.Option(help="Write a PNG of the scores here.")]
+ShowCols = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated columns of each listing to write beside its id "
+        "(left_<col>, right_<col>).",
+        show_default="a title or name column",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("prodmatch")
+        except PackageNotFoundError:  # run from a source tree
+            from prodmatch import __version__ as number
+        typer.echo(f"prodmatch {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Find the same product across e-commerce catalogs."""
 
 
 def friendly_errors(command: F) -> F:
@@ -130,7 +223,7 @@ def _threshold(value: str | None) -> float | None:
         raise ProdmatchError(f"--threshold must be a number or 'auto', got '{value}'") from None
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def match(
     left: Path,
@@ -138,30 +231,44 @@ def match(
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV, TSV, Parquet or JSONL.")],
     sep: Sep = None,
     id_col: IdCol = "id",
+    encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
     threshold: Annotated[
-        str | None, typer.Option(help="A score, or 'auto' to choose it on --labels.")
+        str | None,
+        typer.Option(
+            help="A score, or 'auto' to choose it on --labels.",
+            show_default="the matcher's, else the scorer's",
+        ),
     ] = None,
     labels: Annotated[
-        Path | None, typer.Option(help="Labelled pairs (ltable_id,rtable_id,label) for 'auto'.")
+        Path | None, typer.Option(help="Labelled pairs (left id, right id, label) for 'auto'.")
     ] = None,
-    assign: AssignOpt = None,
+    labels_cols: Annotated[
+        str | None,
+        typer.Option(
+            help="--labels columns 'LEFT,RIGHT' or 'LEFT,RIGHT,LABEL'.",
+            show_default="ltable_id,rtable_id,label",
+        ),
+    ] = None,
+    assignment: AssignmentOpt = None,
     k: Annotated[
         int | None,
-        typer.Option(help="Candidates per listing and retriever (default 20)."),
+        typer.Option(
+            help="Candidates per listing and retriever.",
+            show_default=f"{MatchSettings.k}, {_MATCHERS}",
+        ),
     ] = None,
     all_candidates: Annotated[
         bool, typer.Option(help="Write every scored candidate, not only the matches.")
     ] = False,
+    show_cols: ShowCols = None,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
-    index: Annotated[
-        str | None, typer.Option(help="auto, flat, ivf, ivfpq (less memory) or hnsw.")
-    ] = None,
+    index: IndexOpt = None,
     work_dir: Annotated[
         Path | None,
         typer.Option(
@@ -171,11 +278,15 @@ def match(
     ] = None,
     chunk_rows: Annotated[int, typer.Option(help="Listings per chunk with --work-dir.")] = 20_000,
 ) -> None:
-    """Match two catalogs: which listings are the same product, with a score for each."""
-    from prodmatch.data import load_pairs
+    """Match two catalogs: which listings are the same product, with a score for each.
+
+    The output has a row per match: the ids, each listing's title (or --show-cols), the
+    score (4 decimals), the right listing's rank and the signals behind the score.
+    """
+    from prodmatch.data import load_pairs, parse_pair_cols
     from prodmatch.decide import best_threshold
     from prodmatch.io import check_outputs, write_table
-    from prodmatch.linker import Linker, output_columns, with_ids
+    from prodmatch.linker import Linker, with_ids
     from prodmatch.progress import peak_rss_mb
 
     check_outputs([left, right, labels, settings], [output], work_dir)
@@ -186,7 +297,7 @@ def match(
         columns,
         retrieval=retrieval,
         engine=engine,
-        assignment=assign,
+        assignment=assignment,
         k=k,
         threshold=_threshold(threshold),
         image_column=image_col,
@@ -198,24 +309,37 @@ def match(
                 "--work-dir takes a numeric --threshold and writes matches only "
                 "(every candidate stays in WORK_DIR/candidates/*.parquet)"
             )
-        _match_streamed(left, right, output, config, work_dir, chunk_rows, sep, id_col)
+        console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
+        read = (sep, id_col, encoding)
+        _match_streamed(left, right, output, config, work_dir, chunk_rows, *read)
         return
-    left_cat, right_cat = _load_pair(left, right, sep, id_col)
+    left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
+    _warn_large_k(k, left_cat, right_cat)
     linker = Linker(config)
     left_side, right_side = linker.prepare(left_cat, right_cat)
     if threshold == "auto":
         if labels is None:
             raise ProdmatchError("--threshold auto needs labelled pairs: pass --labels FILE")
-        pairs = load_pairs(labels, left_ids=left_cat.ids, right_ids=right_cat.ids)
+        pairs = load_pairs(
+            labels,
+            left_ids=left_cat.ids,
+            right_ids=right_cat.ids,
+            sep=sep,
+            cols=parse_pair_cols(labels_cols, "--labels-cols"),
+            encoding=encoding,
+        )
         scores = linker.score_id_pairs(left_side, right_side, pairs)
         config.threshold, f1 = best_threshold(scores, pairs["label"])
         console.print(
-            f"threshold {config.threshold:.4f} (F1 {f1:.3f} on {len(pairs)} labelled pairs)"
+            f"threshold {config.threshold:.4f}: chosen on --labels "
+            f"(F1 {f1:.3f} on {len(pairs)} labelled pairs)"
         )
+    else:
+        console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
     decided = linker.decide(linker.candidates(left_side, right_side))
     kept = decided if all_candidates else decided[decided["decision"]]
     kept = with_ids(kept, left_side, right_side)
-    write_table(kept[output_columns(kept)], output)
+    write_table(_reviewable(kept, left_cat, right_cat, show_cols), output)
     console.print(
         f"{int(decided['decision'].sum())} matches among {len(decided)} candidates "
         f"({len(left_cat)} x {len(right_cat)} listings, peak {peak_rss_mb():.0f} MB) -> {output}"
@@ -231,15 +355,16 @@ def _match_streamed(
     chunk_rows: int,
     sep: str | None,
     id_col: str,
+    encoding: str | None,
 ) -> None:
     from prodmatch.io import write_table
+    from prodmatch.review import rounded
     from prodmatch.stream import ReadOptions, StreamMatcher
 
-    matcher = StreamMatcher(
-        work_dir, config, chunk_rows=chunk_rows, read=ReadOptions(sep=sep, id_col=id_col)
-    )
+    read = ReadOptions(sep=sep, id_col=id_col, encoding=encoding)
+    matcher = StreamMatcher(work_dir, config, chunk_rows=chunk_rows, read=read)
     result = matcher.run(left, right)
-    write_table(result.matches, output)
+    write_table(rounded(result.matches), output)
     r = result.report
     console.print(
         f"{len(result.matches)} matches ({r['left_rows']} x {r['right_rows']} listings, "
@@ -249,7 +374,7 @@ def _match_streamed(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def dedupe(
     catalog: Path,
@@ -261,12 +386,19 @@ def dedupe(
     ] = None,
     sep: Sep = None,
     id_col: IdCol = "id",
+    encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
-    threshold: Annotated[float | None, typer.Option(help="Duplicate score threshold.")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Duplicate score threshold.", show_default="the matcher's, else the scorer's"
+        ),
+    ] = None,
+    show_cols: ShowCols = None,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
 ) -> None:
@@ -277,7 +409,7 @@ def dedupe(
     """
     from prodmatch.data import load_catalog
     from prodmatch.io import check_outputs, write_table
-    from prodmatch.linker import Linker, output_columns
+    from prodmatch.linker import Linker
     from prodmatch.progress import peak_rss_mb
 
     check_outputs([catalog, settings], [output, pairs_output])
@@ -291,12 +423,13 @@ def dedupe(
         threshold=threshold,
         image_column=image_col,
     )
-    cat = load_catalog(catalog, sep=sep, id_col=id_col)
+    cat = load_catalog(catalog, sep=sep, id_col=id_col, encoding=encoding)
+    console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
     pairs, clusters = Linker(config).dedupe(cat)
     write_table(clusters, output)
     shown = pairs["decision"] | pairs["same_photo"] if "same_photo" in pairs else pairs["decision"]
     if pairs_output is not None:
-        write_table(pairs.loc[shown, output_columns(pairs)], pairs_output)
+        write_table(_reviewable(pairs[shown], cat, cat, show_cols), pairs_output)
     groups = clusters.groupby("cluster_id").size()
     console.print(
         f"{len(cat)} listings -> {len(groups)} products; {int((groups > 1).sum())} clusters "
@@ -314,11 +447,12 @@ def _photo_summary(pairs: Any) -> str:
     return f"; {count} a photo ({apart} of them not duplicates)"
 
 
-@evaluate_app.command("pairs")
+@evaluate_app.command("pairs", cls=_Command)
 @friendly_errors
 def evaluate_pairs_command(
     folder: Path,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+    encoding: EncodingOpt = None,
     model: Model = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
@@ -333,7 +467,8 @@ def evaluate_pairs_command(
     from prodmatch.linker import Linker
 
     config = _settings(settings, model, scorer, columns, engine=engine, image_column=image_col)
-    report = evaluate_pairs(load_deepmatcher(folder), Linker(config), plot=plot)
+    dataset = load_deepmatcher(folder, encoding=encoding)
+    report = evaluate_pairs(dataset, Linker(config), plot=plot)
     _show(
         f"pairs: {folder}",
         report.to_dict(),
@@ -342,31 +477,45 @@ def evaluate_pairs_command(
     _write_json(json_out, report.to_dict())
 
 
-@evaluate_app.command("linkage")
+@evaluate_app.command("linkage", cls=_Command)
 @friendly_errors
 def evaluate_linkage_command(
     left: Path,
     right: Path,
-    gold: Annotated[Path, typer.Option(help="The gold mapping: left id, right id per line.")],
+    gold: Annotated[
+        Path,
+        typer.Option(
+            help="The gold mapping: left id, right id per line; in a file with a 'label' "
+            "column, only the pairs labelled 1."
+        ),
+    ],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
     sep: Sep = None,
     gold_cols: Annotated[
-        str | None, typer.Option(help="Gold columns 'LEFT,RIGHT'; default the first two.")
+        str | None,
+        typer.Option(
+            help="Gold columns 'LEFT,RIGHT' or 'LEFT,RIGHT,LABEL'.",
+            show_default="the first two, and 'label' if there",
+        ),
     ] = None,
     id_col: IdCol = "id",
+    encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
-    threshold: Annotated[float | None, typer.Option(help="Decision threshold.")] = None,
-    assign: AssignOpt = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Decision threshold.", show_default="the matcher's, else the scorer's"),
+    ] = None,
+    assignment: AssignmentOpt = None,
     plot: PlotOpt = None,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
 ) -> None:
     """End to end on full tables: blocking recall@k, then P/R/F1 against the gold mapping."""
-    from prodmatch.data import load_gold
+    from prodmatch.data import load_gold, parse_pair_cols
     from prodmatch.evaluate import evaluate_linkage
     from prodmatch.linker import Linker
 
@@ -378,18 +527,24 @@ def evaluate_linkage_command(
         retrieval=retrieval,
         engine=engine,
         threshold=threshold,
-        assignment=assign,
+        assignment=assignment,
         image_column=image_col,
     )
-    left_cat, right_cat = _load_pair(left, right, sep, id_col)
-    cols = _gold_cols(gold_cols)
-    gold_pairs = load_gold(gold, sep=sep, cols=cols, left_ids=left_cat.ids, right_ids=right_cat.ids)
+    left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
+    gold_pairs = load_gold(
+        gold,
+        sep=sep,
+        cols=parse_pair_cols(gold_cols, "--gold-cols"),
+        left_ids=left_cat.ids,
+        right_ids=right_cat.ids,
+        encoding=encoding,
+    )
     report = evaluate_linkage(left_cat, right_cat, gold_pairs, Linker(config), plot=plot)
     _show_linkage(f"linkage: {left.name} x {right.name}", report.to_dict())
     _write_json(json_out, report.to_dict())
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def train(
     folder: Annotated[
@@ -405,10 +560,11 @@ def train(
     ] = None,
     valid: Annotated[Path | None, typer.Option(help="Labelled validation pairs.")] = None,
     mode: Annotated[
-        str, typer.Option(help="full: fine-tune the encoder too; head: only head and classifier.")
+        TrainMode,
+        typer.Option(help="full: fine-tune the encoder too; head: only head and classifier."),
     ] = "full",
     loss: Annotated[
-        str | None,
+        TrainLoss | None,
         typer.Option(
             help="supcon (default), infonce, or selfsup (no labels; full mode). In head mode "
             "the projection head's loss."
@@ -437,6 +593,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same model.")] = 0,
     sep: Sep = None,
     id_col: IdCol = "id",
+    encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
     image_col: ImageCol = None,
@@ -492,7 +649,7 @@ def train(
     )
     config, head_config = training_configs(mode, options)
     left_cat, right_cat, train_pairs, valid_pairs = _training_data(
-        folder, left, right, pairs, valid, sep, id_col
+        folder, left, right, pairs, valid, sep, id_col, encoding
     )
     require_labels(train_pairs, config.loss)
     base = _settings(None, model, None, columns, image_column=image_col)
@@ -532,32 +689,35 @@ def _training_data(
     valid: Path | None,
     sep: str | None,
     id_col: str,
+    encoding: str | None = None,
 ) -> tuple[Any, Any, Any, Any]:
     from prodmatch.data import load_deepmatcher, load_pairs
 
     if folder is not None:
-        dataset = load_deepmatcher(folder)
+        dataset = load_deepmatcher(folder, encoding=encoding)
         return dataset.left, dataset.right, dataset.train, dataset.valid
     if left is None or right is None:
         raise ProdmatchError("give a DeepMatcher folder, or --left and --right catalogs")
-    left_cat, right_cat = _load_pair(left, right, sep, id_col)
+    left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
 
     def read(path: Path | None) -> Any:
         if path is None:
             return None
-        return load_pairs(path, left_ids=left_cat.ids, right_ids=right_cat.ids)
+        ids = left_cat.ids, right_cat.ids
+        return load_pairs(path, left_ids=ids[0], right_ids=ids[1], sep=sep, encoding=encoding)
 
     return left_cat, right_cat, read(pairs), read(valid)
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def demo(
     size: Annotated[int, typer.Option(help="Products in the synthetic world.")] = 600,
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 0,
-    out: Annotated[Path, typer.Option(help="Folder for the catalogs, matches and plot.")] = Path(
-        "prodmatch-demo"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Folder for the catalogs, matches and plot."),
+    ] = Path("prodmatch-demo"),
     model: Model = None,
     images: Annotated[
         bool,
@@ -571,14 +731,14 @@ def demo(
     """Generate two synthetic platform catalogs, match them, and show how well it went."""
     from prodmatch.evaluate.linkage import link_and_evaluate
     from prodmatch.io import write_table
-    from prodmatch.linker import Linker, output_columns
+    from prodmatch.linker import Linker
 
     left, right, gold = _demo_world(size, seed, out, images)
     config = _settings(None, model, None, None, image_column="image" if images else None)
     linker = Linker(config)
     report, pairs = link_and_evaluate(left, right, gold, linker, plot=out / "scores.png")
     matches = pairs[pairs["decision"]]
-    write_table(matches[output_columns(matches)], out / "matches.csv")
+    write_table(_reviewable(matches, left, right, None), out / "matches.csv")
     _show_examples(matches, left, right)
     _show_linkage("demo: platform-a x platform-b", report.to_dict())
     _write_json(out / "report.json", report.to_dict())
@@ -615,20 +775,58 @@ def _demo_world(size: int, seed: int, out: Path, images: bool) -> tuple[Any, Any
     return left, right, gold
 
 
-def _load_pair(left: Path, right: Path, sep: str | None, id_col: str) -> tuple[Any, Any]:
+def _load_pair(
+    left: Path, right: Path, sep: str | None, id_col: str, encoding: str | None = None
+) -> tuple[Any, Any]:
     """The two catalogs of a matching run, read the same way."""
     from prodmatch.data import load_catalog
 
-    return load_catalog(left, sep=sep, id_col=id_col), load_catalog(right, sep=sep, id_col=id_col)
+    return (
+        load_catalog(left, sep=sep, id_col=id_col, encoding=encoding),
+        load_catalog(right, sep=sep, id_col=id_col, encoding=encoding),
+    )
 
 
-def _gold_cols(value: str | None) -> tuple[str, str] | None:
-    if value is None:
-        return None
-    parts = [p.strip() for p in value.split(",")]
-    if len(parts) != 2 or not all(parts):
-        raise ProdmatchError(f"--gold-cols needs two names like 'D1,D2', got '{value}'")
-    return parts[0], parts[1]
+def _reviewable(pairs: Any, left: Any, right: Any, show_cols: str | None) -> Any:
+    """The output columns, each listing's title (or --show-cols) beside its id, rounded."""
+    from prodmatch.linker import output_columns
+    from prodmatch.review import rounded, with_listing_columns
+
+    shown = None if show_cols is None else [c.strip() for c in show_cols.split(",") if c.strip()]
+    frame = with_listing_columns(pairs[output_columns(pairs)], left, right, shown)
+    return rounded(frame)
+
+
+def _threshold_line(
+    config: Any, given: object, settings_file: Path | None, model: str | None
+) -> str:
+    """'threshold 0.3900: the default of the hybrid scorer', naming where it came from."""
+    from prodmatch.matcher import is_matcher, matcher_settings
+
+    if given is not None:
+        source = "given (--threshold)"
+    elif settings_file is not None and "threshold" in MatchSettings.read(settings_file):
+        source = f"from {settings_file}"
+    elif model and is_matcher(model) and matcher_settings(model).threshold is not None:
+        source = "the trained matcher's (chosen on its validation pairs)"
+    else:
+        source = f"the default of the {config.scorer} scorer"
+    return f"threshold {config.decision_threshold:.4f}: {source}"
+
+
+def _warn_large_k(k: int | None, *catalogs: Any) -> None:
+    """A --k past the smallest catalog asks for more candidates than there are listings:
+    harmless, but a sign that the option was meant for another run. Only a --k given on the
+    command line is checked: the default does not fit every small catalog, and need not."""
+    smallest = min(catalogs, key=len)
+    if k is not None and k > len(smallest):
+        console.print(
+            f"[yellow]warning:[/] --k {k} candidates per listing is more than "
+            f"{smallest.name} has ({len(smallest)} listings): each listing gets at most "
+            f"{len(smallest)} from it",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _show(title: str, report: dict[str, Any], keys: list[str]) -> None:

@@ -46,7 +46,15 @@ if TYPE_CHECKING:
     from prodmatch.rerank import Reranker
 
 MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
-SIGNAL_COLUMNS = ("dense", "sparse", "codes", "code_variant", "image", "image_both", "same_photo")
+SIGNAL_COLUMNS = (
+    "dense",
+    "sparse",
+    "code_agreement",
+    "code_variant",
+    "image",
+    "image_both",
+    "same_photo",
+)
 # Pairs whose vectors are gathered at once: gathering every candidate's two vectors in one go
 # held 2 x candidates x dim floats (3 GB for a million 384-dim pairs) for one dot product.
 PAIR_CHUNK = 16_384

@@ -1,4 +1,11 @@
-"""One progress bar style for all long work: count, rate and time left."""
+"""One progress bar style for all long work: count, rate and time left.
+
+``total`` is what the caller expects; the bar trusts the counts over it. A count that
+passes the total raises the total (an estimate, such as rows from line breaks, was short),
+and a block that ends normally leaves the bar full at the count it reached (training that
+stopped early, or an estimate that was long, is finished all the same, not stuck at 18%).
+A block left by an exception (Ctrl-C) keeps the bar where it stopped.
+"""
 
 from __future__ import annotations
 
@@ -65,7 +72,17 @@ def progress_bar(
         return
     with Progress(*columns, transient=False, console=console) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda amount: bar.advance(task, amount)
+        done = 0
+
+        def advance(amount: int) -> None:
+            nonlocal done
+            done += amount
+            if done > (bar.tasks[task].total or 0):
+                bar.update(task, total=done)
+            bar.advance(task, amount)
+
+        yield advance
+        bar.update(task, total=done)  # finished: full, at the count it reached
 
 
 @contextmanager
@@ -74,25 +91,29 @@ def _log_lines(console: Console, description: str, total: int, unit: str) -> Ite
     30 seconds and one at the end, each with count, rate and time left."""
     start = last = time.monotonic()
     done = 0
+    expected = total
 
     def line(now: float) -> None:
         rate = done / max(now - start, 1e-9)
-        left = (total - done) / rate if rate > 0 else float("nan")
+        left = (expected - done) / rate if rate > 0 else float("nan")
         console.print(
-            f"{description}: {done}/{total} ({done / total:.0%}), {rate:,.1f} {unit}/s, "
+            f"{description}: {done}/{expected} ({done / max(expected, 1):.0%}), "
+            f"{rate:,.1f} {unit}/s, "
             f"elapsed {now - start:.0f} s, eta {left:.0f} s",
             highlight=False,
         )
 
     def advance(amount: int) -> None:
-        nonlocal done, last
+        nonlocal done, last, expected
         done += amount
+        expected = max(expected, done)
         now = time.monotonic()
-        if now - last >= _LOG_EVERY_S and done < total:
+        if now - last >= _LOG_EVERY_S and done < expected:
             last = now
             line(now)
 
     yield advance
+    expected = done  # finished: whatever the estimate said, this is all there was
     line(time.monotonic())
 
 

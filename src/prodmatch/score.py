@@ -51,8 +51,9 @@ def code_signals(
 ) -> dict[str, npt.NDArray[np.int8]]:
     """The model-number signals of (left position, right position) pairs, by column name.
 
-    ``codes``: +1 if the two listings share a model number, -1 if both have some but none is
-    shared, else 0. Missing model numbers are no evidence either way: many listings omit them.
+    ``code_agreement``: +1 if the two listings share a model number, -1 if both have some but
+    none is shared, else 0. Missing model numbers are no evidence either way: many listings
+    omit them.
 
     ``code_variant``: 1 if none is shared but one listing's code is another's plus a
     letter-only tail ("cli221" and "cli221gry", "sd990" and "sd990isb"). Platforms append
@@ -71,7 +72,7 @@ def code_signals(
             variant[n] = any(_is_variant(x, y) for x in codes_a for y in codes_b)
         else:
             codes[n] = 1
-    return {"codes": codes, "code_variant": variant}
+    return {"code_agreement": codes, "code_variant": variant}
 
 
 def _is_variant(a: str, b: str) -> bool:
@@ -88,11 +89,11 @@ def score_pairs(
     left_texts: Sequence[str] | None = None,
     right_texts: Sequence[str] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Scores for pairs with columns left, right, dense and sparse cosines, and codes."""
+    """Scores for pairs with columns left, right, dense and sparse cosines, and code_agreement."""
     if scorer == "hybrid":
         dense = features["dense"].to_numpy(np.float64)
         sparse = features["sparse"].to_numpy(np.float64)
-        codes = features["codes"].to_numpy(np.float64)
+        codes = features["code_agreement"].to_numpy(np.float64)
         return dense_weight * dense + (1.0 - dense_weight) * sparse + code_weight * codes
     if scorer == "dense":
         return features["dense"].to_numpy(np.float64)

@@ -38,7 +38,10 @@ def test_match_writes_matches_with_scores(
     code, output = _run("match", world["left"], world["right"], "-o", out, "--model", tiny_model)
     assert code == 0, output
     matches = pd.read_parquet(out)
-    assert list(matches.columns[:5]) == ["left_id", "right_id", "score", "rank", "decision"]
+    assert list(matches.columns[:7]) == [
+        *("left_id", "right_id", "left_title", "right_title"),
+        *("score", "rank", "decision"),
+    ]
     assert matches["decision"].all()
     assert matches["left_id"].is_unique and matches["right_id"].is_unique  # one-to-one
     gold = pd.read_csv(world["gold"], dtype=str)
@@ -168,7 +171,7 @@ def test_evaluate_linkage_reports_recall_at_k(world: dict[str, Path], tmp_path: 
 
 
 def test_demo_with_a_tiny_model(tmp_path: Path, tiny_model: Path) -> None:
-    code, output = _run("demo", "--size", "60", "--out", tmp_path, "--model", tiny_model)
+    code, output = _run("demo", "--size", "60", "-o", tmp_path, "--model", tiny_model)
     assert code == 0, output
     for name in ("left.csv", "right.csv", "gold.csv", "matches.csv", "scores.png", "report.json"):
         assert (tmp_path / name).exists(), name
@@ -209,10 +212,10 @@ def test_match_with_the_int8_engine_and_dense_retrieval(
 
 
 def test_unknown_engine_is_one_line(world: dict[str, Path], tmp_path: Path) -> None:
-    code, output = _run(
-        "match", world["left"], world["right"], "-o", tmp_path / "m.csv", "--engine", "tpu"
-    )
-    assert code == 2 and "engine must be one of" in output
+    args = [str(world["left"]), str(world["right"]), "-o", str(tmp_path / "m.csv")]
+    result = runner.invoke(app, ["match", *args, "--engine", "tpu"], env={"COLUMNS": "250"})
+    assert result.exit_code == 2
+    assert "'tpu' is not one of 'torch', 'onnx', 'onnx-int8'" in result.output
 
 
 @pytest.fixture(scope="module")
@@ -338,7 +341,7 @@ def test_train_with_image_col_writes_a_fusion_head(
 
 def test_demo_with_images(tmp_path: Path, tiny_model: Path, one_thread: None) -> None:
     code, output = _run(
-        "demo", "--size", "20", "--out", tmp_path, "--model", tiny_model, "--images"
+        "demo", "--size", "20", "--output", tmp_path, "--model", tiny_model, "--images"
     )
     assert code == 0, output
     assert any((tmp_path / "images" / "left").iterdir())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from prodmatch.data import PairDataset, load_deepmatcher, load_gold, load_pairs
+from prodmatch.data import PairDataset, load_deepmatcher, load_gold, load_pairs, parse_pair_cols
 from prodmatch.errors import InputError
 
 
@@ -42,7 +42,7 @@ def test_load_pairs_columns_and_types(tmp_path: Path) -> None:
 
 def test_load_pairs_custom_columns_and_sep(tmp_path: Path) -> None:
     path = write(tmp_path, "p.txt", "a|b|y|note\nx|y|0|n\n")
-    pairs = load_pairs(path, left_col="a", right_col="b", label_col="y")
+    pairs = load_pairs(path, cols=("a", "b", "y"))
     assert pairs.to_dict("records") == [{"left_id": "x", "right_id": "y", "label": 0}]
 
 
@@ -95,6 +95,33 @@ def test_pair_ids_checked_against_catalogs(tmp_path: Path) -> None:
     )
 
 
+def test_swapped_columns_are_named_in_the_error(tmp_path: Path) -> None:
+    """Ids that belong to the other catalog: the message counts them and suggests a swap."""
+    path = write(tmp_path, "p.csv", "ltable_id,rtable_id,label\nb1,a1,1\nb2,a2,0\nb3,a1,1\n")
+    message = raised(load_pairs, path, left_ids=["a1", "a2"], right_ids=["b1", "b2", "b3"])
+    assert message.startswith(f"{path}, line 2, column 'ltable_id': id 'b1' is not in the left")
+    assert "only 0 of 3 ids of this column are in the left catalog but 3 are in the right" in (
+        message
+    )
+    assert "swapped" in message
+
+
+def test_pair_file_with_other_column_names(tmp_path: Path) -> None:
+    """--labels-cols: any names, in the order left, right, label; label defaults to 'label'."""
+    path = write(tmp_path, "p.csv", "label,amazon,walmart\n1,a1,w1\n0,a1,w2\n")
+    pairs = load_pairs(path, cols=("amazon", "walmart"), left_ids=["a1"], right_ids=["w1", "w2"])
+    assert pairs.to_dict("list") == {
+        "left_id": ["a1", "a1"],
+        "right_id": ["w1", "w2"],
+        "label": [1, 0],
+    }
+    assert parse_pair_cols("amazon, walmart ,y", "--labels-cols") == ("amazon", "walmart", "y")
+    assert parse_pair_cols(None, "--labels-cols") is None
+    for bad in ("amazon", "a,b,c,d", "a,,b"):
+        with pytest.raises(InputError, match="--labels-cols needs 'LEFT,RIGHT'"):
+            parse_pair_cols(bad, "--labels-cols")
+
+
 def test_empty_pair_id(tmp_path: Path) -> None:
     path = write(tmp_path, "p.csv", "ltable_id,rtable_id,label\n1,,1\n")
     assert raised(load_pairs, path) == f"{path}, line 2, column 'rtable_id': empty id"
@@ -135,6 +162,25 @@ def test_load_gold_checks_ids(tmp_path: Path) -> None:
     )
     assert raised(load_gold, path, right_ids=["2"]) == (
         f"{path}, line 3, column 'D2': id '4' is not in the right catalog"
+    )
+
+
+def test_load_gold_keeps_only_pairs_labelled_1(tmp_path: Path) -> None:
+    """A DeepMatcher test.csv as gold: its non-matches are not gold pairs."""
+    path = write(tmp_path, "test.csv", "ltable_id,rtable_id,label\n1,2,1\n1,3,0\n4,5,1.0\n")
+    gold = load_gold(path)
+    assert gold.to_dict("records") == [
+        {"left_id": "1", "right_id": "2"},
+        {"left_id": "4", "right_id": "5"},
+    ]
+    named = write(tmp_path, "n.csv", "y,l,r\n0,1,2\n1,3,4\n")
+    assert load_gold(named, cols=("l", "r", "y")).to_dict("records") == [
+        {"left_id": "3", "right_id": "4"}
+    ]
+    assert len(load_gold(named, cols=("l", "r"))) == 2  # no label named: every row is gold
+    bad = write(tmp_path, "bad.csv", "a,b,label\n1,2,maybe\n")
+    assert raised(load_gold, bad) == (
+        f"{bad}, line 2, column 'label': label must be 0 or 1, found 'maybe'"
     )
 
 

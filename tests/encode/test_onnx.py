@@ -63,3 +63,23 @@ def test_parallel_streams_give_the_same_vectors_in_order(tiny_model: Path, tmp_p
     np.testing.assert_allclose(two, one, atol=1e-6)
     alone = OnnxEncoder(tiny_model, "onnx", 64, tmp_path, batch_size=1, streams=1)
     np.testing.assert_allclose(alone.encode(texts[5:6])[0], one[5], atol=1e-5)
+
+
+def test_a_first_export_and_quantisation_is_quiet(
+    tiny_model: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A first --engine onnx-int8 run printed a torch tracing warning, an aten::index
+    warning, onnxruntime's quantisation advice and a weights-loading bar: none of them."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ensure_onnx(tiny_model, "onnx-int8", tmp_path)
+    shown = [f"{w.category.__name__}: {w.message}" for w in caught]
+    assert not [w for w in shown if "TracerWarning" in w or "aten::index" in w], shown
+    assert "Loading weights" not in capfd.readouterr().err
+    assert not [r for r in caplog.records if "pre-processing" in r.getMessage()]
+    assert onnx_path(tiny_model, "onnx-int8", tmp_path).is_file()

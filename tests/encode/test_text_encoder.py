@@ -67,3 +67,32 @@ def test_unknown_model_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_default_model_resolves_offline() -> None:
     assert (resolve_model_path() / "config.json").is_file()
+
+
+def test_progress_counts_characters_and_reaches_its_total(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bar's total is the characters to encode, each chunk advances it by its own, and
+    long texts come in small chunks, so the first advance is not the whole long tail."""
+    from contextlib import contextmanager
+
+    from prodmatch.encode import encoder as encoder_module
+
+    seen: dict[str, object] = {"advances": []}
+
+    @contextmanager
+    def recording_bar(description: str, total: int, **_: object):  # type: ignore[no-untyped-def]
+        seen["description"], seen["total"] = description, total
+        yield seen["advances"].append  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(encoder_module, "progress_bar", recording_bar)
+    monkeypatch.setattr(encoder_module, "_CHUNK_CHARS", 100)
+    texts = ["x" * 300, "y" * 250, "short one", "short two", "tiny"]
+    encoder = TextEncoder(tiny_model, cache=False)
+    vectors = encoder.encode(texts, progress=True, description="encoding shop")
+    advances = seen["advances"]
+    assert seen["description"] == "encoding shop (5 texts)"
+    assert seen["total"] == sum(len(t) for t in texts) == sum(advances)  # type: ignore[arg-type]
+    assert advances == [300, 250, 9 + 9 + 4]  # longest first, one long text a chunk
+    reference = TextEncoder(tiny_model, cache=False).encode(texts, progress=False)
+    np.testing.assert_allclose(vectors, reference, atol=1e-5)

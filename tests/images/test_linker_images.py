@@ -75,7 +75,7 @@ def test_without_image_column_nothing_changes(world: MultimodalCatalogs, tiny_mo
     pairs = Linker(MatchSettings(model=str(tiny_model)), progress=False).match(left, right)
     assert output_columns(pairs) == [
         *["left_id", "right_id", "score", "rank", "decision"],
-        *["dense", "sparse", "codes", "code_variant"],
+        *["dense", "sparse", "code_agreement", "code_variant"],
     ]
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -20,7 +21,7 @@ def _head(n_extra: int = 3, residual: bool = True) -> MatchHead:
         for parameter in projection.parameters():
             parameter.add_(0.1 * torch.randn_like(parameter))
     classifier = PairClassifier(projection.out_dim, n_extra, hidden_dim=5)
-    columns = ("dense", "sparse", "codes")[:n_extra]
+    columns = ("dense", "sparse", "code_agreement")[:n_extra]
     return MatchHead(projection, classifier, extra_columns=columns, threshold=0.42)
 
 
@@ -76,7 +77,20 @@ def test_folder_holds_only_json_and_safetensors(tmp_path: Path) -> None:
     config = json.loads((folder / "head.json").read_text())
     assert config["projection"] == {"in_dim": 16, "out_dim": 16, "hidden_dim": 12, "residual": True}
     assert config["classifier"] == {"dim": 16, "n_extra": 3, "hidden_dim": 5}
-    assert config["extra_columns"] == ["dense", "sparse", "codes"]
+    assert config["extra_columns"] == ["dense", "sparse", "code_agreement"]
+
+
+def test_a_head_saved_with_the_old_codes_name_reads_code_agreement(tmp_path: Path) -> None:
+    """Matchers written before the rename name the agreement sign "codes": they still load,
+    and read the linker's "code_agreement" column for it (not a missing column)."""
+    folder = _head().save(tmp_path / "head")
+    config = json.loads((folder / "head.json").read_text())
+    config["extra_columns"] = ["dense", "sparse", "codes"]
+    (folder / "head.json").write_text(json.dumps(config))
+    loaded = MatchHead.load(folder)
+    assert loaded.extra_columns == ("dense", "sparse", "code_agreement")
+    frame = pd.DataFrame({"dense": [0.5], "sparse": [0.25], "code_agreement": [-1]})
+    assert loaded.extra_matrix(frame).tolist() == [[0.5, 0.25, -1.0]]
 
 
 def test_broken_folders_fail_with_one_clear_error(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from prodmatch.train import (
     train_head,
 )
 
-SIGNALS = ("dense", "sparse", "codes")
+SIGNALS = ("dense", "sparse", "code_agreement")
 
 
 @dataclass(frozen=True)

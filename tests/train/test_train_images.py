@@ -70,7 +70,10 @@ def test_head_mode_with_photos_writes_a_fusion_head_that_matching_uses(
     assert info["fusion"]["loss"] == loss and "epoch" in info["metrics"]["fusion"]
     assert "fusion/" in (out / "README.md").read_text()
     head = MatchHead.load(out / "head")
-    assert head.extra_columns == ("dense", "sparse", "codes", "code_variant", "image", "image_both")
+    assert head.extra_columns == (
+        *("dense", "sparse", "code_agreement", "code_variant"),
+        *("image", "image_both"),
+    )
     settings = matcher_settings(out)
     assert settings.image_column == "image" and settings.scorer == "learned"
     linker = Linker(settings, progress=False)

@@ -19,8 +19,11 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 # Texts handed to the model at once: large enough for good batches, small enough that the
-# progress bar moves and a cache write lands every few seconds.
+# progress bar moves and a cache write lands every few seconds. A chunk also ends at
+# _CHUNK_CHARS characters, so a chunk of long texts takes about as long as one of short ones.
 _CHUNK = 1024
+_CHUNK_CHARS = 64 * 1024
+_CHARS_PER_TOKEN = 6  # past max_seq_length tokens (~6 characters each) a text is truncated
 
 
 class TextEncoder:
@@ -110,18 +113,25 @@ class TextEncoder:
     def _encode_fresh(
         self, texts: list[str], progress: bool, description: str
     ) -> npt.NDArray[np.float32]:
+        """Encode in length-sorted chunks, longest first; progress counts characters.
+
+        A long text costs many times a short one, so a bar counting texts sat at 0% for the
+        first (longest) chunk and then raced: counting characters (up to where the model
+        truncates) moves the bar, and its time left, with the work actually done.
+        """
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")[::-1]
+        cost = np.minimum([len(t) for t in texts], self.max_seq_length * _CHARS_PER_TOKEN)
+        order = np.argsort(cost, kind="stable")[::-1]
         run = self._runner()  # load before the bar starts, so its rate is the encoding rate
-        with progress_bar(description, len(texts), unit="texts", enabled=progress) as advance:
-            for start in range(0, len(order), _CHUNK):
-                idx = order[start : start + _CHUNK]
+        label = f"{description} ({len(texts):,} texts)"
+        with progress_bar(label, int(cost.sum()), unit="chars", enabled=progress) as advance:
+            for idx in _chunks(order, cost):
                 chunk = [texts[i] for i in idx]
                 vecs = run(chunk)
                 out[idx] = vecs
                 if self._cache is not None:
                     self._cache.put_many(chunk, vecs)
-                advance(len(idx))
+                advance(int(cost[idx].sum()))
         return out
 
     def _runner(self) -> Callable[[list[str]], npt.NDArray[np.float32]]:
@@ -154,3 +164,19 @@ def _load_sentence_transformer(factory: Any, path: Path) -> SentenceTransformer:
         where = weights if isinstance(error, SafetensorError) and weights.is_file() else path
         raise ProdmatchError(f"{where}: cannot load the encoder: {first_line(error)}") from None
     return model
+
+
+def _chunks(
+    order: npt.NDArray[np.intp], cost: npt.NDArray[np.int64]
+) -> list[npt.NDArray[np.intp]]:
+    """`order` cut into runs of at most _CHUNK texts and about _CHUNK_CHARS characters."""
+    chunks: list[npt.NDArray[np.intp]] = []
+    start, chars = 0, 0
+    for n, i in enumerate(order):
+        chars += int(cost[i])
+        if n + 1 - start >= _CHUNK or chars >= _CHUNK_CHARS:
+            chunks.append(order[start : n + 1])
+            start, chars = n + 1, 0
+    if start < len(order):
+        chunks.append(order[start:])
+    return chunks

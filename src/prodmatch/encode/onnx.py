@@ -12,9 +12,12 @@ export (tens of seconds) happens once per model.
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,14 +65,20 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     """
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
     offline()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # "Loading weights"
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
     wrapper = _pooled_module(model, _pooling(model_dir))
     sample = {name: torch.ones(2, 8, dtype=torch.long) for name in _INPUTS}
     target.parent.mkdir(parents=True, exist_ok=True)
     axes = {name: {0: "batch", 1: "sequence"} for name in _INPUTS}
-    with atomic_path(target) as tmp, torch.inference_mode():
+    with atomic_path(target) as tmp, torch.inference_mode(), warnings.catch_warnings():
+        # Both are about inputs this graph never gets: the padding branch is traced for
+        # dynamic shapes (and checked against torch in the tests), no index is negative.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # type: ignore[attr-defined]
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
             wrapper,
             tuple(sample[n] for n in _INPUTS),
@@ -88,7 +97,7 @@ def quantize_int8(source: Path, target: Path) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp, _without_log(_PREPROCESS_ADVICE):
         quantize_dynamic(
             str(source),
             str(tmp),
@@ -97,6 +106,26 @@ def quantize_int8(source: Path, target: Path) -> Path:
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     return target
+
+
+# onnxruntime logs this advice on the root logger at every quantisation. The graph is
+# quantised as exported; its agreement with torch is what is checked (tests, BENCHMARKS.md).
+_PREPROCESS_ADVICE = "Please consider to run pre-processing before quantization"
+
+
+@contextmanager
+def _without_log(prefix: str) -> Iterator[None]:
+    """Drop root-logger records starting with `prefix` while the block runs (no others)."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith(prefix)
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
 
 
 class OnnxEncoder:

@@ -7,6 +7,7 @@ decisions are measured against the whole gold mapping.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -116,6 +117,7 @@ def score_linkage(
     """
     pairs = _with_scored_ranks(pairs)
     gold_set = set(zip(gold["left_id"], gold["right_id"], strict=True))
+    _warn_if_gold_misses(pairs, gold_set)
     decided = pairs[pairs["decision"]]
     prf = precision_recall_f1(zip(decided["left_id"], decided["right_id"], strict=True), gold_set)
     keys = zip(pairs["left_id"], pairs["right_id"], strict=True)
@@ -156,6 +158,40 @@ def score_linkage(
         peak_rss_mb=peak_rss_mb(),
         settings=linker.settings.to_dict(),
     )
+
+
+# Below this share of gold pairs among the candidates, the gold file (not the matcher) is the
+# likely problem: even a weak matcher's candidates hold most true matches at k = 50.
+GOLD_FOUND_WARNING = 0.1
+
+
+class GoldWarning(UserWarning):
+    """The gold mapping hardly meets the candidates: wrong columns or the wrong file."""
+
+
+def _warn_if_gold_misses(pairs: pd.DataFrame, gold: set[tuple[str, str]]) -> None:
+    """Warn when almost no gold pair is among the candidates, and say when the gold pairs
+    read the other way round are: ids such as 0..1075 exist on both sides, so swapped gold
+    columns pass every id check and only show as an F1 near 0."""
+    if not gold:
+        return
+    candidates = set(zip(pairs["left_id"], pairs["right_id"], strict=True))
+    found = len(gold & candidates)
+    if found >= GOLD_FOUND_WARNING * len(gold):
+        return
+    swapped = sum((right, left) in candidates for left, right in gold)
+    message = f"only {found} of {len(gold)} gold pairs are among the candidates"
+    if swapped > found:
+        message += (
+            f", but {swapped} are with the gold's left and right columns swapped: are they in "
+            "the wrong order? (name them left first with --gold-cols LEFT,RIGHT)"
+        )
+    else:
+        message += (
+            "; check that the gold file belongs to these catalogs and names the left id "
+            "first (--gold-cols LEFT,RIGHT)"
+        )
+    warnings.warn(message, GoldWarning, stacklevel=3)
 
 
 def _with_scored_ranks(pairs: pd.DataFrame) -> pd.DataFrame:

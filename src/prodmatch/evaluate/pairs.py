@@ -59,7 +59,7 @@ def evaluate_pairs(
             test["label"],
             plot,
             threshold=threshold,
-            title=f"test pairs, scorer {linker.settings.scorer}: F1 {prf.f1:.3f}",
+            title=f"{dataset.name} test pairs, scorer {linker.settings.scorer}: F1 {prf.f1:.3f}",
         )
     return PairReport(
         precision=prf.precision,

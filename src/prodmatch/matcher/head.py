@@ -135,8 +135,8 @@ class MatchHead:
     """A trained projection and pair classifier, with what is needed to apply them.
 
     ``extra_columns`` names the scalar signals the classifier reads, in order (e.g. the
-    linker's "dense", "sparse", "codes"); ``threshold`` is the match-probability cut chosen
-    on validation pairs.
+    linker's "dense", "sparse", "code_agreement"); ``threshold`` is the match-probability cut
+    chosen on validation pairs.
     """
 
     projection: ProjectionHead
@@ -195,7 +195,7 @@ class MatchHead:
             head = cls(
                 projection=projection,
                 classifier=classifier,
-                extra_columns=tuple(config.get("extra_columns", ())),
+                extra_columns=_current_names(config.get("extra_columns", ())),
                 threshold=float(config.get("threshold", 0.5)),
                 metadata=dict(config.get("metadata", {})),
             )
@@ -212,6 +212,17 @@ class MatchHead:
     def extra_matrix(self, frame: pd.DataFrame, name: str = "pairs") -> npt.NDArray[np.float32]:
         """The ``extra_columns`` of a pairs DataFrame as a float32 matrix, checked."""
         return extra_matrix(frame, self.extra_columns, name)
+
+
+# Signal columns renamed since a matcher folder may have been written: old name -> new name.
+# "codes" held the model-number agreement sign (+1/-1/0), now named for what it holds.
+_RENAMED_SIGNALS = {"codes": "code_agreement"}
+
+
+def _current_names(columns: Sequence[str]) -> tuple[str, ...]:
+    """A saved head's signal names under today's names, so older matcher folders still load
+    and read the same feature (the values never changed, only the column's name)."""
+    return tuple(_RENAMED_SIGNALS.get(str(c), str(c)) for c in columns)
 
 
 def extra_matrix(

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from prodmatch.data.catalog import PARQUET_SUFFIXES, Catalog
+from prodmatch.data.catalog import JSONL_SUFFIXES, PARQUET_SUFFIXES, Catalog
 from prodmatch.data.chunks import read_catalog_chunks
 from prodmatch.decide import assign
 from prodmatch.encode import TextEncoder
@@ -334,7 +334,7 @@ class StreamMatcher:
                 "score": score,
             }
         )
-        for column in ("dense", "sparse", "codes", "code_variant"):
+        for column in ("dense", "sparse", "code_agreement", "code_variant"):
             if column in feats:
                 part[column] = feats[column].to_numpy()
         part = part.sort_values(["left", "score"], ascending=[True, False], kind="stable")
@@ -454,13 +454,21 @@ def _file_identity(path: Path) -> dict[str, Any]:
 
 
 def _estimate_rows(path: Path) -> int:
-    """Rows for the progress bar: Parquet knows; text files are counted by line breaks."""
+    """Rows for the progress bar: Parquet knows; text files are counted by line breaks.
+
+    A last line without a line break is a row too (buy.csv ends so: counting breaks alone
+    gave "1076/1075"). Quoted line breaks still overcount; the bar then ends at the count.
+    JSON Lines files have no header line.
+    """
     if path.suffix.lower() in PARQUET_SUFFIXES:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
-    lines = 0
+    lines, last = 0, b"\n"
     with path.open("rb") as handle:
         while block := handle.read(1 << 24):
             lines += block.count(b"\n")
-    return max(1, lines - 1)
+            last = block[-1:]
+    lines += last != b"\n"
+    header = 0 if path.suffix.lower() in JSONL_SUFFIXES else 1
+    return max(1, lines - header)

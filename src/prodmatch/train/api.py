@@ -34,8 +34,8 @@ from prodmatch.matcher import (
     FUSION_DIR,
     HEAD_DIR,
     IMAGE_DIR,
-    check_output,
     LEXICAL_DIR,
+    check_output,
     write_matcher,
 )
 from prodmatch.retrieve import SparseIndex
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from prodmatch.train.fusion_trainer import FusionInputs, FusionTrainingConfig
 
 Mode = Literal["head", "full"]
-EXTRA_COLUMNS = ("dense", "sparse", "codes", "code_variant")
+EXTRA_COLUMNS = ("dense", "sparse", "code_agreement", "code_variant")
 IMAGE_COLUMNS = ("image", "image_both")
 MINED_PER_LISTING = 5
 PARTIAL_MARK = ".prodmatch-training"  # marks <output>.partial/ as training's own

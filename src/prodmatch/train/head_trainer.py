@@ -198,7 +198,8 @@ def train_head(
     """Train a :class:`MatchHead` on labelled train pairs, selected on valid pairs.
 
     ``train`` and ``valid`` have columns left_id, right_id, label and the ``extra_columns``
-    (scalar signals such as the linker's "dense", "sparse", "codes"; see :func:`pair_features`).
+    (scalar signals such as the linker's "dense", "sparse", "code_agreement"; see
+    :func:`pair_features`).
     """
     cfg = config or HeadTrainingConfig()
     columns = tuple(extra_columns)
@@ -430,7 +431,8 @@ def score_pairs(
 
 
 def pair_features(linker: Linker, left: Side, right: Side, pairs: pd.DataFrame) -> pd.DataFrame:
-    """``pairs`` with the linker's signals added: dense, sparse (when prepared) and codes.
+    """``pairs`` with the linker's signals added: dense, sparse (when prepared),
+    code_agreement and code_variant.
 
     These are the same columns :meth:`Linker.features` gives candidates, so a head trained
     on them reads at match time exactly what it read in training.
