@@ -50,6 +50,7 @@ def pictures(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return out
 
 
+@pytest.mark.slow
 def test_vectors_are_normalised_1280d_with_has_image_flags(
     pictures: list[Path], tmp_path: Path
 ) -> None:
@@ -70,6 +71,7 @@ def test_vectors_are_normalised_1280d_with_has_image_flags(
     np.testing.assert_allclose(again, vectors, atol=1e-5)  # deterministic, batch size aside
 
 
+@pytest.mark.slow
 def test_several_images_average_and_identical_files_match(pictures: list[Path]) -> None:
     encoder = _encoder(cache=False)
     single, _ = encoder.encode([[p] for p in pictures], progress=False)
@@ -81,6 +83,7 @@ def test_several_images_average_and_identical_files_match(pictures: list[Path]) 
     assert single[0] @ single[3] > single[0] @ single[1]
 
 
+@pytest.mark.slow
 def test_second_run_reads_the_cache_without_loading_the_model(
     pictures: list[Path], tmp_path: Path
 ) -> None:
@@ -166,6 +169,7 @@ def test_exported_program_file_is_an_encoder(pictures: list[Path], tmp_path: Pat
     assert encoder.key.startswith("image-exported-")
 
 
+@pytest.mark.slow
 def test_features_equal_the_packaged_model_before_its_classifier(pictures: list[Path]) -> None:
     """Batch-norm folding and pooling change nothing: same vector as the package's own
     ``extract_features`` plus average pooling, normalised."""

@@ -58,7 +58,8 @@ def test_union_holds_every_retrievers_candidates_with_their_ranks() -> None:
     assert len(keys) == len(both)  # one row per pair
     # each pair keeps the rank every retriever gave it, and the union adds no pair of its own
     by_pair = both.set_index(["left", "right"])
-    for single, columns in ((dense, ["dense_lr", "dense_rl"]), (sparse, ["sparse_lr", "sparse_rl"])):
+    retrievers = ((dense, ["dense_lr", "dense_rl"]), (sparse, ["sparse_lr", "sparse_rl"]))
+    for single, columns in retrievers:
         mine = single.set_index(["left", "right"])[columns]
         pd.testing.assert_frame_equal(by_pair.loc[mine.index, columns], mine)
     assert keys == set(zip(dense["left"], dense["right"], strict=True)) | set(

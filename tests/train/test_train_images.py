@@ -25,6 +25,9 @@ from prodmatch.train.fine_tune import FineTuneConfig
 from prodmatch.train.fusion_trainer import FusionTrainingConfig
 from prodmatch.train.head import MatchHead
 
+# every test here encodes photos with the real EfficientNet-Lite0
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:
