@@ -70,8 +70,14 @@ def test_every_left_listing_gets_candidates_and_ranks_follow_scores(tiny_model: 
     linker = Linker(MatchSettings(model=str(tiny_model), k=2), progress=False)
     pairs = linker.candidates(*linker.prepare(LEFT, RIGHT))
     assert set(pairs["left"]) == set(range(len(LEFT)))
-    for _, group in pairs.groupby("left"):
-        assert group.sort_values("rank")["score"].is_monotonic_decreasing
+    for _, group in pairs.sample(frac=1.0, random_state=0).groupby("left"):
+        ranks, scores = group["rank"].to_numpy(), group["score"].to_numpy()
+        assert sorted(ranks) == list(range(1, len(group) + 1))
+        # a listing's rank is one more than the number of its candidates scoring higher
+        # (ties: any order among themselves), counted here without sorting
+        higher = (scores[None, :] > scores[:, None]).sum(axis=1)
+        tied = (scores[None, :] == scores[:, None]).sum(axis=1)
+        assert ((ranks >= higher + 1) & (ranks <= higher + tied)).all(), group
 
 
 def test_score_id_pairs_matches_candidate_scores(tiny_model: Path) -> None:

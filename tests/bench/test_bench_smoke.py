@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +100,7 @@ def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) ->
     assert "| abt-buy | selfsup |" in (out / "train_pairs.md").read_text()
 
 
+@pytest.mark.slow
 def test_images_benchmark_reports_both_matchers_and_throughput(
     tmp_path: Path, tiny_model: Path
 ) -> None:

@@ -177,6 +177,7 @@ def test_demo_with_a_tiny_model(tmp_path: Path, tiny_model: Path) -> None:
         assert (tmp_path / name).exists(), name
 
 
+@pytest.mark.slow
 def test_demo_with_the_default_model_matches_well(tmp_path: Path) -> None:
     """The real pretrained encoder, offline, on the built-in data: the newcomer's first run."""
     code, output = _run("demo", "--size", "150", "--out", tmp_path)
@@ -247,6 +248,7 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_match_with_image_col_warns_once_per_catalog_and_writes_photo_signals(
     pictured: Path, tiny_model: Path, tmp_path: Path, one_thread: None
 ) -> None:
@@ -288,6 +290,7 @@ def test_image_col_missing_from_a_catalog_is_one_line(
     assert "Traceback" not in output
 
 
+@pytest.mark.slow
 def test_dedupe_with_image_col_flags_reused_photos(
     pictured: Path, tiny_model: Path, tmp_path: Path, one_thread: None
 ) -> None:
@@ -315,6 +318,7 @@ def test_dedupe_with_image_col_flags_reused_photos(
     assert f"{count} a photo" in " ".join(output.split())
 
 
+@pytest.mark.slow
 def test_train_with_image_col_writes_a_fusion_head(
     pictured: Path, tiny_model: Path, tmp_path: Path, one_thread: None
 ) -> None:
@@ -339,6 +343,7 @@ def test_train_with_image_col_writes_a_fusion_head(
     assert json.loads(report.read_text())["scorer"] == "learned"
 
 
+@pytest.mark.slow
 def test_demo_with_images(tmp_path: Path, tiny_model: Path, one_thread: None) -> None:
     code, output = _run(
         "demo", "--size", "20", "--output", tmp_path, "--model", tiny_model, "--images"

@@ -356,6 +356,47 @@ def test_parquet_errors_name_the_row(tmp_path: Path) -> None:
     assert error_of(empty).startswith(f"{empty}: no rows")
 
 
+def test_parquet_missing_and_duplicate_ids_name_column_and_rows(tmp_path: Path) -> None:
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"sku": ["a", "b"], "name": ["x", "y"]}), path)
+    assert error_of(path) == (
+        f"{path}, column 'id': id column not found; columns found: 'sku', 'name'"
+    )
+    pq.write_table(pa.table({"id": [7, 8, 7], "name": ["x", "y", "z"]}), path)
+    assert error_of(path) == f"{path}, row 3, column 'id': duplicate id '7' (also on row 1)"
+
+
+def test_parquet_binary_cells_are_utf8_text_or_an_error_naming_row_and_column(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.parquet"
+    names = pa.array([b"kettle", "caf\u00e9".encode()], pa.binary())
+    pq.write_table(pa.table({"id": pa.array([b"a", b"b"]), "name": names}), path)
+    catalog = load_catalog(path)
+    assert catalog.ids == ["a", "b"] and row(catalog, "b") == ["caf\u00e9"]
+    names = pa.array([b"kettle", b"caf\xe9"], pa.binary())
+    pq.write_table(pa.table({"id": ["a", "b"], "name": names}), path)
+    assert error_of(path) == (
+        f"{path}, row 2, column 'name': not valid UTF-8: byte 0xe9 at byte 3 of the value"
+    )
+    pq.write_table(pa.table({"id": pa.array([b"a", b"\xff"]), "name": ["x", "y"]}), path)
+    assert error_of(path).startswith(f"{path}, row 2, column 'id': not valid UTF-8: byte 0xff")
+
+
+def test_jsonl_missing_id_and_bad_bytes_name_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.jsonl", '{"sku": "1", "name": "a"}\n')
+    assert error_of(path) == (
+        f"{path}, column 'id': id column not found; columns found: 'sku', 'name'"
+    )
+    path = write(tmp_path, "b.jsonl", '{"id": "1"}\n{"name": "no id"}\n')
+    assert error_of(path) == f"{path}, line 2, column 'id': empty id"
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b'{"id": "1", "name": "ok"}\n{"id": "2", "name": "caf\xe9"}\n')
+    assert error_of(path).startswith(
+        f"{path}, line 2: not valid UTF-8: byte 0xe9 at byte offset 50"
+    )
+
+
 def test_corrupt_parquet(tmp_path: Path) -> None:
     path = write(tmp_path, "a.parquet", "id,name\n1,a\n")
     assert error_of(path).startswith(f"{path}: not a readable Parquet file")

@@ -63,3 +63,67 @@ def test_an_empty_catalog_is_an_error(tmp_path: Path) -> None:
     path.write_text("id,title\n")
     with pytest.raises(InputError, match="no rows"):
         list(read_catalog_chunks(path))
+
+
+def _chunk_error(path: Path, rows: int = 2) -> str:
+    with pytest.raises(InputError) as error:
+        list(read_catalog_chunks(path, rows=rows))
+    return str(error.value)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_a_missing_id_column_is_one_line_naming_file_and_column(
+    tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"catalog{suffix}"
+    frame = _frame(5).rename(columns={"id": "sku"})
+    if suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    message = _chunk_error(path)
+    assert message.startswith(f"{path}, column 'id': id column not found; columns found: 'sku'")
+    assert "\n" not in message
+
+
+def test_duplicate_ids_across_parquet_and_jsonl_chunks_name_both_places(tmp_path: Path) -> None:
+    frame = _frame(7)
+    frame.loc[6, "id"] = "p1"
+    frame.to_parquet(tmp_path / "a.parquet", index=False)
+    frame.to_json(tmp_path / "a.jsonl", orient="records", lines=True)
+    assert _chunk_error(tmp_path / "a.parquet", rows=3) == (
+        f"{tmp_path / 'a.parquet'}, row 7, column 'id': duplicate id 'p1' (also on row 2)"
+    )
+    assert _chunk_error(tmp_path / "a.jsonl", rows=3) == (
+        f"{tmp_path / 'a.jsonl'}, line 7, column 'id': duplicate id 'p1' (also on line 2)"
+    )
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_bad_bytes_name_the_line_and_file_offset_even_far_into_the_file(
+    tmp_path: Path, bom: bytes
+) -> None:
+    # far past the reader's first block, with a two-byte character cut by a block boundary
+    body = b"".join(b"%d,caf\xc3\xa9 item %d\n" % (i, i) for i in range(20_000))
+    data = bom + b"id,title\n" + body + b"x,caf\xe9\n"
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    message = _chunk_error(path, rows=1000)
+    offset = data.index(b"\xe9")
+    assert message.startswith(f"{path}, line 20002: cannot decode as UTF-8")
+    assert f"byte 0xe9 at byte offset {offset}" in message
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_bytes(b'{"id": "1"}\n{"id": "2", "title": "\xff"}\n')
+    assert _chunk_error(jsonl).startswith(f"{jsonl}, line 2: cannot decode as UTF-8: byte 0xff")
+
+
+def test_a_parquet_binary_cell_that_is_not_utf8_names_row_and_column(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "a.parquet"
+    titles = pa.array([b"ok", b"fine", b"caf\xe9"], pa.binary())
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "title": titles}), path)
+    assert _chunk_error(path) == (
+        f"{path}, row 3, column 'title': not valid UTF-8: byte 0xe9 at byte 3 of the value"
+    )

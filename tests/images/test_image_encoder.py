@@ -51,6 +51,7 @@ def pictures(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return out
 
 
+@pytest.mark.slow
 def test_vectors_are_normalised_1280d_with_has_image_flags(
     pictures: list[Path], tmp_path: Path
 ) -> None:
@@ -71,6 +72,7 @@ def test_vectors_are_normalised_1280d_with_has_image_flags(
     np.testing.assert_allclose(again, vectors, atol=1e-5)  # deterministic, batch size aside
 
 
+@pytest.mark.slow
 def test_several_images_average_and_identical_files_match(pictures: list[Path]) -> None:
     encoder = _encoder(cache=False)
     single, _ = encoder.encode([[p] for p in pictures], progress=False)
@@ -82,6 +84,7 @@ def test_several_images_average_and_identical_files_match(pictures: list[Path]) 
     assert single[0] @ single[3] > single[0] @ single[1]
 
 
+@pytest.mark.slow
 def test_second_run_reads_the_cache_without_loading_the_model(
     pictures: list[Path], tmp_path: Path
 ) -> None:
@@ -172,6 +175,7 @@ def test_pickled_weights_are_refused_before_anything_is_unpickled(
             _encoder(crafted, cache=False).encode_pil([Image.new("RGB", (8, 8))])
 
 
+@pytest.mark.slow
 def test_features_equal_the_packaged_model_before_its_classifier(pictures: list[Path]) -> None:
     """Batch-norm folding and pooling change nothing: same vector as the package's own
     ``extract_features`` plus average pooling, normalised."""

@@ -150,3 +150,162 @@ def test_load_image_gives_rgb_or_none(tmp_path: Path) -> None:
     png = (tmp_path / "t.png").read_bytes()
     (tmp_path / "truncated.png").write_bytes(png[: len(png) // 2])
     assert load_image(tmp_path / "truncated.png") is None
+
+
+# -- download limits: body size and redirects ------------------------------------------------
+
+
+class _Routes(http.server.BaseHTTPRequestHandler):
+    """Answers from ``self.server.routes``: path -> (status, headers, body); counts requests."""
+
+    protocol_version = "HTTP/1.0"  # the connection closes after each answer
+
+    def do_GET(self) -> None:
+        server = self.server
+        assert isinstance(server, _RouteServer)
+        server.hits.append(self.path)
+        status, headers, body = server.routes.get(self.path, (404, {}, b"not found"))
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _RouteServer(http.server.ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Routes)
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.hits: list[str] = []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def routes() -> Iterator[_RouteServer]:
+    srv = _RouteServer()
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def _png_bytes(size: int, seed: int = 0) -> bytes:
+    """A valid PNG of noise (so it does not compress): about 3 x size^2 bytes."""
+    import io
+
+    import numpy as np
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _fetch(url: str, cache: Path) -> tuple[list[Path], dict[str, int]]:
+    paths, report = resolve_images_with_report([url], None, cache_dir=cache, timeout=3.0)
+    return paths[0], dict(report.reasons)
+
+
+def _cached(cache: Path) -> list[Path]:
+    folder = cache / "images"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_download_over_the_size_cap_is_refused_and_leaves_nothing(
+    routes: _RouteServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small, big = _png_bytes(8), _png_bytes(40)
+    monkeypatch.setattr("prodmatch.images.load.MAX_DOWNLOAD_BYTES", len(small))
+    length = {"Content-Type": "image/png"}
+    routes.routes["/small.png"] = (200, {**length, "Content-Length": str(len(small))}, small)
+    routes.routes["/big.png"] = (200, {**length, "Content-Length": str(len(big))}, big)
+    routes.routes["/unsized.png"] = (200, length, big)  # no length: ends when the server closes
+    cache = tmp_path / "cache"
+    paths, reasons = _fetch(f"{routes.url}/small.png", cache)
+    assert len(paths) == 1 and paths[0].read_bytes() == small  # exactly at the cap: kept
+    for name in ("big.png", "unsized.png"):
+        paths, reasons = _fetch(f"{routes.url}/{name}", cache)
+        assert paths == [] and reasons == {"download failed": 1}, name
+    assert len(_cached(cache)) == 1  # only the small photo; no partial or temporary file
+
+
+def _junk_server() -> tuple[str, threading.Thread]:
+    """A loopback port that answers one connection with bytes that are not HTTP."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer() -> None:
+        connection, _ = listener.accept()
+        connection.recv(1024)
+        connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        connection.close()
+        listener.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/photo.png", thread
+
+
+def test_a_body_cut_short_or_no_http_fails_that_image_only(
+    routes: _RouteServer, tmp_path: Path
+) -> None:
+    photo = _png_bytes(8)
+    # the whole image arrives, but less than announced: the connection broke somewhere
+    routes.routes["/cut.png"] = (200, {"Content-Length": str(len(photo) + 500)}, photo)
+    routes.routes["/photo.png"] = (200, {"Content-Length": str(len(photo))}, photo)
+    junk, thread = _junk_server()
+    urls = [f"{routes.url}/cut.png", junk, f"{routes.url}/photo.png"]
+    paths, report = resolve_images_with_report(urls, None, cache_dir=tmp_path / "c", timeout=3.0)
+    thread.join(5)
+    assert [len(p) for p in paths] == [0, 0, 1]
+    assert dict(report.reasons) == {"download failed": 2}
+
+
+def test_redirects_are_followed_up_to_a_limit(routes: _RouteServer, tmp_path: Path) -> None:
+    from prodmatch.images.load import MAX_REDIRECTS
+
+    photo = _png_bytes(8)
+    routes.routes["/photo.png"] = (200, {"Content-Length": str(len(photo))}, photo)
+    hops = MAX_REDIRECTS + 1
+    for i in range(1, hops + 1):
+        routes.routes[f"/hop{i}"] = (302, {"Location": f"/hop{i - 1}"}, b"")
+    routes.routes["/hop0"] = (301, {"Location": f"{routes.url}/photo.png"}, b"")
+    cache = tmp_path / "cache"
+    # /hop{n} is n + 1 redirects away from the photo
+    paths, reasons = _fetch(f"{routes.url}/hop{MAX_REDIRECTS - 1}", cache)
+    assert len(paths) == 1 and paths[0].read_bytes() == photo and reasons == {}
+    assert paths[0].suffix == ""  # named after the URL asked for, not where it led
+    routes.hits.clear()
+    paths, reasons = _fetch(f"{routes.url}/hop{MAX_REDIRECTS}", cache)
+    assert paths == [] and reasons == {"download failed": 1}
+    assert "/photo.png" not in routes.hits and len(routes.hits) <= MAX_REDIRECTS + 1
+    routes.routes["/loop"] = (302, {"Location": "/loop"}, b"")
+    routes.hits.clear()
+    assert _fetch(f"{routes.url}/loop", cache) == ([], {"download failed": 1})
+    assert len(routes.hits) <= MAX_REDIRECTS + 1
+
+
+def test_a_redirect_away_from_http_is_refused(routes: _RouteServer, tmp_path: Path) -> None:
+    import socket
+
+    local = _png(tmp_path / "secret.png")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    ftp = f"ftp://127.0.0.1:{listener.getsockname()[1]}/photo.png"
+    routes.routes["/to-file.png"] = (302, {"Location": local.as_uri()}, b"")
+    routes.routes["/to-ftp.png"] = (302, {"Location": ftp}, b"")
+    cache = tmp_path / "cache"
+    for name in ("to-file.png", "to-ftp.png"):
+        assert _fetch(f"{routes.url}/{name}", cache) == ([], {"download failed": 1}), name
+    with pytest.raises(TimeoutError):
+        listener.accept()  # nobody was sent to the FTP address
+    listener.close()
+    assert _cached(cache) == []

@@ -45,6 +45,7 @@ def _linker(model: Path, **options: object) -> Linker:
     return Linker(settings, image_encoder=ImageEncoder(threads=1), progress=False)
 
 
+@pytest.mark.slow
 def test_image_column_adds_photo_signals_and_stays_out_of_the_text(
     world: MultimodalCatalogs, tiny_model: Path
 ) -> None:
@@ -112,6 +113,7 @@ def test_catalog_without_the_image_column_is_a_one_line_error(tiny_model: Path) 
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_missing_corrupt_and_offline_images_are_counted_and_never_stop(
     world: MultimodalCatalogs, tiny_model: Path, tmp_path: Path
 ) -> None:
@@ -152,6 +154,7 @@ def test_missing_corrupt_and_offline_images_are_counted_and_never_stop(
     assert len(pairs) > 0
 
 
+@pytest.mark.slow
 def test_dedupe_flags_a_reused_photo_without_merging_on_it(
     world: MultimodalCatalogs, tiny_model: Path, tmp_path: Path
 ) -> None:

@@ -58,6 +58,7 @@ def test_pictures_are_deterministic_per_seed_and_differ_per_platform() -> None:
         draw_product(PHONE, platform="left", seed=0, size=8)
 
 
+@pytest.mark.slow
 def test_near_miss_in_another_colour_looks_further_than_the_same_product() -> None:
     siblings = [
         (PHONE, "White"),

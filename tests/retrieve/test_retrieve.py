@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from prodmatch.retrieve import DenseIndex, SparseIndex, retrieve_candidates
@@ -55,11 +56,51 @@ def test_union_holds_every_retrievers_candidates_with_their_ranks() -> None:
     assert set(zip(dense["left"], dense["right"], strict=True)) <= keys
     assert set(zip(sparse["left"], sparse["right"], strict=True)) <= keys
     assert len(keys) == len(both)  # one row per pair
-    assert (both[["dense_lr", "sparse_lr"]].min(axis=1) < NOT_RANKED).any()
-    # both ways: every left listing and every right listing has candidates
-    assert set(both["left"]) == set(range(30))
-    assert set(both["right"]) >= set(dense["right"])
-    assert set(sparse["right"]) == set(range(40)) or len(set(sparse["right"])) > 30
+    # each pair keeps the rank every retriever gave it, and the union adds no pair of its own
+    by_pair = both.set_index(["left", "right"])
+    retrievers = ((dense, ["dense_lr", "dense_rl"]), (sparse, ["sparse_lr", "sparse_rl"]))
+    for single, columns in retrievers:
+        mine = single.set_index(["left", "right"])[columns]
+        pd.testing.assert_frame_equal(by_pair.loc[mine.index, columns], mine)
+    assert keys == set(zip(dense["left"], dense["right"], strict=True)) | set(
+        zip(sparse["left"], sparse["right"], strict=True)
+    )
+    found = by_pair[["dense_lr", "dense_rl", "sparse_lr", "sparse_rl"]] < NOT_RANKED
+    assert found.any(axis=1).all()
+
+
+# Right r2 is no left listing's nearest neighbour: only the right-to-left search finds it.
+LEFT_2D = np.array([[1.0, 0.0], [0.99, 0.14], [0.6, 0.8]], dtype=np.float32)
+RIGHT_2D = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
+N = NOT_RANKED
+
+
+@pytest.mark.parametrize(
+    ("k", "expected"),
+    [
+        # (left, right, dense_lr, dense_rl), worked out by hand from the cosines above
+        (1, [(0, 0, 0, 0), (1, 0, 0, N), (2, 1, 0, 0), (2, 2, N, 0)]),
+        (
+            2,
+            [
+                (0, 0, 0, 0),
+                (0, 1, 1, N),
+                (1, 0, 0, 1),
+                (1, 1, 1, 1),
+                (1, 2, N, 1),
+                (2, 1, 0, 0),
+                (2, 2, 1, 0),
+            ],
+        ),
+    ],
+)
+def test_dense_search_both_ways_on_a_hand_made_case(
+    k: int, expected: list[tuple[int, int, int, int]]
+) -> None:
+    pairs = retrieve_candidates(LEFT_2D, RIGHT_2D, None, None, k=k, index_kind="flat").pairs
+    got = pairs[["left", "right", "dense_lr", "dense_rl"]]
+    assert [tuple(int(v) for v in row) for row in got.itertuples(index=False)] == expected
+    assert (pairs[["sparse_lr", "sparse_rl"]] == NOT_RANKED).all().all()
 
 
 def test_exclude_self_for_dedup() -> None:

@@ -35,7 +35,12 @@ def test_each_loss_trains_and_lowers_its_loss(
     losses = [row["loss"] for row in result.history]
     assert len(losses) >= 2
     assert losses[-1] < losses[0]
-    assert 0.0 <= result.metrics["best_valid_f1"] <= 1.0
+    # the kept epoch is the one with the best validation F1, and it is the model returned
+    f1s = [row["valid_f1"] for row in result.history]
+    best = int(np.argmax(f1s))
+    assert result.metrics["best_valid_f1"] == f1s[best]
+    assert result.metrics["best_epoch"] == result.history[best]["epoch"]
+    assert valid_f1(result.model, listings, valid) == pytest.approx(f1s[best], abs=1e-6)
 
 
 def test_supcon_improves_validation_f1_of_the_tiny_model(

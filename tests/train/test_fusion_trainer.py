@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
+from prodmatch.decide import best_threshold
 from prodmatch.errors import ProdmatchError
+from prodmatch.images import FusionHead
 from prodmatch.train.fusion_trainer import (
     FusionInputs,
     FusionTrainingConfig,
@@ -53,15 +55,48 @@ def _world(n: int = 60, seed: int = 0) -> tuple[FusionInputs, FusionInputs, pd.D
     return left, right, pairs
 
 
+def _split(pairs: pd.DataFrame, n: int) -> tuple[pd.DataFrame, ...]:
+    """Train, valid and test pairs on disjoint sibling families (60%, 20%, 20% of them): a
+    head that only remembered the training products would not pass on valid or test."""
+    family = pairs["left_id"].str[1:].astype(int) // 2
+    cuts = (int(0.6 * n / 2), int(0.8 * n / 2))
+    return (
+        pairs[family < cuts[0]],
+        pairs[(family >= cuts[0]) & (family < cuts[1])],
+        pairs[family >= cuts[1]],
+    )
+
+
+def _best_f1(
+    head: FusionHead, left: FusionInputs, right: FusionInputs, pairs: pd.DataFrame
+) -> float:
+    """The best F1 of the fused cosine on `pairs` (identity head: the text cosine)."""
+    fused = [
+        pd.DataFrame(head.fuse(side.text, side.image, side.has_image), index=side.ids)
+        for side in (left, right)
+    ]
+    a = fused[0].loc[pairs["left_id"]].to_numpy()
+    b = fused[1].loc[pairs["right_id"]].to_numpy()
+    return best_threshold((a * b).sum(axis=1), pairs["label"].to_numpy())[1]
+
+
 @pytest.mark.parametrize("loss", ["supcon", "infonce"])
 def test_fusion_learns_what_only_the_photo_says(loss: str) -> None:
-    left, right, pairs = _world()
+    n = 100
+    left, right, pairs = _world(n)
+    train, valid, test = _split(pairs, n)
+    assert not set(train["left_id"]) & (set(valid["left_id"]) | set(test["left_id"]))
     config = FusionTrainingConfig(loss=loss, epochs=40, batch_size=32, seed=1)  # type: ignore[arg-type]
-    result = train_fusion(left, right, pairs, pairs, config, progress=False)
+    result = train_fusion(left, right, train, valid, config, progress=False)
     assert result.metrics["text_f1"] < 0.8  # siblings look alike in text
     assert result.metrics["f1"] > result.metrics["text_f1"] + 0.1
     assert result.metrics["epoch"] > 0
-    again = train_fusion(left, right, pairs, pairs, config, progress=False)
+    # the gain holds on products neither training nor the choice of epoch saw
+    start = identity_start(16, 8)
+    text_test = _best_f1(start, left, right, test)
+    fused_test = _best_f1(result.head, left, right, test)
+    assert fused_test > text_test + 0.1, (text_test, fused_test)
+    again = train_fusion(left, right, train, valid, config, progress=False)
     for a, b in zip(
         result.head.state_dict().values(), again.head.state_dict().values(), strict=True
     ):

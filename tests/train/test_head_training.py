@@ -119,7 +119,8 @@ def test_infonce_mode_and_a_saved_head_score_alike(prepared: Prepared, tmp_path:
         config=config,
         progress=False,
     )
-    assert 0.0 < result.metrics["f1"] <= 1.0
+    # better on valid than the untrained encoder's cosine it starts from
+    assert result.metrics["f1"] > result.metrics["baseline_f1"] + 0.05, result.metrics
     stages = {str(row["stage"]) for row in result.history}
     assert stages == {"projection", "classifier"}
     json.dumps({"metrics": result.metrics, "history": result.history}, allow_nan=False)

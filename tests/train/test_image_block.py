@@ -36,6 +36,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return out
 
 
+@pytest.mark.slow
 def test_untrained_tower_gives_the_encoders_vectors_and_trains_one_block(
     photos: list[Path],
 ) -> None:
@@ -55,6 +56,7 @@ def test_untrained_tower_gives_the_encoders_vectors_and_trains_one_block(
     assert stem.weight.grad is None
 
 
+@pytest.mark.slow
 def test_saved_tower_loads_into_the_image_encoder(photos: list[Path], tmp_path: Path) -> None:
     tower = TrainableTower()
     with torch.no_grad():

@@ -195,11 +195,26 @@ class _Table:
 
     def text(self, index: int, col: int) -> str:
         """The cell as text ('' for missing), as stored in a Catalog."""
-        return _cell_text(self.rows[index][col])
+        return _cell_text(self._decoded(index, col))
 
     def id_text(self, index: int, col: int) -> str:
         """The cell as an id: text, stripped, integral numbers without '.0'."""
-        return _id_text(self.rows[index][col])
+        return _id_text(self._decoded(index, col))
+
+    def _decoded(self, index: int, col: int) -> Any:
+        """The raw cell, with bytes (a Parquet binary column) decoded as UTF-8: text, not
+        the "b'...'" that str() would make of them; bad bytes name the row and column."""
+        value = self.rows[index][col]
+        if not isinstance(value, bytes | bytearray):
+            return value
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self.error(
+                f"not valid UTF-8: byte 0x{value[exc.start]:02x} at byte {exc.start} of the value",
+                index,
+                self.header[col],
+            ) from exc
 
 
 def _read_table(path: Path, *, sep: str | None, encoding: str | None) -> _Table:

@@ -8,6 +8,7 @@ remembers every id it has seen: a few tens of bytes per listing, the one thing t
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -85,11 +86,44 @@ def _text_tables(
                 _jsonl_tables(handle, path, rows) if jsonl else _csv_tables(handle, path, rows, sep)
             )
     except UnicodeDecodeError as exc:
+        offset, line = _first_bad_byte(path, encoding or "utf-8-sig")
+        where = f" at byte offset {offset}" if offset is not None else ""
         raise InputError(
-            f"cannot decode as {encoding or 'UTF-8'} (byte {exc.start} of a read block); "
-            "give --encoding",
+            f"cannot decode as {encoding or 'UTF-8'}: byte 0x{exc.object[exc.start]:02x}{where};"
+            " give --encoding",
             file=path,
+            line=line,
         ) from exc
+
+
+def _first_bad_byte(path: Path, encoding: str) -> tuple[int | None, int | None]:
+    """Byte offset and line of the first byte `encoding` cannot decode, found again from the
+    start a block at a time: the error of a buffered text reader only knows its place in one
+    block. Lines are counted as b"\\n" bytes (right for every ASCII-compatible encoding)."""
+    with path.open("rb") as handle:
+        consumed = 0
+        if encoding.replace("_", "-").lower() == "utf-8-sig":
+            encoding = "utf-8"
+            if handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
+                consumed = len(codecs.BOM_UTF8)
+            else:
+                handle.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        lines = 0
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # the decoder's input is the end of a character held from the last block + block
+                held = len(exc.object) - len(block)
+                return consumed - held + exc.start, lines + exc.object[: exc.start].count(b"\n") + 1
+            consumed += len(block)
+            lines += block.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)  # a character cut off by the end of the file
+        except UnicodeDecodeError as exc:
+            return consumed - len(exc.object) + exc.start, lines + 1
+    return None, None
 
 
 def _csv_tables(handle: TextIO, path: Path, rows: int, sep: str | None) -> Iterator[_Table]:

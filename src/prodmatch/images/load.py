@@ -10,6 +10,7 @@ is reported once at the end as a single warning ("12 of 500 images missing or un
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import json
 import math
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image, UnidentifiedImageError
@@ -45,6 +47,9 @@ __all__ = [
 DEFAULT_TIMEOUT = 5.0
 # Bytes one download may have; a product photo is far smaller, a runaway response is not.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
+# Redirects one download may follow (CDNs use one or two), only to http(s) addresses: a
+# photo URL must not lead the reader to a local file or another protocol.
+MAX_REDIRECTS = 5
 # Parallel downloads: waiting on the network needs threads, not cores.
 _DOWNLOAD_THREADS = 8
 # Connection failures, with no success yet, after which the network counts as absent.
@@ -233,7 +238,7 @@ class _Downloader:
             return None, NO_NETWORK
         try:
             self._download(url, path)
-        except urllib.error.HTTPError:
+        except (urllib.error.HTTPError, http.client.HTTPException):
             self._note(host, ok=True)  # the server answered: the network works, this file not
             return None, DOWNLOAD
         except (urllib.error.URLError, TimeoutError, ConnectionError):
@@ -259,15 +264,47 @@ class _Downloader:
                 self.offline.set()
 
     def _download(self, url: str, path: Path) -> None:
+        """Into ``path``, or raise: more than the size cap (said or sent), fewer bytes than
+        the server announced (a cut-off file may still pass the image check), or too many or
+        non-http(s) redirects."""
         request = urllib.request.Request(url, headers={"User-Agent": "prodmatch"})
-        with (
-            urllib.request.urlopen(request, timeout=self.timeout) as response,
-            atomic_path(path) as tmp,
-        ):
-            data = response.read(MAX_DOWNLOAD_BYTES + 1)
-            if len(data) > MAX_DOWNLOAD_BYTES:
+        with _OPENER.open(request, timeout=self.timeout) as response:
+            said = response.headers.get("Content-Length", "").strip()
+            declared = int(said) if said.isdigit() else None
+            if declared is not None and declared > MAX_DOWNLOAD_BYTES:
                 raise ValueError("download too large")
+            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+        if len(data) > MAX_DOWNLOAD_BYTES:
+            raise ValueError("download too large")
+        if declared is not None and len(data) < declared:
+            raise ValueError("download cut short")
+        with atomic_path(path) as tmp:
             tmp.write_bytes(data)
+
+
+class _HttpRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, at most :data:`MAX_REDIRECTS` and only to http(s) addresses
+    (urllib itself would follow up to 10, and to ftp://)."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise urllib.error.HTTPError(
+                newurl, code, f"redirect to {newurl!r} refused", headers, fp
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpRedirectsOnly)
 
 
 def _fetch_all(
