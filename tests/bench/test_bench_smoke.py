@@ -61,7 +61,7 @@ def _has_metadata(record: dict[str, Any], command: str) -> bool:
     )
 
 
-def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
+def test_encode_speed_reports_throughput(tmp_path: Path, tiny_model: Path) -> None:
     done = subprocess.run(
         [
             sys.executable,
@@ -72,6 +72,8 @@ def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
             str(tiny_model),
             "--engines",
             "plain,torch,onnx",
+            "--out",
+            str(tmp_path),
         ],
         check=True,
         capture_output=True,
@@ -81,6 +83,9 @@ def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
     assert [r["engine"] for r in reports] == ["plain", "torch", "onnx"]
     assert all(r["products"] == 100 and r["products_per_second"] > 0 for r in reports)
     assert reports[2]["cosine_min"] > 0.999  # onnx fp32 agrees with sentence-transformers
+    (record,) = json.loads((tmp_path / "encode_speed.json").read_text())
+    assert _has_metadata(record, "python bench/encode_speed.py")
+    assert record["results"]["engines"] == reports
 
 
 def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
@@ -147,7 +152,13 @@ def test_images_benchmark_reports_both_matchers_and_throughput(
         text=True,
     )
     results = json.loads((tmp_path / "images.json").read_text())
-    assert set(results) == {"data", "throughput", "model", "text", "text+image", "peak_rss_mb"}
+    assert set(results) == {"data", "throughput", "model", "text", "text+image", "peak_rss_mb"} | {
+        "date",
+        "commit",
+        "command",
+        "machine",
+    }
+    assert _has_metadata(results, "python bench/images.py")
     assert results["data"]["photos"] >= 25
     assert results["throughput"]["images"] == 6
     assert list(results["throughput"]["images_per_second"]) == ["threads_1"]
@@ -189,7 +200,7 @@ def test_scale_benchmark_reports_every_stage_and_summarises(
     report = json.loads((out / "scale-300.json").read_text())
     assert {"load", "encode", "index", "search", "score", "decide"} <= set(report["stages"])
     assert report["left_rows"] > 250 and 0 < report["recall_at_k"] <= 1
-    assert 0 < report["f1"] <= 1 and report["command"].startswith("python bench/scale.py")
+    assert 0 < report["f1"] <= 1 and _has_metadata(report, "python bench/scale.py")
     subprocess.run(
         [sys.executable, str(ROOT / "bench" / "scale.py"), "--summary", "--out", str(out)],
         check=True,
