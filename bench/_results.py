@@ -9,6 +9,9 @@ another's, so rows measured with different code stay apart, each with its own co
     ...                                # measure
     append_record(RESULTS / "x.json", record, {"f1": 0.8})
 
+Scripts that choose a default read a benchmark through ``without_test``, which never opens
+its test split.
+
 Timings on a shared machine are not idle figures: ``machine`` holds the load average at the
 start and end of the run, and ``machine.shared`` says the cores were shared when it was so.
 """
@@ -24,6 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from prodmatch.data import load_catalog, load_pairs
+from prodmatch.data.pairs import PairDataset
 from prodmatch.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +113,13 @@ def latest(path: Path) -> dict[str, Any]:
     if not records:
         raise ValueError(f"{path}: no records")
     return records[-1]
+
+
+def without_test(folder: Path) -> PairDataset:
+    """A DeepMatcher folder's tables, train and valid pairs; test.csv is never opened, so a
+    choice made from what this returns cannot have seen the test split (its test is empty)."""
+    left = load_catalog(folder / "tableA.csv", sep=",")
+    right = load_catalog(folder / "tableB.csv", sep=",")
+    known = {"left_ids": set(left.ids), "right_ids": set(right.ids)}
+    train, valid = (load_pairs(folder / f"{s}.csv", **known, sep=",") for s in ("train", "valid"))
+    return PairDataset(left=left, right=right, train=train, valid=valid, test=valid.iloc[:0])

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _results import RESULTS, append_record, start_record
+from _results import RESULTS, append_record, start_record, without_test
 from sklearn.metrics import average_precision_score
 
-from prodmatch.data import load_deepmatcher
 from prodmatch.decide import best_threshold
 from prodmatch.linker import Linker
 from prodmatch.score import score_pairs
@@ -61,7 +60,7 @@ def main() -> None:
 
 def valid_grid(folder: Path, settings: MatchSettings) -> dict[str, dict[str, float]]:
     """Validation F1 (threshold chosen on valid) and average precision at each grid point."""
-    dataset = load_deepmatcher(folder)
+    dataset = without_test(folder)
     valid = dataset.valid
     linker = Linker(settings, progress=False)
     left = dataset.left.select(list(dict.fromkeys(valid["left_id"])))

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _results import RESULTS, append_record, start_record
+from _results import RESULTS, append_record, start_record, without_test
 
 import prodmatch.train.api as train_api
-from prodmatch.data import load_deepmatcher
 from prodmatch.settings import MatchSettings
 from prodmatch.train.head_trainer import HeadTrainingConfig
 
@@ -49,7 +48,7 @@ def main() -> None:
     settings = MatchSettings(model=args.model) if args.model else MatchSettings()
     runs: list[dict[str, Any]] = []
     for name in args.names.split(","):
-        dataset = load_deepmatcher(args.datasets / name)
+        dataset = without_test(args.datasets / name)
         for seed in [int(s) for s in args.seeds.split(",")]:
             for variant in ("all", f"without {args.drop}"):
                 columns = tuple(

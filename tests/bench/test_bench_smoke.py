@@ -208,3 +208,119 @@ def test_scale_benchmark_reports_every_stage_and_summarises(
     )
     table = (out / "scale.md").read_text().splitlines()
     assert len(table) == 4 and (out / "scale.png").stat().st_size > 10_000
+
+
+def _deepmatcher(tmp_path: Path, name: str, seed: int) -> Path:
+    world = generate_catalogs(80, seed=seed)
+    datasets = tmp_path / "datasets"
+    write_deepmatcher(world, generate_pairs(world, seed=seed), datasets / name)
+    return datasets
+
+
+def _bench(script: str, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_hybrid_weight_choice_reads_valid_only_and_records_the_grid(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    datasets = _deepmatcher(tmp_path, "abt-buy", seed=7)
+    # a test split that cannot be read: the choice must not need it
+    (datasets / "abt-buy" / "test.csv").write_text("ltable_id,rtable_id,label\nnope,nope,1\n")
+    out = tmp_path / "results"
+    _bench(
+        "choose_hybrid_weights.py",
+        "--datasets",
+        str(datasets),
+        "--names",
+        "abt-buy",
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+    )
+    (record,) = json.loads((out / "hybrid_weights.json").read_text())
+    assert _has_metadata(record, "python bench/choose_hybrid_weights.py")
+    results = record["results"]
+    grid = results["grid"]["abt-buy"]
+    assert len(grid) == 21 * 9
+    best = max(grid.values(), key=lambda point: point["f1"])
+    assert results["best"]["mean_f1"] == best["f1"]
+    assert results["chosen"] in (results["best"]["weights"], results["default"]["weights"])
+
+
+def test_signal_choice_compares_head_matchers_with_and_without_the_signal(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    datasets = _deepmatcher(tmp_path, "abt-buy", seed=8)
+    out = tmp_path / "results"
+    _bench(
+        "choose_signals.py",
+        "--datasets",
+        str(datasets),
+        "--names",
+        "abt-buy",
+        "--seeds",
+        "0",
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+    )
+    (record,) = json.loads((out / "signals.json").read_text())
+    assert _has_metadata(record, "python bench/choose_signals.py")
+    results = record["results"]
+    runs = results["runs"]
+    assert [r["variant"] for r in runs] == ["all", "without code_variant"]
+    assert "code_variant" in runs[0]["signals"] and "code_variant" not in runs[1]["signals"]
+    means = results["mean_valid_f1"]["both"]
+    assert results["keep"] == (means["all"] > means["without code_variant"])
+
+
+def test_rerank_floor_choice_replays_floors_on_valid(tmp_path: Path, tiny_model: Path) -> None:
+    datasets = _deepmatcher(tmp_path, "abt-buy", seed=9)
+    folder, matcher = datasets / "abt-buy", tmp_path / "matcher"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prodmatch.cli",
+            "train",
+            str(folder),
+            "-o",
+            str(matcher),
+            "--mode",
+            "head",
+            "--cross-encoder",
+            "--cross-epochs",
+            "1",
+            "--model",
+            str(tiny_model),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    out = tmp_path / "results"
+    _bench(
+        "choose_rerank_floor.py",
+        str(matcher),
+        str(folder),
+        "--floors",
+        "0,0.5,0.99",
+        "--orders",
+        "--out",
+        str(out),
+    )
+    (record,) = json.loads((out / "rerank_floor.json").read_text())
+    assert _has_metadata(record, "python bench/choose_rerank_floor.py")
+    results = record["results"]
+    shares = [f["reread_share"] for f in results["floors"]]
+    assert shares[0] == 1.0 and shares == sorted(shares, reverse=True) and shares[2] < 1.0
+    assert results["chosen_floor"] in (0.0, 0.5, 0.99)
+    assert set(results["orders"]) == {"one", "both"}
