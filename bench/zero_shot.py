@@ -5,7 +5,7 @@ appends one record (date, commit, command, machine, and every report) to
 bench/results/zero_shot.json; bench/results/zero_shot.md tabulates the newest record.
 
     .venv/bin/python bench/zero_shot.py [--datasets ../shared/datasets] [--scorers hybrid,...]
-    .venv/bin/python bench/zero_shot.py --scorers hybrid,dense --only pairs --engine onnx-int8
+    .venv/bin/python bench/zero_shot.py --scorers dense --names abt-buy --engine onnx-int8
 
 The F1 figures do not depend on the machine's load; the reports' seconds and peak RSS do (the
 record says whether the machine was shared).
@@ -51,14 +51,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--engine", default=None, help="Text encoder engine (default: torch).")
     parser.add_argument("--only", choices=("pairs", "linkage"), default=None)
+    parser.add_argument("--names", default=None, help="Only these datasets, e.g. abt-buy.")
     args = parser.parse_args()
     record = start_record()
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for scorer in args.scorers.split(","):
             common = ["--scorer", scorer, *(["--engine", args.engine] if args.engine else [])]
+            names = args.names.split(",") if args.names else None
             for name in PAIR_SETS:
                 folder = args.datasets / name
+                if names is not None and name not in names:
+                    continue
                 if folder.is_dir() and args.only != "linkage":
                     key = f"pairs/{name}/{scorer}"
                     results[key] = run(
@@ -66,6 +70,8 @@ def main() -> None:
                     )
             for name, (left, right, gold) in FULL_SETS.items():
                 folder = args.datasets / name
+                if names is not None and name not in names:
+                    continue
                 if folder.is_dir() and args.only != "pairs":
                     key = f"linkage/{name}/{scorer}"
                     results[key] = run(
