@@ -36,10 +36,13 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def commit() -> str:
-    """The checked-out commit, with ``-dirty`` when tracked files other than results differ."""
+    """The checked-out commit, with ``-dirty`` when tracked files other than results and
+    Markdown differ from it (a figure being written into BENCHMARKS.md is not a code change)."""
     try:
         head = _git("rev-parse", "--short=12", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results")
+        dirty = _git(
+            "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results", ":!*.md"
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("-dirty" if dirty else "")
