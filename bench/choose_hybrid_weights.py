@@ -11,6 +11,12 @@ two datasets. The rule, fixed before looking: the defaults in `MatchSettings` ar
 the best point beats them by more than ``--margin`` (1 point of mean F1: each validation split
 holds about 200 matches, so smaller differences are within its sampling noise).
 
+With --rank, each grid point is also scored the way matching uses the score: the left listing
+of every validation match is matched against the whole right table (retrieval as `match`
+does it, k = 20 both ways), and the mean reciprocal rank of its true match among its scored
+candidates (0 when not retrieved) is recorded beside the pair F1. It reads only the validation
+matches and the unlabelled right table; it informs, the rule above decides.
+
 Appends a record (date, commit, command, machine, the whole grid, the choice) to
 bench/results/hybrid_weights.json.
 """
@@ -18,6 +24,7 @@ bench/results/hybrid_weights.json.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +49,25 @@ def main() -> None:
     parser.add_argument("--names", default=",".join(DATASETS))
     parser.add_argument("--model", default=None, help="Text encoder (default: the default).")
     parser.add_argument("--margin", type=float, default=0.01)
+    parser.add_argument("--rank", action="store_true", help="Also each point's valid MRR.")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     record = start_record()
     defaults = MatchSettings()
     settings = MatchSettings(model=args.model) if args.model else defaults
     grid: dict[str, dict[str, dict[str, float]]] = {}
+    ranks: dict[str, dict[str, float]] = {}
     for name in args.names.split(","):
         grid[name] = valid_grid(args.datasets / name, settings)
+        if args.rank:
+            ranks[name] = valid_ranks(args.datasets / name, settings)
     results = choose(grid, (defaults.dense_weight, defaults.code_weight), args.margin)
+    if ranks:
+        results["mean_reciprocal_rank"] = ranks
+        results["best_by_mean_reciprocal_rank"] = max(
+            ranks[name].keys() & grid[name].keys(),
+            key=lambda k: np.mean([r[k] for r in ranks.values()]),
+        )
     results["model"] = settings.model
     results["grid"] = grid
     append_record(args.out / "hybrid_weights.json", record, results)
@@ -83,6 +100,33 @@ def valid_grid(folder: Path, settings: MatchSettings) -> dict[str, dict[str, flo
                 "average_precision": round(float(average_precision_score(labels, scores)), 4),
             }
     return grid
+
+
+def valid_ranks(folder: Path, settings: MatchSettings) -> dict[str, float]:
+    """Mean reciprocal rank of each validation match's right listing among its left listing's
+    scored candidates from the whole right table, at each grid point."""
+    dataset = without_test(folder)
+    matches = dataset.valid[dataset.valid["label"] == 1]
+    linker = Linker(replace(settings, k=20), progress=False)
+    left_side, right_side = linker.prepare(
+        dataset.left.select(list(dict.fromkeys(matches["left_id"]))), dataset.right
+    )
+    found = linker.candidates(left_side, right_side)
+    gold = set(zip(matches["left_id"], matches["right_id"], strict=True))
+    is_gold = np.array(
+        [pair in gold for pair in zip(found["left_id"], found["right_id"], strict=True)]
+    )
+    ranks = {}
+    for dense_weight in DENSE_WEIGHTS:
+        for code_weight in CODE_WEIGHTS:
+            scores = score_pairs(
+                found, "hybrid", dense_weight=dense_weight, code_weight=code_weight
+            )
+            frame = found[["left"]].assign(score=scores, gold=is_gold)
+            frame["rank"] = frame.groupby("left")["score"].rank(ascending=False, method="average")
+            reciprocal = (1.0 / frame.loc[frame["gold"], "rank"]).sum()
+            ranks[_key(dense_weight, code_weight)] = round(float(reciprocal) / len(gold), 4)
+    return ranks
 
 
 def choose(
