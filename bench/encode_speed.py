@@ -7,7 +7,10 @@ serialises them) with each engine, the cache off, after a warm-up: `plain` is
 sentence-transformers' own `encode` (fp32, batch 64, padding as it pads), the reference the
 others are measured against; `torch`, `onnx` and `onnx-int8` are prodmatch's engines
 (length-sorted batches). Prints one JSON object per engine: products/s, speed-up over plain,
-cosine agreement with plain (mean and min), and the process's peak RSS so far.
+cosine agreement with plain (mean and min), and the process's peak RSS so far, and appends one
+record (date, commit, command, machine with its load, every engine) to
+bench/results/encode_speed.json. The cosines do not depend on the machine's load; the rates
+do, and are an idle figure only when the record's machine was not shared.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ import json
 import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from _results import RESULTS, append_record, start_record
 
 from prodmatch.data import catalog_from_frame
 from prodmatch.encode import TextEncoder
@@ -37,7 +43,10 @@ def main() -> None:
     parser.add_argument("--engines", default="plain,torch,onnx,onnx-int8")
     parser.add_argument("--titles", action="store_true", help="Encode titles only.")
     parser.add_argument("--max-seq-length", type=int, default=128)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    record = start_record()
+    engines: list[dict[str, Any]] = []
     texts = _texts(args.n, args.titles)
     reference: npt.NDArray[np.float32] | None = None
     plain_rate = None
@@ -51,21 +60,21 @@ def main() -> None:
         if reference is None:
             reference, plain_rate = vectors, rate
         cosine = np.einsum("ij,ij->i", vectors, reference)
-        print(
-            json.dumps(
-                {
-                    "engine": engine,
-                    "products": len(texts),
-                    "seconds": round(seconds, 1),
-                    "products_per_second": round(rate, 1),
-                    "speedup_vs_first": round(rate / plain_rate, 2) if plain_rate else 1.0,
-                    "cosine_mean": round(float(cosine.mean()), 4),
-                    "cosine_min": round(float(cosine.min()), 4),
-                    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-                }
-            ),
-            flush=True,
+        engines.append(
+            {
+                "engine": engine,
+                "products": len(texts),
+                "seconds": round(seconds, 1),
+                "products_per_second": round(rate, 1),
+                "speedup_vs_first": round(rate / plain_rate, 2) if plain_rate else 1.0,
+                "cosine_mean": round(float(cosine.mean()), 4),
+                "cosine_min": round(float(cosine.min()), 4),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
         )
+        print(json.dumps(engines[-1]), flush=True)
+    results = {"model": args.model, "titles": args.titles, "engines": engines}
+    append_record(args.out / "encode_speed.json", record, results)
 
 
 def _texts(n: int, titles: bool) -> list[str]:

@@ -18,7 +18,8 @@ sibling. Trains two head-mode matchers with the same seed, text only and text + 
 Before that it measures image encoding alone: EfficientNet-Lite0 images/s with the cache off,
 after a warm-up, on 1 thread and on all cores, and the process's peak RSS. Everything runs in a
 private embedding cache (a temporary folder unless --cache-dir), so no run reuses another's
-vectors. Writes bench/results/images.json and prints a Markdown table.
+vectors. Writes bench/results/images.json (with the run's date, commit, command and machine,
+whose load says whether the rates are those of a busy machine) and prints a Markdown table.
 
 Slow (minutes): not part of the test suite; tests/bench/test_bench_smoke.py runs it tiny.
 """
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from _results import start_record
 
 from prodmatch.io import atomic_write_text
 
@@ -58,11 +60,13 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+    record = start_record()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PRODMATCH_CACHE_DIR"] = str(args.cache_dir or Path(tmp) / "cache")
         results = run(args, Path(tmp))
     args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "images.json", json.dumps(results, indent=2) + "\n")
+    record["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
+    atomic_write_text(args.out / "images.json", json.dumps({**record, **results}, indent=2) + "\n")
     print(markdown(results))
 
 

@@ -8,21 +8,21 @@ to Parquet in blocks, so generation itself stays small), matches them with `Stre
 (chunked, through a work folder) and reports per stage (load, encode, index, search, score,
 decide) the wall time, listings per second and the process's peak RSS, the approximate index's
 top-k recall against exact search on held-out queries, and precision/recall/F1 against the
-generator's gold mapping. Run it alone: on 2 cores anything else running halves the figures.
+generator's gold mapping. Run it alone: on 2 cores anything else running halves the figures
+(each result file records the machine's load at the start and end of its run, and its commit).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import platform
-import sys
+import os
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
+from _results import start_record
 
 from prodmatch.encode.models import DEFAULT_MODEL
 from prodmatch.io import atomic_path, atomic_write_text
@@ -62,6 +62,7 @@ def main() -> None:
         k=args.k,
         index=args.index,
     )
+    record = start_record()  # one file per size: date, commit, command, machine and load
     with tempfile.TemporaryDirectory(prefix="prodmatch-scale-") as tmp:
         work = args.work or Path(tmp) / "work"
         started = time.perf_counter()
@@ -71,15 +72,14 @@ def main() -> None:
         quality = score(result.matches, pd.read_parquet(gold))
     report = {
         "listings": args.listings,
-        "command": "python bench/scale.py " + " ".join(sys.argv[1:]),
-        "date": dt.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {_cores()} cores, {_memory_gib()} GiB",
+        **record,
         "settings": settings.to_dict(),
         "generate_seconds": round(generated, 1),
         **result.report,
         **quality,
     }
     args.out.mkdir(parents=True, exist_ok=True)
+    report["machine"] = {**record["machine"], "load_average_end": round(os.getloadavg()[0], 2)}
     path = args.out / f"scale-{args.listings}.json"
     atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
@@ -161,18 +161,6 @@ def summarise(folder: Path) -> None:
     with atomic_path(folder / "scale.png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     print(f"wrote {folder / 'scale.md'} and {folder / 'scale.png'}")
-
-
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 1
-
-
-def _memory_gib() -> int:
-    with open("/proc/meminfo") as handle:
-        kib = int(handle.readline().split()[1])
-    return round(kib / 1024**2)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 For each dataset and each configuration below, runs `prodmatch train` (timed) and then
 `prodmatch evaluate pairs --model` on the test split, one process each, as a user would.
+Each (dataset, configuration) run appends its own record (date, commit, command, machine,
+figures) to bench/results/train_pairs.json, so rows measured with different code keep their
+own commit; bench/results/train_pairs.md tabulates the newest record of each row.
 
     .venv/bin/python bench/train_pairs.py [--datasets ../shared/datasets] [--configs head,supcon]
 
@@ -18,6 +21,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from _results import append_record, read_records, start_record
 
 from prodmatch.io import atomic_write_text
 
@@ -45,9 +51,7 @@ def main() -> None:
     parser.add_argument("--extra", default="", help="More `prodmatch train` options, quoted.")
     parser.add_argument("--keep", type=Path, help="Keep the trained matchers in this folder.")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
     results_file = args.out / "train_pairs.json"
-    results = json.loads(results_file.read_text()) if results_file.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         models = args.keep or Path(tmp)
         for name in args.names.split(","):
@@ -68,6 +72,7 @@ def main() -> None:
                 )
                 train = ["train", *data, "-o", str(model), "--overwrite", *CONFIGS[config]]
                 train += args.extra.split()  # --overwrite: a --keep folder of an earlier run
+                record = start_record()
                 seconds = _run(train)
                 report = Path(tmp) / "report.json"
                 _run(
@@ -75,7 +80,8 @@ def main() -> None:
                 )
                 result = json.loads(report.read_text())
                 info = json.loads((model / "prodmatch.json").read_text())
-                results[f"{name}/{config}"] = {
+                row = {
+                    "row": f"{name}/{config}",
                     "precision": result["precision"],
                     "recall": result["recall"],
                     "f1": result["f1"],
@@ -92,9 +98,19 @@ def main() -> None:
                     "fine_tune": info["metrics"].get("fine_tune", {}),
                     "cross_encoder": info["metrics"].get("cross_encoder", {}),
                 }
-                atomic_write_text(results_file, json.dumps(results, indent=2) + "\n")
-    atomic_write_text(args.out / "train_pairs.md", markdown(results) + "\n")
-    print(markdown(results))
+                append_record(results_file, record, row)
+    table = markdown(newest_rows(read_records(results_file)))
+    atomic_write_text(args.out / "train_pairs.md", table + "\n")
+    print(table)
+
+
+def newest_rows(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each row's newest figures with the commit they were measured at, in first-run order."""
+    rows: dict[str, dict[str, Any]] = {}
+    for record in records:
+        result = record["results"]
+        rows[result["row"]] = {**result, "commit": record["commit"]}
+    return rows
 
 
 def _run(args: list[str]) -> float:
@@ -108,14 +124,14 @@ def _run(args: list[str]) -> float:
 
 def markdown(results: dict[str, dict[str, object]]) -> str:
     lines = [
-        "| dataset | training | precision | recall | F1 | train time (s) |",
-        "|---|---|---|---|---|---|",
+        "| dataset | training | precision | recall | F1 | train time (s) | commit |",
+        "|---|---|---|---|---|---|---|",
     ]
     for key, r in results.items():
         name, config = key.split("/")
         lines.append(
             f"| {name} | {config} | {r['precision']:.3f} | {r['recall']:.3f} | "
-            f"{r['f1']:.3f} | {r['train_seconds']:.0f} |"
+            f"{r['f1']:.3f} | {r['train_seconds']:.0f} | {r['commit']} |"
         )
     return "\n".join(lines)
 

@@ -1,9 +1,14 @@
 """Zero-shot benchmark (no training): pair F1 and end-to-end linkage on the public benchmarks.
 
 Runs each measurement as the `prodmatch` command a user would type, one process each, and
-collects their JSON reports into bench/results/zero_shot.json and a Markdown table.
+appends one record (date, commit, command, machine, and every report) to
+bench/results/zero_shot.json; bench/results/zero_shot.md tabulates the newest record.
 
     .venv/bin/python bench/zero_shot.py [--datasets ../shared/datasets] [--scorers hybrid,...]
+    .venv/bin/python bench/zero_shot.py --scorers dense --names abt-buy --engine onnx-int8
+
+The F1 figures do not depend on the machine's load; the reports' seconds and peak RSS do (the
+record says whether the machine was shared).
 
 Slow (minutes): not part of the test suite; tests/bench/test_bench_smoke.py runs it on a
 synthetic folder.
@@ -17,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _results import append_record, start_record
 
 from prodmatch.io import atomic_write_text
 
@@ -42,22 +49,30 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--scorers", default="hybrid,dense,tfidf,fuzzy")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--engine", default=None, help="Text encoder engine (default: torch).")
+    parser.add_argument("--only", choices=("pairs", "linkage"), default=None)
+    parser.add_argument("--names", default=None, help="Only these datasets, e.g. abt-buy.")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    record = start_record()
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for scorer in args.scorers.split(","):
-            common = ["--scorer", scorer]
+            common = ["--scorer", scorer, *(["--engine", args.engine] if args.engine else [])]
+            names = args.names.split(",") if args.names else None
             for name in PAIR_SETS:
                 folder = args.datasets / name
-                if folder.is_dir():
+                if names is not None and name not in names:
+                    continue
+                if folder.is_dir() and args.only != "linkage":
                     key = f"pairs/{name}/{scorer}"
                     results[key] = run(
                         ["evaluate", "pairs", str(folder), *common], Path(tmp) / "r.json"
                     )
             for name, (left, right, gold) in FULL_SETS.items():
                 folder = args.datasets / name
-                if folder.is_dir():
+                if names is not None and name not in names:
+                    continue
+                if folder.is_dir() and args.only != "pairs":
                     key = f"linkage/{name}/{scorer}"
                     results[key] = run(
                         [
@@ -73,7 +88,7 @@ def main() -> None:
                         ],
                         Path(tmp) / "r.json",
                     )
-    atomic_write_text(args.out / "zero_shot.json", json.dumps(results, indent=2) + "\n")
+    append_record(args.out / "zero_shot.json", record, results)
     atomic_write_text(args.out / "zero_shot.md", markdown(results) + "\n")
     print(markdown(results))
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,13 +42,28 @@ def test_zero_shot_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    results = json.loads((out / "zero_shot.json").read_text())
+    records = json.loads((out / "zero_shot.json").read_text())
+    assert len(records) == 1 and _has_metadata(records[0], "python bench/zero_shot.py")
+    results = records[0]["results"]
     assert set(results) == {"pairs/abt-buy/tfidf", "linkage/abt-buy-full/tfidf"}
     assert results["linkage/abt-buy-full/tfidf"]["f1"] > 0.5
     assert (out / "zero_shot.md").read_text().startswith("| measurement")
 
 
-def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
+def _has_metadata(record: dict[str, Any], command: str) -> bool:
+    """Date, commit, command and machine (with its load) are in every results record."""
+    machine = record["machine"]
+    return (
+        record["date"][:4].isdigit()
+        and bool(record["commit"])
+        and record["command"].startswith(command)
+        and machine["cores"] >= 1
+        and "load_average_start" in machine
+        and "load_average_end" in machine
+    )
+
+
+def test_encode_speed_reports_throughput(tmp_path: Path, tiny_model: Path) -> None:
     done = subprocess.run(
         [
             sys.executable,
@@ -58,6 +74,8 @@ def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
             str(tiny_model),
             "--engines",
             "plain,torch,onnx",
+            "--out",
+            str(tmp_path),
         ],
         check=True,
         capture_output=True,
@@ -67,6 +85,9 @@ def test_encode_speed_reports_throughput(tiny_model: Path) -> None:
     assert [r["engine"] for r in reports] == ["plain", "torch", "onnx"]
     assert all(r["products"] == 100 and r["products_per_second"] > 0 for r in reports)
     assert reports[2]["cosine_min"] > 0.999  # onnx fp32 agrees with sentence-transformers
+    (record,) = json.loads((tmp_path / "encode_speed.json").read_text())
+    assert _has_metadata(record, "python bench/encode_speed.py")
+    assert record["results"]["engines"] == reports
 
 
 def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
@@ -93,10 +114,17 @@ def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) ->
         capture_output=True,
         text=True,
     )
-    results = json.loads((out / "train_pairs.json").read_text())
-    assert set(results) == {"abt-buy/head", "abt-buy/selfsup", "abt-buy/supcon+cross"}
+    records = json.loads((out / "train_pairs.json").read_text())
+    # one record per (dataset, configuration) run, each with its own metadata
+    assert [r["results"]["row"] for r in records] == [
+        "abt-buy/head",
+        "abt-buy/selfsup",
+        "abt-buy/supcon+cross",
+    ]
+    assert all(_has_metadata(r, "python bench/train_pairs.py") for r in records)
+    results = {r["results"]["row"]: r["results"] for r in records}
     assert results["abt-buy/supcon+cross"]["cross_encoder"]["epochs_run"] == 1
-    assert all(0 <= r["f1"] <= 1 and r["train_seconds"] > 0 for r in results.values())
+    assert all(r["train_seconds"] > 0 for r in results.values())
     assert "| abt-buy | selfsup |" in (out / "train_pairs.md").read_text()
 
 
@@ -127,7 +155,13 @@ def test_images_benchmark_reports_both_matchers_and_throughput(
         text=True,
     )
     results = json.loads((tmp_path / "images.json").read_text())
-    assert set(results) == {"data", "throughput", "model", "text", "text+image", "peak_rss_mb"}
+    assert set(results) == {"data", "throughput", "model", "text", "text+image", "peak_rss_mb"} | {
+        "date",
+        "commit",
+        "command",
+        "machine",
+    }
+    assert _has_metadata(results, "python bench/images.py")
     assert results["data"]["photos"] >= 25
     assert results["throughput"]["images"] == 6
     assert list(results["throughput"]["images_per_second"]) == ["threads_1"]
@@ -169,7 +203,7 @@ def test_scale_benchmark_reports_every_stage_and_summarises(
     report = json.loads((out / "scale-300.json").read_text())
     assert {"load", "encode", "index", "search", "score", "decide"} <= set(report["stages"])
     assert report["left_rows"] > 250 and 0 < report["recall_at_k"] <= 1
-    assert 0 < report["f1"] <= 1 and report["command"].startswith("python bench/scale.py")
+    assert 0 < report["f1"] <= 1 and _has_metadata(report, "python bench/scale.py")
     subprocess.run(
         [sys.executable, str(ROOT / "bench" / "scale.py"), "--summary", "--out", str(out)],
         check=True,
@@ -177,3 +211,119 @@ def test_scale_benchmark_reports_every_stage_and_summarises(
     )
     table = (out / "scale.md").read_text().splitlines()
     assert len(table) == 4 and (out / "scale.png").stat().st_size > 10_000
+
+
+def _deepmatcher(tmp_path: Path, name: str, seed: int) -> Path:
+    world = generate_catalogs(80, seed=seed)
+    datasets = tmp_path / "datasets"
+    write_deepmatcher(world, generate_pairs(world, seed=seed), datasets / name)
+    return datasets
+
+
+def _bench(script: str, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_hybrid_weight_choice_reads_valid_only_and_records_the_grid(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    datasets = _deepmatcher(tmp_path, "abt-buy", seed=7)
+    # a test split that cannot be read: the choice must not need it
+    (datasets / "abt-buy" / "test.csv").write_text("ltable_id,rtable_id,label\nnope,nope,1\n")
+    out = tmp_path / "results"
+    _bench(
+        "choose_hybrid_weights.py",
+        "--datasets",
+        str(datasets),
+        "--names",
+        "abt-buy",
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+    )
+    (record,) = json.loads((out / "hybrid_weights.json").read_text())
+    assert _has_metadata(record, "python bench/choose_hybrid_weights.py")
+    results = record["results"]
+    grid = results["grid"]["abt-buy"]
+    assert len(grid) == 21 * 9
+    best = max(grid.values(), key=lambda point: point["f1"])
+    assert results["best"]["mean_f1"] == best["f1"]
+    assert results["chosen"] in (results["best"]["weights"], results["default"]["weights"])
+
+
+def test_signal_choice_compares_head_matchers_with_and_without_the_signal(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    datasets = _deepmatcher(tmp_path, "abt-buy", seed=8)
+    out = tmp_path / "results"
+    _bench(
+        "choose_signals.py",
+        "--datasets",
+        str(datasets),
+        "--names",
+        "abt-buy",
+        "--seeds",
+        "0",
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+    )
+    (record,) = json.loads((out / "signals.json").read_text())
+    assert _has_metadata(record, "python bench/choose_signals.py")
+    results = record["results"]
+    runs = results["runs"]
+    assert [r["variant"] for r in runs] == ["all", "without code_variant"]
+    assert "code_variant" in runs[0]["signals"] and "code_variant" not in runs[1]["signals"]
+    means = results["mean_valid_f1"]["both"]
+    assert results["keep"] == (means["all"] > means["without code_variant"])
+
+
+def test_rerank_floor_choice_replays_floors_on_valid(tmp_path: Path, tiny_model: Path) -> None:
+    datasets = _deepmatcher(tmp_path, "abt-buy", seed=9)
+    folder, matcher = datasets / "abt-buy", tmp_path / "matcher"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prodmatch.cli",
+            "train",
+            str(folder),
+            "-o",
+            str(matcher),
+            "--mode",
+            "head",
+            "--cross-encoder",
+            "--cross-epochs",
+            "1",
+            "--model",
+            str(tiny_model),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    out = tmp_path / "results"
+    _bench(
+        "choose_rerank_floor.py",
+        str(matcher),
+        str(folder),
+        "--floors",
+        "0,0.5,0.99",
+        "--orders",
+        "--out",
+        str(out),
+    )
+    (record,) = json.loads((out / "rerank_floor.json").read_text())
+    assert _has_metadata(record, "python bench/choose_rerank_floor.py")
+    results = record["results"]
+    shares = [f["reread_share"] for f in results["floors"]]
+    assert shares[0] == 1.0 and shares == sorted(shares, reverse=True) and shares[2] < 1.0
+    assert results["chosen_floor"] in (0.0, 0.5, 0.99)
+    assert set(results["orders"]) == {"one", "both"}
