@@ -67,3 +67,9 @@ def test_huge_components_are_split_by_a_higher_floor() -> None:
     sim = np.where(np.arange(n - 1) % 3 == 2, 0.55, 0.95)  # a chain of triples
     result = agglomerative_clusters(n, left, right, sim, threshold=0.5, max_component=10)
     assert np.bincount(result.labels).max() <= 10
+
+
+def test_no_pairs_leaves_every_item_alone() -> None:
+    result = agglomerative_clusters(3, [], [], [], threshold=0.5)
+    assert result.labels.tolist() == [0, 1, 2]
+    assert result.representative.tolist() == [0, 1, 2]

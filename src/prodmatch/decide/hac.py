@@ -76,8 +76,6 @@ def agglomerative_clusters(
     li, ri, sim = li[keep], ri[keep], sim[keep]
     matrix = _symmetric(n, li, ri, sim - missing)  # stored as offset from `missing`
     labels = np.full(n, -1, dtype=np.int64)
-    representative = np.arange(n, dtype=np.int64)
-    confidence = np.full(n, np.nan)
     split = 0
     next_label = 0
     for members in _components(matrix, threshold - missing, max_component):
@@ -85,22 +83,53 @@ def agglomerative_clusters(
         parts, cut = _cluster_block(block, threshold - missing, method, max_cluster_size)
         split += cut
         for part in parts:
-            rows = members[part]
-            labels[rows] = next_label
+            labels[members[part]] = next_label
             next_label += 1
-            if len(part) > 1:
-                inner = block[np.ix_(part, part)] + missing
-                np.fill_diagonal(inner, 0.0)
-                mean = inner.sum(axis=1) / (len(part) - 1)
-                confidence[rows] = mean
-                representative[rows] = rows[int(np.argmax(mean))]
     if split:
         warnings.warn(
             f"{split} cluster(s) grew past {max_cluster_size} listings, more than one product "
             "is listed in a catalog; they were cut at stricter thresholds",
             stacklevel=2,
         )
-    return Clustering(_first_seen(labels), representative, confidence, split)
+    labels = _first_seen(labels)
+    representative, confidence = describe_clusters(labels, li, ri, sim, missing=missing)
+    return Clustering(labels, representative, confidence, split)
+
+
+def describe_clusters(
+    labels: npt.ArrayLike,
+    left: npt.ArrayLike,
+    right: npt.ArrayLike,
+    similarity: npt.ArrayLike,
+    *,
+    missing: float = 0.0,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Each item's cluster representative (the medoid: the member with the highest mean
+    similarity to the other members, the first on ties) and its own mean similarity to the
+    other members (NaN alone), from scored pairs; an unscored pair counts as `missing`.
+
+    The medoid is the listing most like the rest, so it is the one to show for the cluster;
+    a member with a low mean similarity is the first to check.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n = len(labels)
+    li = np.asarray(left, dtype=np.int64)
+    ri = np.asarray(right, dtype=np.int64)
+    sim = np.asarray(similarity, dtype=np.float64)
+    inside = (labels[li] == labels[ri]) & (li != ri)
+    matrix = _symmetric(n, li[inside], ri[inside], sim[inside] - missing).tocsr()
+    matrix.data = np.where(matrix.data == 1e-12, 0.0, matrix.data)
+    size = np.bincount(labels)[labels]
+    others = np.maximum(size - 1, 1)
+    confidence = np.asarray(matrix.sum(axis=1)).ravel() / others + missing
+    confidence = np.where(size > 1, confidence, np.nan)
+    score = np.where(np.isnan(confidence), -np.inf, confidence)
+    order = np.lexsort((np.arange(n), -score, labels))  # best member first in each cluster
+    first = np.r_[True, labels[order][1:] != labels[order][:-1]]
+    best_of = np.empty(labels.max() + 1 if n else 0, dtype=np.int64)
+    best_of[labels[order][first]] = order[first]
+    representative = best_of[labels] if n else np.zeros(0, dtype=np.int64)
+    return representative, confidence
 
 
 def _symmetric(
@@ -111,7 +140,7 @@ def _symmetric(
     values = np.r_[sim, sim]
     order = np.lexsort((-values, cols, rows))
     rows, cols, values = rows[order], cols[order], values[order]
-    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])][: len(rows)]
     # Values are offsets from `missing` (an absent entry); a stored zero would vanish.
     kept = values[first]
     kept = np.where(kept == 0.0, 1e-12, kept)
