@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
-from prodmatch.decide import assign, connected_components
+from prodmatch.decide import Assignment, assign, connected_components
 from prodmatch.decide.hac import (
     MAX_CLUSTER_SIZE,
     Clustering,
@@ -34,21 +34,23 @@ from prodmatch.decide.hac import (
     describe_clusters,
 )
 from prodmatch.errors import ProdmatchError
+from prodmatch.score import DEFAULT_THRESHOLDS
 
 if TYPE_CHECKING:
     from prodmatch.linker import Linker, Side
 
-# The dedup threshold (average linkage) of each untrained scorer, when none is given: the best
-# pairwise F1 on catalogs merged from the *training and validation* listings of the
-# DeepMatcher abt-buy and amazon-google splits (`python bench/dedupe.py --choose`), never on
-# a test split or the full tables the benchmark reports on.
-DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {
-    "hybrid": 0.6,
-    "dense": 0.85,
-    "tfidf": 0.6,
-    "fuzzy": 0.85,
-    "learned": 0.5,
-}
+# The dedup threshold (average linkage) of the hybrid scorer when none is given: the best mean
+# pairwise F1 on catalogs merged from the listings of the *train and valid* splits of the
+# DeepMatcher abt-buy and amazon-google folders (`python bench/dedupe.py --choose`), never on a
+# test split or on the full tables the benchmark reports. Other scorers have not been tuned for
+# dedup and fall back to their linking threshold.
+DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.7}
+# A model number found in at most this many listings of the catalog names one product; one
+# found in more ("1080p", a series' base code) describes a feature. Chosen on the same
+# train+valid merges as the threshold (2 against 3 and 5: `bench/dedupe.py --choose`).
+IDENTIFIER_LISTINGS = 2
+# The score a pair with conflicting identifiers is clustered on: below any threshold.
+CONFLICT_SCORE = -1.0
 CLUSTER_COLUMNS = ["cluster_id", "product_id", "representative_id", "cluster_size", "confidence"]
 
 
@@ -91,7 +93,7 @@ def dedupe_catalog(linker: Linker, catalog: Catalog, options: DedupeOptions) -> 
     within = (
         options.threshold
         if options.threshold is not None
-        else DEFAULT_DEDUP_THRESHOLDS[settings.scorer]
+        else DEFAULT_DEDUP_THRESHOLDS.get(settings.scorer, DEFAULT_THRESHOLDS[settings.scorer])
     )
     thresholds = {"within": within}
     column = options.source_column
@@ -107,7 +109,7 @@ def dedupe_catalog(linker: Linker, catalog: Catalog, options: DedupeOptions) -> 
             len(catalog),
             pairs["left"],
             pairs["right"],
-            pairs["score"],
+            _vetoed(side, pairs),
             within,
             method=options.method,
             max_cluster_size=options.max_cluster_size,
@@ -178,6 +180,7 @@ def _sources(catalog: Catalog, column: str) -> npt.NDArray[np.object_]:
 def _subside(side: Side, positions: npt.NDArray[np.int64]) -> Side:
     """The listings at `positions` of a prepared side, with their vectors: sources are
     matched against each other without encoding anything twice."""
+
     def pick(values: npt.NDArray[np.generic] | None) -> npt.NDArray[np.generic] | None:
         return None if values is None else values[positions]
 
@@ -240,7 +243,7 @@ def _by_source(
     for a, b in itertools.combinations(names, 2):
         left, right = _subside(side, groups[a]), _subside(side, groups[b])
         pairs = linker.candidates(left, right)
-        mode = "one-to-one" if options.one_per_source else "all"
+        mode: Assignment = "one-to-one" if options.one_per_source else "all"
         pairs["accepted"] = assign(pairs, cross, mode).to_numpy()
         parts.append(_globalise(pairs, groups[a], groups[b]).assign(kind="across"))
     n = len(sources)
@@ -250,10 +253,9 @@ def _by_source(
         return pairs, Clustering(labels, labels.copy(), np.full(n, np.nan))
     pairs = pd.concat(parts, ignore_index=True)
     flip = (pairs["left"] > pairs["right"]).to_numpy()
-    swapped = pairs.loc[flip, ["right", "left", "right_id", "left_id"]].to_numpy()
-    pairs.loc[flip, ["left", "right", "left_id", "right_id"]] = swapped
-    pairs["left"] = pairs["left"].astype(np.int64)
-    pairs["right"] = pairs["right"].astype(np.int64)
+    for first, second in (("left", "right"), ("left_id", "right_id")):
+        a, b = pairs[first].to_numpy(), pairs[second].to_numpy()
+        pairs[first], pairs[second] = np.where(flip, b, a), np.where(flip, a, b)
     if options.one_per_source:
         labels = _one_per_source(n, pairs[pairs["accepted"].fillna(False).astype(bool)], sources)
         representative, confidence = describe_clusters(
@@ -262,7 +264,10 @@ def _by_source(
         clustering = Clustering(labels, representative, confidence)
     else:
         # One linkage over both kinds of pair: each pair's margin over its own threshold.
-        margin = pairs["score"] - np.where(pairs["kind"] == "within", within, cross)
+        # Identifier conflicts veto pairs within a source only (see `identifier_conflicts`).
+        is_within = (pairs["kind"] == "within").to_numpy()
+        score = np.where(is_within, _vetoed(side, pairs), pairs["score"].to_numpy())
+        margin = score - np.where(is_within, within, cross)
         clustering = agglomerative_clusters(
             n,
             pairs["left"],
@@ -278,6 +283,42 @@ def _by_source(
         )
         clustering = replace(clustering, representative=representative, confidence=confidence)
     return pairs.drop(columns=["accepted"], errors="ignore").reset_index(drop=True), clustering
+
+
+def identifier_conflicts(
+    codes: list[frozenset[str]],
+    left: npt.ArrayLike,
+    right: npt.ArrayLike,
+    *,
+    max_listings: int = IDENTIFIER_LISTINGS,
+) -> npt.NDArray[np.bool_]:
+    """Whether both listings of each pair carry an identifying model number (one found in at
+    most `max_listings` listings) and they share none.
+
+    A shop words its sibling products alike ("... plasma hdtv th50pz80u" and "... th50pz85u")
+    and the hybrid score's code agreement is fooled by shared feature codes ("1080p"); two
+    different identifiers are the evidence that tells siblings apart. Linking across sources
+    keeps the plain score: there one side often omits or reformats the code.
+    """
+    counts: dict[str, int] = {}
+    for found in codes:
+        for code in found:
+            counts[code] = counts.get(code, 0) + 1
+    ids = [frozenset(c for c in found if counts[c] <= max_listings) for found in codes]
+    return np.fromiter(
+        (
+            bool(ids[a]) and bool(ids[b]) and ids[a].isdisjoint(ids[b])
+            for a, b in zip(np.asarray(left).tolist(), np.asarray(right).tolist(), strict=True)
+        ),
+        dtype=bool,
+        count=len(np.asarray(left)),
+    )
+
+
+def _vetoed(side: Side, pairs: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """The pairs' scores, with pairs of conflicting identifiers set below any threshold."""
+    conflict = identifier_conflicts(side.codes, pairs["left"], pairs["right"])
+    return np.where(conflict, CONFLICT_SCORE, pairs["score"].to_numpy(dtype=np.float64))
 
 
 def _one_per_source(

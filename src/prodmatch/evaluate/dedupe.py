@@ -90,7 +90,7 @@ def score_clusters(
     pred_size = np.bincount(pred)
     true_size = np.bincount(true)
 
-    def pairs(counts: npt.NDArray[np.int64]) -> int:
+    def pairs(counts: npt.NDArray[np.integer[Any]]) -> int:
         return int((counts * (counts - 1) // 2).sum())
 
     tp = pairs(overlap.to_numpy())
