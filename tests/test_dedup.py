@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from prodmatch.data import catalog_from_frame
+from prodmatch.data.catalog import Catalog
 from prodmatch.dedup import DedupeOptions, dedupe_catalog, identifier_conflicts
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
@@ -23,7 +24,7 @@ ROWS = [
 ]
 
 
-def _catalog() -> object:
+def _catalog() -> Catalog:
     frame = pd.DataFrame(ROWS, columns=["id", "title", "platform"])
     frame["price"] = ["1", "2", "3", "4", "5", "6"]
     return catalog_from_frame(frame, name="merged")
@@ -40,7 +41,7 @@ def _groups(clusters: pd.DataFrame) -> set[frozenset[str]]:
 
 def test_one_per_source_links_each_twin_and_never_two_of_one_shop() -> None:
     options = DedupeOptions(source_column="platform", one_per_source=True, cross_threshold=0.2)
-    result = dedupe_catalog(_linker(), _catalog(), options)  # type: ignore[arg-type]
+    result = dedupe_catalog(_linker(), _catalog(), options)
     assert _groups(result.clusters) == {
         frozenset({"a1", "b1"}),
         frozenset({"a2", "b2"}),
@@ -52,7 +53,7 @@ def test_one_per_source_links_each_twin_and_never_two_of_one_shop() -> None:
 
 def test_the_source_column_is_not_read_as_text_and_is_kept_in_the_output() -> None:
     options = DedupeOptions(source_column="platform", one_per_source=True, cross_threshold=0.2)
-    result = dedupe_catalog(_linker(), _catalog(), options)  # type: ignore[arg-type]
+    result = dedupe_catalog(_linker(), _catalog(), options)
     clusters = result.clusters
     assert list(clusters.columns[:5]) == [
         "cluster_id",
@@ -71,7 +72,7 @@ def test_the_source_column_is_not_read_as_text_and_is_kept_in_the_output() -> No
 
 def test_within_source_pairs_use_the_dedup_threshold_and_the_identifier_veto() -> None:
     options = DedupeOptions(source_column="platform", threshold=0.3, cross_threshold=0.2)
-    result = dedupe_catalog(_linker(), _catalog(), options)  # type: ignore[arg-type]
+    result = dedupe_catalog(_linker(), _catalog(), options)
     groups = _groups(result.clusters)
     assert frozenset({"a1", "b1"}) in groups  # twins across shops
     # the two turntables of one shop name different models: never one product
@@ -101,16 +102,18 @@ def test_three_sources_one_per_source_stops_a_chain_back_to_the_first() -> None:
 
 def test_one_per_source_without_a_source_column_is_an_error() -> None:
     with pytest.raises(ProdmatchError, match="--source-col"):
-        dedupe_catalog(_linker(), _catalog(), DedupeOptions(one_per_source=True))  # type: ignore[arg-type]
+        dedupe_catalog(_linker(), _catalog(), DedupeOptions(one_per_source=True))
 
 
 def test_a_missing_or_empty_source_is_one_clear_error() -> None:
     with pytest.raises(ProdmatchError, match="no source column 'shop'"):
-        dedupe_catalog(_linker(), _catalog(), DedupeOptions(source_column="shop"))  # type: ignore[arg-type]
+        dedupe_catalog(_linker(), _catalog(), DedupeOptions(source_column="shop"))
     frame = pd.DataFrame(ROWS, columns=["id", "title", "platform"])
     frame.loc[2, "platform"] = ""
     with pytest.raises(ProdmatchError, match="id 'a3', column 'platform': no source"):
-        dedupe_catalog(_linker(), catalog_from_frame(frame), DedupeOptions(source_column="platform"))
+        dedupe_catalog(
+            _linker(), catalog_from_frame(frame), DedupeOptions(source_column="platform")
+        )
 
 
 def test_identifier_conflicts_ignore_codes_many_listings_share() -> None:
