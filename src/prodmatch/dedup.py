@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 # DeepMatcher abt-buy and amazon-google folders (`python bench/dedupe.py --choose`), never on a
 # test split or on the full tables the benchmark reports. Other scorers have not been tuned for
 # dedup and fall back to their linking threshold.
-DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.7}
+DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.65}
 # A model number found in at most this many listings of the catalog names one product; one
 # found in more ("1080p", a series' base code) describes a feature. Chosen on the same
 # train+valid merges as the threshold (2 against 3 and 5: `bench/dedupe.py --choose`).
