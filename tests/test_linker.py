@@ -139,7 +139,7 @@ def test_dedupe_groups_duplicates_into_clusters() -> None:
         )
     )
     settings = MatchSettings(scorer="tfidf", retrieval="sparse", threshold=0.5)
-    pairs, clusters = Linker(settings, progress=False).dedupe(catalog)
+    pairs, clusters = Linker(settings, progress=False).dedupe(catalog, threshold=0.5)
     label = dict(zip(clusters["product_id"], clusters["cluster_id"], strict=True))
     assert label["1"] == label["2"] == label["4"]
     assert len({label["1"], label["3"], label["5"]}) == 3

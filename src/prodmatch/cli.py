@@ -374,12 +374,87 @@ def _match_streamed(
     )
 
 
+DedupThreshold = Annotated[
+    float | None,
+    typer.Option(
+        help="Dedup threshold for pairs within the catalog (or within one source); default "
+        "the scorer's dedup default, not the linking threshold."
+    ),
+]
+CrossThreshold = Annotated[
+    float | None,
+    typer.Option(help="With --source-col: threshold for pairs across sources (default: linking)."),
+]
+SourceCol = Annotated[
+    str | None,
+    typer.Option(
+        "--source-col",
+        help="Column naming each listing's platform/source; never read as product text.",
+    ),
+]
+OnePerSource = Annotated[
+    bool,
+    typer.Option(
+        "--one-per-source",
+        help="With --source-col: each source lists a product at most once (one-to-one "
+        "across sources, nothing merged within one).",
+    ),
+]
+MaxCluster = Annotated[
+    int,
+    typer.Option(
+        help="Clusters past this many listings are cut stricter, with a warning; 0: no cap."
+    ),
+]
+
+
+def _dedupe_options(
+    threshold: float | None,
+    cross_threshold: float | None,
+    source_col: str | None,
+    one_per_source: bool,
+    max_cluster_size: int,
+) -> Any:
+    from prodmatch.dedup import DedupeOptions
+
+    if max_cluster_size < 0:
+        raise ProdmatchError(f"--max-cluster-size must be 0 or more, got {max_cluster_size}")
+    if source_col is None and (one_per_source or cross_threshold is not None):
+        raise ProdmatchError("--one-per-source and --cross-threshold need --source-col")
+    return DedupeOptions(
+        threshold=threshold,
+        cross_threshold=cross_threshold,
+        source_column=source_col,
+        one_per_source=one_per_source,
+        max_cluster_size=max_cluster_size or None,
+    )
+
+
+def _thresholds_line(thresholds: dict[str, float], options: Any) -> str:
+    """Which thresholds decided, and where they came from."""
+    within = "given" if options.threshold is not None else "dedup default"
+    parts = [f"within {thresholds['within']:.3f} ({within})"]
+    if options.one_per_source:
+        parts = ["nothing merged within a source (--one-per-source)"]
+    if "across" in thresholds:
+        across = "given" if options.cross_threshold is not None else "linking threshold"
+        mode = ", one-to-one" if options.one_per_source else ""
+        parts.append(f"across sources {thresholds['across']:.3f} ({across}{mode})")
+    return "thresholds: " + "; ".join(parts)
+
+
 @app.command(cls=_Command)
 @friendly_errors
 def dedupe(
     catalog: Path,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Clusters: cluster_id, product_id.")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Clusters: cluster_id, product_id, representative_id, cluster_size, "
+            "confidence, then the catalog's columns.",
+        ),
     ],
     pairs_output: Annotated[
         Path | None, typer.Option(help="Also write the duplicate pairs here.")
@@ -392,27 +467,35 @@ def dedupe(
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            help="Duplicate score threshold.", show_default="the matcher's, else the scorer's"
-        ),
-    ] = None,
+    threshold: DedupThreshold = None,
+    cross_threshold: CrossThreshold = None,
+    source_col: SourceCol = None,
+    one_per_source: OnePerSource = False,
+    max_cluster_size: MaxCluster = 50,
     show_cols: ShowCols = None,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
 ) -> None:
     """Find duplicate listings in one catalog and group them into clusters.
 
+    Clusters are average-linkage groups (a chain of look-alike products is not one cluster),
+    each with a representative listing and each listing's confidence (its mean score with
+    the rest of its cluster). With --source-col, pairs across sources are linked as `match`
+    links two catalogs and pairs within a source use the dedup threshold.
+
     With --image-col, listings that reuse one photo are flagged (same_photo) in the pairs
     output, duplicates or not; a shared photo alone never puts two listings in one cluster.
     """
     from prodmatch.data import load_catalog
+    from prodmatch.dedup import dedupe_catalog
     from prodmatch.io import check_outputs, write_table
     from prodmatch.linker import Linker
     from prodmatch.progress import peak_rss_mb
 
     check_outputs([catalog, settings], [output, pairs_output])
+    options = _dedupe_options(
+        threshold, cross_threshold, source_col, one_per_source, max_cluster_size
+    )
     config = _settings(
         settings,
         model,
@@ -420,12 +503,12 @@ def dedupe(
         columns,
         retrieval=retrieval,
         engine=engine,
-        threshold=threshold,
+        threshold=cross_threshold,
         image_column=image_col,
     )
     cat = load_catalog(catalog, sep=sep, id_col=id_col, encoding=encoding)
-    console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
-    pairs, clusters = Linker(config).dedupe(cat)
+    result = dedupe_catalog(Linker(config), cat, options)
+    clusters, pairs = result.clusters, result.pairs
     write_table(clusters, output)
     shown = pairs["decision"] | pairs["same_photo"] if "same_photo" in pairs else pairs["decision"]
     if pairs_output is not None:
@@ -433,8 +516,11 @@ def dedupe(
     groups = clusters.groupby("cluster_id").size()
     console.print(
         f"{len(cat)} listings -> {len(groups)} products; {int((groups > 1).sum())} clusters "
-        f"hold duplicates{_photo_summary(pairs)} (peak {peak_rss_mb():.0f} MB) -> {output}"
+        f"hold duplicates, the largest {int(groups.max()) if len(groups) else 0} listings"
+        f"{_photo_summary(pairs)} (peak {peak_rss_mb():.0f} MB) -> {output}",
+        soft_wrap=True,
     )
+    console.print(_thresholds_line(result.thresholds, options), highlight=False, soft_wrap=True)
 
 
 def _photo_summary(pairs: Any) -> str:
@@ -542,6 +628,105 @@ def evaluate_linkage_command(
     report = evaluate_linkage(left_cat, right_cat, gold_pairs, Linker(config), plot=plot)
     _show_linkage(f"linkage: {left.name} x {right.name}", report.to_dict())
     _write_json(json_out, report.to_dict())
+
+
+@evaluate_app.command("dedupe", cls=_Command)
+@friendly_errors
+def evaluate_dedupe_command(
+    catalog: Path,
+    gold: Annotated[
+        Path | None,
+        typer.Option(help="Gold duplicate pairs: two id columns per line (joined transitively)."),
+    ] = None,
+    gold_col: Annotated[
+        str | None, typer.Option(help="Or: a catalog column holding each listing's true cluster.")
+    ] = None,
+    gold_cols: Annotated[
+        str | None, typer.Option(help="Gold pair columns 'A,B'; default the first two.")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a PNG of cluster sizes and scores here.")
+    ] = None,
+    sep: Sep = None,
+    id_col: IdCol = "id",
+    encoding: EncodingOpt = None,
+    columns: Columns = None,
+    model: Model = None,
+    engine: EngineOpt = None,
+    scorer: ScorerOpt = None,
+    retrieval: RetrievalOpt = None,
+    threshold: DedupThreshold = None,
+    cross_threshold: CrossThreshold = None,
+    source_col: SourceCol = None,
+    one_per_source: OnePerSource = False,
+    max_cluster_size: MaxCluster = 50,
+    settings: SettingsOpt = None,
+) -> None:
+    """Dedupe a catalog and score its clusters: pairwise and B-cubed P/R/F1, cluster sizes."""
+    from prodmatch.data import load_catalog, load_gold, parse_pair_cols
+    from prodmatch.data.catalog import Catalog
+    from prodmatch.dedup import dedupe_catalog
+    from prodmatch.evaluate.dedupe import evaluate_dedupe, gold_labels
+    from prodmatch.linker import Linker
+
+    if (gold is None) == (gold_col is None):
+        raise ProdmatchError("give the gold as --gold PAIRS_FILE or as --gold-col COLUMN")
+    options = _dedupe_options(
+        threshold, cross_threshold, source_col, one_per_source, max_cluster_size
+    )
+    config = _settings(
+        settings,
+        model,
+        scorer,
+        columns,
+        retrieval=retrieval,
+        engine=engine,
+        threshold=cross_threshold,
+    )
+    cat = load_catalog(catalog, sep=sep, id_col=id_col, encoding=encoding)
+    if gold_col is not None:
+        if gold_col not in cat.columns:
+            raise ProdmatchError(
+                f"{catalog}: no gold column '{gold_col}'; columns are {', '.join(cat.columns)}"
+            )
+        labels = gold_labels(cat.ids, column=cat.records[gold_col].tolist())
+        if config.columns is not None and gold_col in config.columns:
+            raise ProdmatchError(f"the gold column '{gold_col}' cannot also be read as text")
+        cat = Catalog(cat.name, cat.records.drop(columns=[gold_col]), cat.source)
+    else:
+        assert gold is not None
+        pairs = load_gold(
+            gold,
+            sep=sep,
+            cols=parse_pair_cols(gold_cols, "--gold-cols"),
+            left_ids=cat.ids,
+            right_ids=cat.ids,
+        )
+        labels = gold_labels(cat.ids, pairs=pairs)
+    linker = Linker(config)
+    report = evaluate_dedupe(cat, labels, lambda c: dedupe_catalog(linker, c, options), plot=plot)
+    data = report.to_dict()
+    data["settings"] = config.to_dict()
+    _show(
+        f"dedupe: {catalog.name}",
+        data,
+        [
+            "precision",
+            "recall",
+            "f1",
+            "bcubed_precision",
+            "bcubed_recall",
+            "bcubed_f1",
+            "listings",
+            "clusters",
+            "largest_cluster",
+            "gold_clusters",
+        ],
+    )
+    sizes = ", ".join(f"{k}: {v}" for k, v in sorted(report.cluster_sizes.items()))
+    console.print(f"clusters by size: {sizes}", highlight=False, soft_wrap=True)
+    _write_json(json_out, data)
 
 
 @app.command(cls=_Command)
@@ -793,7 +978,8 @@ def _reviewable(pairs: Any, left: Any, right: Any, show_cols: str | None) -> Any
     from prodmatch.review import rounded, with_listing_columns
 
     shown = None if show_cols is None else [c.strip() for c in show_cols.split(",") if c.strip()]
-    frame = with_listing_columns(pairs[output_columns(pairs)], left, right, shown)
+    kept = [*output_columns(pairs), *(["kind"] if "kind" in pairs else [])]
+    frame = with_listing_columns(pairs[kept], left, right, shown)
     return rounded(frame)
 
 

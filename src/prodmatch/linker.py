@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from prodmatch.data.catalog import Catalog
-from prodmatch.decide import assign, connected_components
+from prodmatch.decide import assign
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.matcher.folder import (
@@ -40,6 +40,7 @@ from prodmatch.settings import MatchSettings
 from prodmatch.text import extract_model_numbers, serialize_records
 
 if TYPE_CHECKING:
+    from prodmatch.dedup import DedupeOptions
     from prodmatch.images.encoder import ImageEncoder
     from prodmatch.images.fusion import FusionHead
     from prodmatch.matcher.head import MatchHead
@@ -302,26 +303,25 @@ class Linker:
         return pairs
 
     def dedupe(
-        self, catalog: Catalog, *, threshold: float | None = None
+        self,
+        catalog: Catalog,
+        *,
+        threshold: float | None = None,
+        options: DedupeOptions | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Duplicate pairs within one catalog, and the clusters they form.
 
-        Every pair above the threshold counts (a product may be listed many times), and
-        clusters are the connected components of those pairs.
+        Clusters come from average linkage at the dedup threshold (`threshold`, else the
+        scorer's dedup default), not from connected components, which chain look-alike
+        products together; see `prodmatch.dedup` for sources and the options.
         """
-        side, _ = self.prepare(catalog)
-        pairs = self.candidates(side, side, exclude_self=True)
-        pairs = pairs[pairs["left"] < pairs["right"]].reset_index(drop=True)
-        if side.image_paths is not None:
-            pairs = self._with_same_photo(side, pairs)
-        cut = threshold if threshold is not None else self.settings.decision_threshold
-        pairs["decision"] = assign(pairs, cut, "all").to_numpy()
-        accepted = pairs[pairs["decision"]]
-        labels = connected_components(len(catalog), accepted["left"], accepted["right"])
-        clusters = pd.DataFrame({"cluster_id": labels, "product_id": catalog.ids})
-        return with_ids(pairs, side, side), clusters
+        from prodmatch.dedup import DedupeOptions, dedupe_catalog
 
-    def _with_same_photo(self, side: Side, pairs: pd.DataFrame) -> pd.DataFrame:
+        chosen = options if options is not None else DedupeOptions(threshold=threshold)
+        result = dedupe_catalog(self, catalog, chosen)
+        return result.pairs, result.clusters
+
+    def with_same_photo(self, side: Side, pairs: pd.DataFrame) -> pd.DataFrame:
         """Candidates plus a `same_photo` flag; pairs sharing a photo join the candidates.
 
         Such a pair is scored like any other and only its score decides: a shop may show one

@@ -374,3 +374,90 @@ def test_match_with_a_work_dir_streams_and_resumes(
     assert code == 2 and "other inputs or settings" in output
     code, output = _run(*args, "-o", again, "--work-dir", work, "--threshold", "auto")
     assert code == 2 and "numeric --threshold" in output
+
+
+def _merged_catalog(path: Path) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "id": ["a1", "a2", "a3", "b1", "b2", "b3"],
+            "title": [
+                "Sony turntable PSLX350H belt drive",
+                "Sony turntable PSLX300 belt drive",
+                "Bose speaker system AM53BK black",
+                "SONY PSLX350H turntable",
+                "Sony PSLX300 turntable",
+                "Bose AM53BK speaker system",
+            ],
+            "platform": ["shopa"] * 3 + ["shopb"] * 3,
+            "product": ["p1", "p2", "p3", "p1", "p2", "p3"],
+        }
+    )
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_dedupe_with_a_source_column_writes_representatives_and_columns(tmp_path: Path) -> None:
+    source = tmp_path / "merged.csv"
+    _merged_catalog(source)
+    out = tmp_path / "clusters.csv"
+    code, output = _run(
+        "dedupe", source, "-o", out, "--scorer", "tfidf", "--retrieval", "sparse",
+        "--columns", "title", "--source-col", "platform", "--one-per-source",
+        "--cross-threshold", "0.2",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "one-to-one" in output and "across sources 0.200 (given" in output
+    clusters = pd.read_csv(out, dtype=str)
+    assert {"representative_id", "confidence", "cluster_size", "title", "platform"} <= set(
+        clusters.columns
+    )
+    by_id = clusters.set_index("product_id")
+    assert by_id.loc["a1", "cluster_id"] == by_id.loc["b1", "cluster_id"]
+    assert by_id.loc["a1", "representative_id"] in {"a1", "b1"}
+
+
+def test_dedupe_options_that_need_a_source_column_say_so(tmp_path: Path) -> None:
+    source = tmp_path / "merged.csv"
+    _merged_catalog(source)
+    code, output = _run("dedupe", source, "-o", tmp_path / "c.csv", "--one-per-source")
+    assert code == 2 and "--source-col" in output
+
+
+def test_evaluate_dedupe_with_a_gold_column_writes_json_and_png(tmp_path: Path) -> None:
+    source = tmp_path / "merged.csv"
+    _merged_catalog(source)
+    report, plot = tmp_path / "r.json", tmp_path / "r.png"
+    code, output = _run(
+        "evaluate", "dedupe", source, "--gold-col", "product", "--columns", "title",
+        "--scorer", "tfidf", "--retrieval", "sparse", "--source-col", "platform",
+        "--one-per-source", "--cross-threshold", "0.2", "--json", report, "--plot", plot,
+    )  # fmt: skip
+    assert code == 0, output
+    data = json.loads(report.read_text())
+    assert data["f1"] == 1.0 and data["bcubed_f1"] == 1.0
+    assert data["cluster_sizes"] == {"2": 3} and data["largest_cluster"] == 2
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_dedupe_with_gold_pairs(tmp_path: Path) -> None:
+    source = tmp_path / "merged.csv"
+    _merged_catalog(source)
+    gold = tmp_path / "gold.csv"
+    gold.write_text("left,right\na1,b1\na2,b2\na3,b3\n")
+    report = tmp_path / "r.json"
+    code, output = _run(
+        "evaluate", "dedupe", source, "--gold", gold, "--columns", "title",
+        "--scorer", "tfidf", "--retrieval", "sparse", "--threshold", "0.99", "--json", report,
+    )  # fmt: skip
+    assert code == 0, output
+    data = json.loads(report.read_text())
+    # at 0.99 nothing merges: no predicted pair, every listing alone
+    assert data["predicted_pairs"] == 0 and data["gold_pairs"] == 3
+    assert data["bcubed_precision"] == 1.0 and data["bcubed_recall"] == 0.5
+
+
+def test_evaluate_dedupe_needs_exactly_one_gold(tmp_path: Path) -> None:
+    source = tmp_path / "merged.csv"
+    _merged_catalog(source)
+    code, output = _run("evaluate", "dedupe", source)
+    assert code == 2 and "--gold" in output

@@ -173,8 +173,8 @@ def test_dedupe_flags_a_reused_photo_without_merging_on_it(
         }
     )
     catalog = catalog_from_frame(frame, name="shop")
-    settings = {"scorer": "tfidf", "retrieval": "sparse", "threshold": 0.99, "k": 2}
-    pairs, clusters = _linker(tiny_model, **settings).dedupe(catalog)
+    settings = {"scorer": "tfidf", "retrieval": "sparse", "k": 2}
+    pairs, clusters = _linker(tiny_model, **settings).dedupe(catalog, threshold=0.99)
     flagged = pairs[pairs["same_photo"]]
     assert flagged[["left_id", "right_id"]].values.tolist() == [["1", "2"], ["3", "5"]]
     assert not flagged["decision"].any()  # the photo alone merges nothing

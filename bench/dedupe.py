@@ -1,0 +1,221 @@
+"""Deduplication of merged catalogs: before (connected components at the linking threshold)
+and after (average linkage; with and without the listings' source).
+
+Run:
+    .venv/bin/python bench/dedupe.py --out bench/results/dedupe.json
+    .venv/bin/python bench/dedupe.py --choose --out bench/results/dedupe_choose.json
+
+The benchmark merges each pair of full tables (abt-buy-full, amazon-google-full) into one
+catalog: ids prefixed by source ("abt:12"), a `source` column, the gold clusters joined from the
+full tables' mapping. The gold is only read to *report*: every threshold is a library default.
+
+`--choose` picks the default dedup threshold (`prodmatch.dedup.DEFAULT_DEDUP_THRESHOLDS`): the
+same merge of the listings of the DeepMatcher abt-buy and amazon-google *train and valid*
+splits, gold = their labelled matches, average linkage over a grid of thresholds; the best
+mean pairwise F1 over the two wins. (Matches of those listings labelled only in the test
+split count as false there; that biases the choice upwards a little and reads no test label.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prodmatch.data import catalog_from_frame, load_catalog, load_deepmatcher
+from prodmatch.data.catalog import Catalog
+from prodmatch.decide import connected_components
+from prodmatch.decide.hac import agglomerative_clusters
+from prodmatch.dedup import CONFLICT_SCORE, DedupeOptions, dedupe_catalog, identifier_conflicts
+from prodmatch.evaluate.dedupe import dedupe_report, gold_labels, score_clusters
+from prodmatch.io import atomic_write_text
+from prodmatch.linker import Linker
+from prodmatch.settings import MatchSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL = {
+    "abt-buy": ("abt-buy-full", "abt.csv", "buy.csv", "|", "abt", "buy"),
+    "amazon-google": ("amazon-google-full", "amazon.csv", "gp.csv", "#", "amazon", "google"),
+}
+GRID = [round(float(t), 2) for t in np.arange(0.3, 1.01, 0.05)]
+VETO_GRID = [None, 2, 3, 5]
+
+
+def merged(
+    frames: tuple[pd.DataFrame, pd.DataFrame], names: tuple[str, str], gold: pd.DataFrame
+) -> tuple[Catalog, pd.DataFrame]:
+    """One catalog from two (ids prefixed by source, a `source` column) and its gold pairs."""
+    parts = []
+    for frame, name in zip(frames, names, strict=True):
+        part = frame.reset_index()
+        part["id"] = name + ":" + part["id"].astype(str)
+        part["source"] = name
+        parts.append(part)
+    catalog = catalog_from_frame(pd.concat(parts, ignore_index=True).fillna(""), name="merged")
+    pairs = pd.DataFrame(
+        {
+            "left_id": names[0] + ":" + gold["left_id"].astype(str),
+            "right_id": names[1] + ":" + gold["right_id"].astype(str),
+        }
+    )
+    return catalog, pairs
+
+
+def full_tables(datasets: Path, name: str) -> tuple[Catalog, pd.DataFrame]:
+    folder, left, right, sep, a, b = FULL[name]
+    base = datasets / folder
+    cats = [load_catalog(base / f, sep=sep) for f in (left, right)]
+    gt = pd.read_csv(base / "gt.csv", sep=sep, dtype=str).apply(lambda c: c.str.strip())
+    gold = pd.DataFrame({"left_id": gt.iloc[:, 0], "right_id": gt.iloc[:, 1]})
+    return merged((cats[0].records, cats[1].records), (a, b), gold)
+
+
+def train_tables(datasets: Path, name: str) -> tuple[Catalog, pd.DataFrame]:
+    """The listings of the train and valid pairs of a DeepMatcher folder, merged."""
+    data = load_deepmatcher(datasets / name)
+    labelled = pd.concat([data.train, data.valid], ignore_index=True)
+    left = data.left.records.loc[sorted(set(labelled["left_id"]))]
+    right = data.right.records.loc[sorted(set(labelled["right_id"]))]
+    matches = labelled[labelled["label"] == 1]
+    return merged((left, right), ("a", "b"), matches)
+
+
+def text_settings(catalog: Catalog) -> MatchSettings:
+    return MatchSettings(columns=[c for c in catalog.columns if c != "source"])
+
+
+def before(linker: Linker, catalog: Catalog) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Dedupe as it was: connected components of the pairs above the linking threshold."""
+    side, _ = linker.prepare(catalog)
+    pairs = linker.candidates(side, side, exclude_self=True)
+    accepted = pairs[pairs["score"] >= linker.settings.decision_threshold]
+    return connected_components(len(catalog), accepted["left"], accepted["right"])
+
+
+def run_full(datasets: Path, names: list[str]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for name in names:
+        catalog, gold_pairs = full_tables(datasets, name)
+        gold = gold_labels(catalog.ids, pairs=gold_pairs)
+        linker = Linker(text_settings(catalog), progress=False)
+        clock = time.perf_counter()
+        labels = before(linker, catalog)
+        frame = pd.DataFrame({"product_id": catalog.ids, "cluster_id": labels})
+        figures[f"{name}/before"] = _summary(dedupe_report(frame, catalog, gold), clock, {})
+        runs = {
+            "after": DedupeOptions(),
+            "after --source-col source": DedupeOptions(source_column="source"),
+            "after --source-col source --one-per-source": DedupeOptions(
+                source_column="source", one_per_source=True
+            ),
+        }
+        for label, options in runs.items():
+            clock = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = dedupe_catalog(linker, catalog, options)
+            report = dedupe_report(result.clusters, catalog, gold)
+            summary = _summary(report, clock, result.thresholds)
+            summary["warnings"] = [str(w.message) for w in caught]
+            figures[f"{name}/{label}"] = summary
+            print(name, label, json.dumps({k: summary[k] for k in ("f1", "largest_cluster")}))
+    return figures
+
+
+def choose(datasets: Path, names: list[str]) -> dict[str, Any]:
+    """Pairwise F1 of average linkage per threshold on the train+valid merges, with the
+    identifier veto at each listing count (None: no veto); the best mean F1 wins."""
+    curves: dict[str, dict[str, float]] = {}
+    for name in names:
+        catalog, gold_pairs = train_tables(datasets, name)
+        gold = gold_labels(catalog.ids, pairs=gold_pairs)
+        linker = Linker(text_settings(catalog), progress=False)
+        side, _ = linker.prepare(_without_source(catalog))
+        pairs = linker.candidates(side, side, exclude_self=True)
+        score = pairs["score"].to_numpy()
+        curve: dict[str, float] = {}
+        for listings in VETO_GRID:
+            vetoed = score
+            if listings is not None:
+                conflict = identifier_conflicts(
+                    side.codes, pairs["left"], pairs["right"], max_listings=listings
+                )
+                vetoed = np.where(conflict, CONFLICT_SCORE, score)
+            for t in GRID:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    clusters = agglomerative_clusters(
+                        len(catalog), pairs["left"], pairs["right"], vetoed, t
+                    )
+                curve[f"{listings}/{t}"] = round(score_clusters(clusters.labels, gold)[2], 4)
+        curves[name] = curve
+        print(name, max(curve.items(), key=lambda kv: kv[1]))
+    mean = {
+        key: round(float(np.mean([curves[n][key] for n in names])), 4) for key in curves[names[0]]
+    }
+    best = max(mean, key=lambda key: mean[key])
+    return {
+        "f1_by_identifier_listings_and_threshold": curves,
+        "mean_f1": mean,
+        "chosen": best,
+    }
+
+
+def _without_source(catalog: Catalog) -> Catalog:
+    return Catalog(catalog.name, catalog.records.drop(columns=["source"]), catalog.source)
+
+
+def _summary(report: Any, clock: float, thresholds: dict[str, float]) -> dict[str, Any]:
+    return {
+        "precision": round(report.precision, 4),
+        "recall": round(report.recall, 4),
+        "f1": round(report.f1, 4),
+        "bcubed_f1": round(report.bcubed_f1, 4),
+        "clusters": report.clusters,
+        "largest_cluster": report.largest_cluster,
+        "cluster_sizes": report.cluster_sizes,
+        "thresholds": thresholds,
+        "seconds": round(time.perf_counter() - clock, 1),
+    }
+
+
+def provenance() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": git("rev-parse", "HEAD") + (" (dirty)" if git("status", "--porcelain") else ""),
+        "command": " ".join(["python", "bench/dedupe.py", *sys.argv[1:]]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
+        "shared with other jobs, so timings are not benchmarks",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", type=Path, default=Path("/work/shared/datasets"))
+    parser.add_argument("--names", default="abt-buy,amazon-google")
+    parser.add_argument("--choose", action="store_true", help="Choose the dedup threshold.")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dedupe.json")
+    args = parser.parse_args()
+    names = [n.strip() for n in args.names.split(",") if n.strip()]
+    figures = choose(args.datasets, names) if args.choose else run_full(args.datasets, names)
+    atomic_write_text(args.out, json.dumps({**provenance(), **figures}, indent=2) + "\n")
+    print(f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""Deduplicating one catalog: the linking core's candidates and scores, then clusters that do
+not chain.
+
+Without a source column every candidate pair of the catalog is scored and clustered by
+average linkage at the dedup threshold (`prodmatch.decide.hac`): connected components over
+the pairs above the linking threshold chain sibling products into clusters of hundreds.
+
+A merged catalog usually knows each listing's platform (`source_column`). Then a listing's
+nearest neighbour is no longer taken for its duplicate just because its own shop words its
+siblings alike: pairs across two sources are the linking task and go through the linking core
+(`Linker.candidates` between the two sources, and, with `one_per_source`, the same one-to-one
+assignment `prodmatch match` makes), and pairs within a source are decided with the dedup
+threshold. With `one_per_source` (each platform lists a product once) nothing within a
+source is merged, and no cluster holds two listings of one source.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from prodmatch.data.catalog import Catalog
+from prodmatch.decide import Assignment, assign, connected_components
+from prodmatch.decide.hac import (
+    MAX_CLUSTER_SIZE,
+    Clustering,
+    Linkage,
+    agglomerative_clusters,
+    describe_clusters,
+)
+from prodmatch.errors import ProdmatchError
+from prodmatch.score import DEFAULT_THRESHOLDS
+
+if TYPE_CHECKING:
+    from prodmatch.linker import Linker, Side
+
+# The dedup threshold (average linkage) of the hybrid scorer when none is given: the best mean
+# pairwise F1 on catalogs merged from the listings of the *train and valid* splits of the
+# DeepMatcher abt-buy and amazon-google folders (`python bench/dedupe.py --choose`), never on a
+# test split or on the full tables the benchmark reports. Other scorers have not been tuned for
+# dedup and fall back to their linking threshold.
+DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.65}
+# A model number found in at most this many listings of the catalog names one product; one
+# found in more ("1080p", a series' base code) describes a feature. Chosen on the same
+# train+valid merges as the threshold (2 against 3 and 5: `bench/dedupe.py --choose`).
+IDENTIFIER_LISTINGS = 2
+# The score a pair with conflicting identifiers is clustered on: below any threshold.
+CONFLICT_SCORE = -1.0
+CLUSTER_COLUMNS = ["cluster_id", "product_id", "representative_id", "cluster_size", "confidence"]
+
+
+@dataclass
+class DedupeOptions:
+    """How to turn scored pairs into clusters.
+
+    threshold: the dedup threshold for pairs within one catalog, or within one source (None:
+    the scorer's `DEFAULT_DEDUP_THRESHOLDS`). cross_threshold: for pairs across sources
+    (None: the linking threshold, `MatchSettings.decision_threshold`). source_column: the
+    column naming each listing's platform (never read as product text). one_per_source: each
+    source lists a product at most once. method: the linkage. max_cluster_size: clusters
+    past it are cut at stricter thresholds, with a warning (None: no cap).
+    """
+
+    threshold: float | None = None
+    cross_threshold: float | None = None
+    source_column: str | None = None
+    one_per_source: bool = False
+    method: Linkage = "average"
+    max_cluster_size: int | None = MAX_CLUSTER_SIZE
+
+
+@dataclass
+class DedupeResult:
+    """pairs: every scored candidate pair (left < right) with `decision` (both listings ended
+    in one cluster) and, with a source column, `kind` (within or across sources). clusters: one
+    row per listing (CLUSTER_COLUMNS, then the catalog's own columns), grouped by cluster,
+    representative first. thresholds: those used, by name."""
+
+    pairs: pd.DataFrame
+    clusters: pd.DataFrame
+    thresholds: dict[str, float] = field(default_factory=dict)
+    split: int = 0
+
+
+def dedupe_catalog(linker: Linker, catalog: Catalog, options: DedupeOptions) -> DedupeResult:
+    """Score the catalog's candidate pairs with `linker` and cluster them under `options`."""
+    settings = linker.settings
+    within = (
+        options.threshold
+        if options.threshold is not None
+        else DEFAULT_DEDUP_THRESHOLDS.get(settings.scorer, DEFAULT_THRESHOLDS[settings.scorer])
+    )
+    thresholds = {"within": within}
+    column = options.source_column
+    text_catalog = catalog if column is None else _without(catalog, column)
+    side, _ = linker.prepare(text_catalog)
+    if column is None:
+        if options.one_per_source:
+            raise ProdmatchError("--one-per-source needs the source column: pass --source-col")
+        pairs = _within_pairs(linker, side, np.arange(len(catalog)))
+        if side.image_paths is not None:  # pairs sharing a photo are scored too
+            pairs = linker.with_same_photo(side, pairs)
+        clustering = agglomerative_clusters(
+            len(catalog),
+            pairs["left"],
+            pairs["right"],
+            _vetoed(side, pairs),
+            within,
+            method=options.method,
+            max_cluster_size=options.max_cluster_size,
+        )
+    else:
+        cross = (
+            options.cross_threshold
+            if options.cross_threshold is not None
+            else settings.decision_threshold
+        )
+        thresholds["across"] = cross
+        sources = _sources(catalog, column)
+        pairs, clustering = _by_source(linker, side, sources, within, cross, options)
+        if side.image_paths is not None:  # flagged, not clustered on
+            pairs = linker.with_same_photo(side, pairs)
+            same = sources[pairs["left"].to_numpy()] == sources[pairs["right"].to_numpy()]
+            pairs["kind"] = np.where(same, "within", "across")
+    labels = clustering.labels
+    pairs["decision"] = labels[pairs["left"].to_numpy()] == labels[pairs["right"].to_numpy()]
+    clusters = cluster_table(catalog, clustering)
+    return DedupeResult(pairs, clusters, thresholds, clustering.split)
+
+
+def cluster_table(catalog: Catalog, clustering: Clustering) -> pd.DataFrame:
+    """One row per listing: its cluster, the cluster's representative, size and the listing's
+    confidence, then the listing's own columns; grouped by cluster, representative first."""
+    ids = np.asarray(catalog.ids, dtype=object)
+    labels = clustering.labels
+    frame = pd.DataFrame(
+        {
+            "cluster_id": labels,
+            "product_id": ids,
+            "representative_id": ids[clustering.representative],
+            "cluster_size": np.bincount(labels)[labels],
+            "confidence": np.round(clustering.confidence, 4),
+        }
+    )
+    records = catalog.records.reset_index(drop=True)
+    extra = records[[c for c in records.columns if c not in CLUSTER_COLUMNS]]
+    frame = pd.concat([frame, extra], axis=1)
+    not_first = (frame["product_id"] != frame["representative_id"]).astype(int)
+    order = np.lexsort((np.arange(len(frame)), not_first.to_numpy(), labels))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _without(catalog: Catalog, column: str) -> Catalog:
+    """The catalog minus its source column: a platform's name is no product description."""
+    if column not in catalog.columns:
+        where = catalog.source or catalog.name
+        raise ProdmatchError(
+            f"{where}: no source column '{column}'; columns are {', '.join(catalog.columns)}"
+        )
+    return Catalog(catalog.name, catalog.records.drop(columns=[column]), catalog.source)
+
+
+def _sources(catalog: Catalog, column: str) -> npt.NDArray[np.object_]:
+    values = catalog.records[column].astype(str).str.strip().to_numpy(dtype=object)
+    empty = np.flatnonzero(values == "")
+    if len(empty):
+        where = catalog.source or catalog.name
+        raise ProdmatchError(
+            f"{where}, id '{catalog.ids[empty[0]]}', column '{column}': no source given "
+            f"({len(empty)} listing(s) without one)"
+        )
+    return values
+
+
+def _subside(side: Side, positions: npt.NDArray[np.int64]) -> Side:
+    """The listings at `positions` of a prepared side, with their vectors: sources are
+    matched against each other without encoding anything twice."""
+
+    def pick(values: npt.NDArray[np.generic] | None) -> npt.NDArray[np.generic] | None:
+        return None if values is None else values[positions]
+
+    ids = [side.catalog.ids[p] for p in positions]
+    return replace(
+        side,
+        catalog=side.catalog.select(ids),
+        texts=[side.texts[p] for p in positions],
+        plain=[side.plain[p] for p in positions],
+        codes=[side.codes[p] for p in positions],
+        vectors=pick(side.vectors),  # type: ignore[arg-type]
+        tfidf=None if side.tfidf is None else side.tfidf[positions],
+        image_vectors=pick(side.image_vectors),  # type: ignore[arg-type]
+        has_image=pick(side.has_image),  # type: ignore[arg-type]
+        image_paths=None if side.image_paths is None else [side.image_paths[p] for p in positions],
+    )
+
+
+def _within_pairs(linker: Linker, side: Side, positions: npt.NDArray[np.int64]) -> pd.DataFrame:
+    """Scored candidate pairs among the listings at `positions` (left < right), positions
+    given in the whole catalog."""
+    sub = side if len(positions) == len(side.texts) else _subside(side, positions)
+    if len(positions) < 2:
+        return _globalise(_empty_pairs(linker, sub), positions, positions)
+    pairs = linker.candidates(sub, sub, exclude_self=True)
+    pairs = _globalise(pairs, positions, positions)
+    return pairs[pairs["left"] < pairs["right"]].reset_index(drop=True)
+
+
+def _empty_pairs(linker: Linker, side: Side) -> pd.DataFrame:
+    empty = np.zeros(0, dtype=np.int64)
+    frame = linker.features(side, side, empty, empty)
+    return frame.assign(score=np.zeros(0), left_id=[], right_id=[], rank=empty)
+
+
+def _globalise(
+    pairs: pd.DataFrame, left_pos: npt.NDArray[np.int64], right_pos: npt.NDArray[np.int64]
+) -> pd.DataFrame:
+    pairs = pairs.copy()
+    pairs["left"] = left_pos[pairs["left"].to_numpy(dtype=np.int64)]
+    pairs["right"] = right_pos[pairs["right"].to_numpy(dtype=np.int64)]
+    return pairs
+
+
+def _by_source(
+    linker: Linker,
+    side: Side,
+    sources: npt.NDArray[np.object_],
+    within: float,
+    cross: float,
+    options: DedupeOptions,
+) -> tuple[pd.DataFrame, Clustering]:
+    """Pairs within each source and across each two sources, and the clusters they form."""
+    names = sorted(set(sources.tolist()))
+    groups = {name: np.flatnonzero(sources == name).astype(np.int64) for name in names}
+    parts: list[pd.DataFrame] = []
+    if not options.one_per_source:
+        for name in names:
+            parts.append(_within_pairs(linker, side, groups[name]).assign(kind="within"))
+    for a, b in itertools.combinations(names, 2):
+        left, right = _subside(side, groups[a]), _subside(side, groups[b])
+        pairs = linker.candidates(left, right)
+        mode: Assignment = "one-to-one" if options.one_per_source else "all"
+        pairs["accepted"] = assign(pairs, cross, mode).to_numpy()
+        parts.append(_globalise(pairs, groups[a], groups[b]).assign(kind="across"))
+    n = len(sources)
+    if not parts:  # one source, listing each product once: nothing to merge
+        pairs = _within_pairs(linker, side, np.zeros(0, dtype=np.int64)).assign(kind="within")
+        labels = np.arange(n, dtype=np.int64)
+        return pairs, Clustering(labels, labels.copy(), np.full(n, np.nan))
+    pairs = pd.concat(parts, ignore_index=True)
+    flip = (pairs["left"] > pairs["right"]).to_numpy()
+    for first, second in (("left", "right"), ("left_id", "right_id")):
+        a, b = pairs[first].to_numpy(), pairs[second].to_numpy()
+        pairs[first], pairs[second] = np.where(flip, b, a), np.where(flip, a, b)
+    if options.one_per_source:
+        labels = _one_per_source(n, pairs[pairs["accepted"].fillna(False).astype(bool)], sources)
+        representative, confidence = describe_clusters(
+            labels, pairs["left"], pairs["right"], pairs["score"]
+        )
+        clustering = Clustering(labels, representative, confidence)
+    else:
+        # One linkage over both kinds of pair: each pair's margin over its own threshold.
+        # Identifier conflicts veto pairs within a source only (see `identifier_conflicts`).
+        is_within = (pairs["kind"] == "within").to_numpy()
+        score = np.where(is_within, _vetoed(side, pairs), pairs["score"].to_numpy())
+        margin = score - np.where(is_within, within, cross)
+        clustering = agglomerative_clusters(
+            n,
+            pairs["left"],
+            pairs["right"],
+            margin,
+            0.0,
+            method=options.method,
+            missing=-min(within, cross),
+            max_cluster_size=options.max_cluster_size,
+        )
+        representative, confidence = describe_clusters(
+            clustering.labels, pairs["left"], pairs["right"], pairs["score"]
+        )
+        clustering = replace(clustering, representative=representative, confidence=confidence)
+    return pairs.drop(columns=["accepted"], errors="ignore").reset_index(drop=True), clustering
+
+
+def identifier_conflicts(
+    codes: list[frozenset[str]],
+    left: npt.ArrayLike,
+    right: npt.ArrayLike,
+    *,
+    max_listings: int = IDENTIFIER_LISTINGS,
+) -> npt.NDArray[np.bool_]:
+    """Whether both listings of each pair carry an identifying model number (one found in at
+    most `max_listings` listings) and they share none.
+
+    A shop words its sibling products alike ("... plasma hdtv th50pz80u" and "... th50pz85u")
+    and the hybrid score's code agreement is fooled by shared feature codes ("1080p"); two
+    different identifiers are the evidence that tells siblings apart. Linking across sources
+    keeps the plain score: there one side often omits or reformats the code.
+    """
+    counts: dict[str, int] = {}
+    for found in codes:
+        for code in found:
+            counts[code] = counts.get(code, 0) + 1
+    ids = [frozenset(c for c in found if counts[c] <= max_listings) for found in codes]
+    return np.fromiter(
+        (
+            bool(ids[a]) and bool(ids[b]) and ids[a].isdisjoint(ids[b])
+            for a, b in zip(np.asarray(left).tolist(), np.asarray(right).tolist(), strict=True)
+        ),
+        dtype=bool,
+        count=len(np.asarray(left)),
+    )
+
+
+def _vetoed(side: Side, pairs: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """The pairs' scores, with pairs of conflicting identifiers set below any threshold."""
+    conflict = identifier_conflicts(side.codes, pairs["left"], pairs["right"])
+    return np.where(conflict, CONFLICT_SCORE, pairs["score"].to_numpy(dtype=np.float64))
+
+
+def _one_per_source(
+    n: int, accepted: pd.DataFrame, sources: npt.NDArray[np.object_]
+) -> npt.NDArray[np.int64]:
+    """Clusters from the one-to-one matches of every two sources, best score first, never
+    joining two groups that both hold a listing of one source (with two sources this is just
+    the one-to-one matching; with more it stops A1-B1-C1-A2 chains)."""
+    ordered = accepted.sort_values("score", ascending=False, kind="stable")
+    parent = list(range(n))
+    held: list[set[object]] = [{s} for s in sources.tolist()]
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    left, right = [], []
+    for a, b in zip(ordered["left"].tolist(), ordered["right"].tolist(), strict=True):
+        root_a, root_b = find(int(a)), find(int(b))
+        if root_a == root_b or held[root_a] & held[root_b]:
+            continue
+        parent[root_b] = root_a
+        held[root_a] |= held[root_b]
+        left.append(a)
+        right.append(b)
+    return connected_components(n, left, right)

@@ -1,0 +1,146 @@
+"""Dedupe through the linking core: clusters, sources, the one-per-source prior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prodmatch.data import catalog_from_frame
+from prodmatch.data.catalog import Catalog
+from prodmatch.dedup import DedupeOptions, dedupe_catalog, identifier_conflicts
+from prodmatch.errors import ProdmatchError
+from prodmatch.linker import Linker
+from prodmatch.settings import MatchSettings
+
+ROWS = [
+    # id, title, platform
+    ("a1", "Sony turntable PSLX350H belt drive", "shopa"),
+    ("a2", "Sony turntable PSLX300 belt drive", "shopa"),  # a sibling, same shop
+    ("a3", "Bose speaker system AM53BK black", "shopa"),
+    ("b1", "SONY PSLX350H turntable", "shopb"),
+    ("b2", "Sony PSLX300 turntable", "shopb"),
+    ("b3", "Bose AM53BK speaker system", "shopb"),
+]
+
+
+def _catalog() -> Catalog:
+    frame = pd.DataFrame(ROWS, columns=["id", "title", "platform"])
+    frame["price"] = ["1", "2", "3", "4", "5", "6"]
+    return catalog_from_frame(frame, name="merged")
+
+
+def _linker() -> Linker:
+    return Linker(MatchSettings(scorer="tfidf", retrieval="sparse", k=5), progress=False)
+
+
+def _groups(clusters: pd.DataFrame) -> set[frozenset[str]]:
+    grouped = clusters.groupby("cluster_id")["product_id"].apply(frozenset)
+    return {g for g in grouped if len(g) > 1}
+
+
+def test_one_per_source_links_each_twin_and_never_two_of_one_shop() -> None:
+    options = DedupeOptions(source_column="platform", one_per_source=True, cross_threshold=0.2)
+    result = dedupe_catalog(_linker(), _catalog(), options)
+    assert _groups(result.clusters) == {
+        frozenset({"a1", "b1"}),
+        frozenset({"a2", "b2"}),
+        frozenset({"a3", "b3"}),
+    }
+    assert set(result.pairs["kind"]) == {"across"}  # nothing within a shop was considered
+    assert result.thresholds == {"within": pytest.approx(0.37), "across": 0.2}
+
+
+def test_the_source_column_is_not_read_as_text_and_is_kept_in_the_output() -> None:
+    options = DedupeOptions(source_column="platform", one_per_source=True, cross_threshold=0.2)
+    result = dedupe_catalog(_linker(), _catalog(), options)
+    clusters = result.clusters
+    assert list(clusters.columns[:5]) == [
+        "cluster_id",
+        "product_id",
+        "representative_id",
+        "cluster_size",
+        "confidence",
+    ]
+    assert {"title", "platform", "price"} <= set(clusters.columns)
+    row = clusters.set_index("product_id").loc["a1"]
+    assert row["platform"] == "shopa" and row["cluster_size"] == 2
+    # each cluster's representative comes first and belongs to the cluster
+    for _, group in clusters.groupby("cluster_id", sort=False):
+        assert group["product_id"].iloc[0] == group["representative_id"].iloc[0]
+
+
+def test_within_source_pairs_use_the_dedup_threshold_and_the_identifier_veto() -> None:
+    options = DedupeOptions(source_column="platform", threshold=0.3, cross_threshold=0.2)
+    result = dedupe_catalog(_linker(), _catalog(), options)
+    groups = _groups(result.clusters)
+    assert frozenset({"a1", "b1"}) in groups  # twins across shops
+    # the two turntables of one shop name different models: never one product
+    assert not any({"a1", "a2"} <= g for g in groups)
+    assert set(result.pairs["kind"]) == {"within", "across"}
+
+
+def test_three_sources_one_per_source_stops_a_chain_back_to_the_first() -> None:
+    frame = pd.DataFrame(
+        {
+            "id": ["a1", "b1", "c1", "a2"],
+            "title": [
+                "acme kettle steel 1.7 l",
+                "acme kettle steel 1.7 l red",
+                "acme kettle steel 1.7 l red lid",
+                "acme kettle steel 1.7 l red lid glass",
+            ],
+            "src": ["a", "b", "c", "a"],
+        }
+    )
+    catalog = catalog_from_frame(frame)
+    options = DedupeOptions(source_column="src", one_per_source=True, cross_threshold=0.1)
+    result = dedupe_catalog(_linker(), catalog, options)
+    for _, group in result.clusters.groupby("cluster_id"):
+        assert group["src"].is_unique
+
+
+def test_one_per_source_without_a_source_column_is_an_error() -> None:
+    with pytest.raises(ProdmatchError, match="--source-col"):
+        dedupe_catalog(_linker(), _catalog(), DedupeOptions(one_per_source=True))
+
+
+def test_a_missing_or_empty_source_is_one_clear_error() -> None:
+    with pytest.raises(ProdmatchError, match="no source column 'shop'"):
+        dedupe_catalog(_linker(), _catalog(), DedupeOptions(source_column="shop"))
+    frame = pd.DataFrame(ROWS, columns=["id", "title", "platform"])
+    frame.loc[2, "platform"] = ""
+    with pytest.raises(ProdmatchError, match="id 'a3', column 'platform': no source"):
+        dedupe_catalog(
+            _linker(), catalog_from_frame(frame), DedupeOptions(source_column="platform")
+        )
+
+
+def test_identifier_conflicts_ignore_codes_many_listings_share() -> None:
+    codes = [
+        frozenset({"th50pz80u", "1080p"}),
+        frozenset({"th50pz85u", "1080p"}),
+        frozenset({"1080p"}),
+        frozenset({"1080p", "th50pz80u"}),
+    ]
+    conflict = identifier_conflicts(codes, [0, 0, 0, 1], [1, 2, 3, 2])
+    # 0-1: different identifiers; 0-2: 2 has none; 0-3: share one; 1-2: 2 has none
+    assert conflict.tolist() == [True, False, False, False]
+
+
+def test_without_a_source_a_chain_of_siblings_is_not_one_cluster() -> None:
+    titles = [
+        "acme blender 500 w jug glass",
+        "acme blender 500 w jug glass timer",
+        "acme blender 500 w timer steel",
+        "acme blender timer steel pro 900",
+        "acme timer steel pro 900 chopper",
+    ]
+    catalog = catalog_from_frame(pd.DataFrame({"id": list("abcde"), "title": titles}))
+    result = dedupe_catalog(_linker(), catalog, DedupeOptions(threshold=0.45))
+    sizes = result.clusters["cluster_size"].to_numpy()
+    assert sizes.max() < len(titles)
+    pairs = result.pairs
+    chained = pairs[pairs["score"] >= 0.45]
+    assert len(chained) >= len(titles) - 1  # connected components would have joined them all
+    assert np.isnan(result.clusters["confidence"][result.clusters["cluster_size"] == 1]).all()
