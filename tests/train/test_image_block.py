@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
+from safetensors.torch import save_file
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.images import ImageEncoder
@@ -72,7 +73,7 @@ def test_saved_tower_loads_into_the_image_encoder(photos: list[Path], tmp_path: 
 
 
 def test_other_weights_are_a_one_line_error(tmp_path: Path) -> None:
-    weights = tmp_path / "w.pth"
-    torch.save({"layer.weight": torch.zeros(2)}, weights)
+    weights = tmp_path / "w.safetensors"
+    save_file({"layer.weight": torch.zeros(2)}, str(weights))
     with pytest.raises(ProdmatchError, match="only EfficientNet-Lite0 weights"):
         TrainableTower(weights)
