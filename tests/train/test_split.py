@@ -104,3 +104,10 @@ def test_cli_train_without_valid_holds_pairs_out_and_trains_a_classifier(
     assert info["train_pairs"] + info["valid_pairs"] == len(train)
     assert "validation F1" in result.output
     assert "were held out by product cluster" in (out / "README.md").read_text()
+
+
+def test_nothing_is_held_out_when_asked_not_to(pairs: pd.DataFrame) -> None:
+    world = generate_catalogs(10, seed=1)
+    left, right = catalog_from_frame(world.left), catalog_from_frame(world.right)
+    train, valid, validation = validation_pairs(left, right, pairs, None, seed=0, hold_out=None)
+    assert train is pairs and valid is None and validation == {"source": "none"}

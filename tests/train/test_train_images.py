@@ -154,6 +154,7 @@ def test_image_block_training_saves_a_tuned_tower_the_matcher_uses(
         settings=MatchSettings(model=str(tiny_model), image_column="image"),
         fusion_config=config,
         progress=False,
+        hold_out=None,  # none held out of train either
     )
     assert report.metrics["fusion"]["block_epoch"] == 1.0
     assert (out / "image" / "efficientnet-lite0.safetensors").is_file()

@@ -50,7 +50,7 @@ from prodmatch.train.head_trainer import (
     train_head,
 )
 from prodmatch.train.image_block import IMAGE_WEIGHTS
-from prodmatch.train.split import validation_line, validation_pairs
+from prodmatch.train.split import VALID_FRACTION, validation_line, validation_pairs
 
 if TYPE_CHECKING:
     from prodmatch.images.fusion import FusionHead
@@ -88,6 +88,7 @@ def train_matcher(
     progress: bool = True,
     overwrite: bool = False,
     restart: bool = False,
+    hold_out: float | None = VALID_FRACTION,
 ) -> TrainReport:
     """Train a matcher for `left` x `right` and write it to `output`.
 
@@ -105,11 +106,15 @@ def train_matcher(
     A checkpoint is resumed only by the run that wrote it: same configuration, same data
     (catalog texts and pairs) and same base model weights; any other is refused with a line
     that says how to start over. `restart` discards `<output>.partial/` first.
+
+    Without `valid`, the share `hold_out` of the labelled `train` pairs is held out for
+    validation (:func:`prodmatch.train.split.split_validation`); None trains without any
+    (no pair classifier then, and every stage keeps its last epoch).
     """
     start = time.perf_counter()
     base = settings or MatchSettings()
     tune = fine_tune_config or FineTuneConfig()
-    train, valid, validation = validation_pairs(left, right, train, valid, tune.seed)
+    train, valid, validation = validation_pairs(left, right, train, valid, tune.seed, hold_out)
     output = Path(output)
     check_output(output, overwrite=overwrite)
     partial = output.with_name(output.name + ".partial")

@@ -173,11 +173,13 @@ def validation_pairs(
     train: pd.DataFrame | None,
     valid: pd.DataFrame | None,
     seed: int,
+    hold_out: float | None = VALID_FRACTION,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Any]]:
     """The validation pairs: those given (with a warning for any that are training pairs
     too), or, with labelled matches to train on and none given, a seeded share of the
     training pairs held out by product cluster (see :mod:`prodmatch.train.split`), said in
-    a warning line: without it no classifier would be trained."""
+    a warning line: without it no classifier would be trained. `hold_out` is the share held
+    out; None holds none out (training then runs without validation)."""
     if valid is not None:
         if train is not None:
             same = left is right or (left.source is not None and left.source == right.source)
@@ -190,9 +192,9 @@ def validation_pairs(
                     stacklevel=3,
                 )
         return train, valid, {"source": "given"}
-    if train is None or not (train["label"] == 1).any():
+    if hold_out is None or train is None or not (train["label"] == 1).any():
         return train, valid, {"source": "none"}
-    train, valid, split = split_validation(train, seed=seed)
+    train, valid, split = split_validation(train, fraction=hold_out, seed=seed)
     warnings.warn(split.message(), UserWarning, stacklevel=3)
     return train, valid, {"source": "split off the training pairs", **split.to_dict()}
 
