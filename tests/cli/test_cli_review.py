@@ -190,3 +190,21 @@ def test_train_choices_are_the_trainer_s() -> None:
 
     assert set(typing.get_args(TrainMode)) == set(typing.get_args(Mode))
     assert set(typing.get_args(TrainLoss)) == set(typing.get_args(ContrastiveLoss))
+
+
+def test_training_pairs_with_other_column_names_and_encoding(tmp_path: Path) -> None:
+    """`train --pairs P --pairs-cols ... --encoding latin-1` reads what `match` reads."""
+    from prodmatch.cli import _training_data
+
+    left, right = _catalogs(tmp_path, encoding="latin-1")
+    pairs = tmp_path / "train.csv"
+    pairs.write_text("a,b,y\na1,b1,1\na1,b2,0\n")
+    _, _, train, valid = _training_data(
+        None, left, right, pairs, None, None, "id", "latin-1", "a,b,y"
+    )
+    assert train.to_dict("list") == {
+        "left_id": ["a1", "a1"],
+        "right_id": ["b1", "b2"],
+        "label": [1, 0],
+    }
+    assert valid is None
