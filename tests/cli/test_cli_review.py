@@ -92,7 +92,7 @@ def test_encoding_reads_a_latin_1_catalog(tmp_path: Path) -> None:
     out = tmp_path / "m.csv"
     code, output = _run("match", left, right, "-o", out, *LEXICAL)
     assert code == 2
-    assert "not valid UTF-8" in output
+    assert "not valid UTF-8" in output and "--encoding" in output
     code, output = _run("match", left, right, "-o", out, *LEXICAL, "--encoding", "latin-1")
     assert code == 0, output
     frame = pd.read_csv(out, dtype=str)
