@@ -177,7 +177,7 @@ def friendly_errors(command: F) -> F:
 
 def _warning_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     """A warning as one yellow line (e.g. photos that could not be used), not Python's two."""
-    console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def _settings(

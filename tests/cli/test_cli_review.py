@@ -208,3 +208,24 @@ def test_training_pairs_with_other_column_names_and_encoding(tmp_path: Path) -> 
         "label": [1, 0],
     }
     assert valid is None
+
+
+def test_swapped_gold_columns_warn_on_one_line(tmp_path: Path) -> None:
+    """Ids that exist on both sides (1..4 here): the swap shows only in the candidates."""
+    left = tmp_path / "l.csv"
+    right = tmp_path / "r.csv"
+    titles = ["sony pslx350h turntable", "bose am53bk speaker", "garmin nuvi 350", "canon ip4300"]
+    left.write_text("id,title\n" + "".join(f"{i},{t}\n" for i, t in enumerate(titles, 1)))
+    # right id i + 1 (wrapping) holds left i's product
+    right.write_text("id,title\n" + "".join(f"{i % 4 + 1},{t}\n" for i, t in enumerate(titles, 1)))
+    gold = tmp_path / "gold.csv"
+    gold.write_text("r,l\n2,1\n3,2\n4,3\n1,4\n")  # right id first: swapped
+    code, output = _run("evaluate", "linkage", left, right, "--gold", gold, *LEXICAL)
+    assert code == 0, output
+    warned = [line for line in output.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1
+    assert "only 0 of 4 gold pairs are their left listing's best candidate, but 4" in warned[0]
+    code, output = _run(
+        "evaluate", "linkage", left, right, "--gold", gold, "--gold-cols", "l,r", *LEXICAL
+    )
+    assert code == 0 and "warning:" not in output
