@@ -177,7 +177,7 @@ def friendly_errors(command: F) -> F:
 
 def _warning_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     """A warning as one yellow line (e.g. photos that could not be used), not Python's two."""
-    console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def _settings(
@@ -744,6 +744,13 @@ def train(
         Path | None, typer.Option(help="Labelled training pairs: ltable_id, rtable_id, label.")
     ] = None,
     valid: Annotated[Path | None, typer.Option(help="Labelled validation pairs.")] = None,
+    pairs_cols: Annotated[
+        str | None,
+        typer.Option(
+            help="--pairs and --valid columns 'LEFT,RIGHT' or 'LEFT,RIGHT,LABEL'.",
+            show_default="ltable_id,rtable_id,label",
+        ),
+    ] = None,
     mode: Annotated[
         TrainMode,
         typer.Option(help="full: fine-tune the encoder too; head: only head and classifier."),
@@ -834,7 +841,7 @@ def train(
     )
     config, head_config = training_configs(mode, options)
     left_cat, right_cat, train_pairs, valid_pairs = _training_data(
-        folder, left, right, pairs, valid, sep, id_col, encoding
+        folder, left, right, pairs, valid, sep, id_col, encoding, pairs_cols
     )
     require_labels(train_pairs, config.loss)
     base = _settings(None, model, None, columns, image_column=image_col)
@@ -875,8 +882,9 @@ def _training_data(
     sep: str | None,
     id_col: str,
     encoding: str | None = None,
+    pairs_cols: str | None = None,
 ) -> tuple[Any, Any, Any, Any]:
-    from prodmatch.data import load_deepmatcher, load_pairs
+    from prodmatch.data import load_deepmatcher, load_pairs, parse_pair_cols
 
     if folder is not None:
         dataset = load_deepmatcher(folder, encoding=encoding)
@@ -888,8 +896,14 @@ def _training_data(
     def read(path: Path | None) -> Any:
         if path is None:
             return None
-        ids = left_cat.ids, right_cat.ids
-        return load_pairs(path, left_ids=ids[0], right_ids=ids[1], sep=sep, encoding=encoding)
+        return load_pairs(
+            path,
+            left_ids=left_cat.ids,
+            right_ids=right_cat.ids,
+            sep=sep,
+            cols=parse_pair_cols(pairs_cols, "--pairs-cols"),
+            encoding=encoding,
+        )
 
     return left_cat, right_cat, read(pairs), read(valid)
 

@@ -92,7 +92,7 @@ def test_encoding_reads_a_latin_1_catalog(tmp_path: Path) -> None:
     out = tmp_path / "m.csv"
     code, output = _run("match", left, right, "-o", out, *LEXICAL)
     assert code == 2
-    assert "not valid UTF-8" in output
+    assert "not valid UTF-8" in output and "--encoding" in output
     code, output = _run("match", left, right, "-o", out, *LEXICAL, "--encoding", "latin-1")
     assert code == 0, output
     frame = pd.read_csv(out, dtype=str)
@@ -190,3 +190,42 @@ def test_train_choices_are_the_trainer_s() -> None:
 
     assert set(typing.get_args(TrainMode)) == set(typing.get_args(Mode))
     assert set(typing.get_args(TrainLoss)) == set(typing.get_args(ContrastiveLoss))
+
+
+def test_training_pairs_with_other_column_names_and_encoding(tmp_path: Path) -> None:
+    """`train --pairs P --pairs-cols ... --encoding latin-1` reads what `match` reads."""
+    from prodmatch.cli import _training_data
+
+    left, right = _catalogs(tmp_path, encoding="latin-1")
+    pairs = tmp_path / "train.csv"
+    pairs.write_text("a,b,y\na1,b1,1\na1,b2,0\n")
+    _, _, train, valid = _training_data(
+        None, left, right, pairs, None, None, "id", "latin-1", "a,b,y"
+    )
+    assert train.to_dict("list") == {
+        "left_id": ["a1", "a1"],
+        "right_id": ["b1", "b2"],
+        "label": [1, 0],
+    }
+    assert valid is None
+
+
+def test_swapped_gold_columns_warn_on_one_line(tmp_path: Path) -> None:
+    """Ids that exist on both sides (1..4 here): the swap shows only in the candidates."""
+    left = tmp_path / "l.csv"
+    right = tmp_path / "r.csv"
+    titles = ["sony pslx350h turntable", "bose am53bk speaker", "garmin nuvi 350", "canon ip4300"]
+    left.write_text("id,title\n" + "".join(f"{i},{t}\n" for i, t in enumerate(titles, 1)))
+    # right id i + 1 (wrapping) holds left i's product
+    right.write_text("id,title\n" + "".join(f"{i % 4 + 1},{t}\n" for i, t in enumerate(titles, 1)))
+    gold = tmp_path / "gold.csv"
+    gold.write_text("r,l\n2,1\n3,2\n4,3\n1,4\n")  # right id first: swapped
+    code, output = _run("evaluate", "linkage", left, right, "--gold", gold, *LEXICAL)
+    assert code == 0, output
+    warned = [line for line in output.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1
+    assert "only 0 of 4 gold pairs are their left listing's best candidate, but 4" in warned[0]
+    code, output = _run(
+        "evaluate", "linkage", left, right, "--gold", gold, "--gold-cols", "l,r", *LEXICAL
+    )
+    assert code == 0 and "warning:" not in output

@@ -248,7 +248,7 @@ def test_invalid_utf8_names_line_and_offset(tmp_path: Path) -> None:
     message = error_of(path)
     assert message.startswith(f"{path}, line 3: not valid UTF-8")
     assert "byte 0xe9 at byte offset 18" in message
-    assert "encoding=" in message and "latin-1" in message
+    assert "--encoding" in message and "encoding=" in message and "latin-1" in message
 
 
 def test_invalid_utf8_after_bom_counts_the_bom(tmp_path: Path) -> None:
@@ -259,7 +259,7 @@ def test_invalid_utf8_after_bom_counts_the_bom(tmp_path: Path) -> None:
 
 def test_utf16_is_recognised(tmp_path: Path) -> None:
     path = write(tmp_path, "a.csv", "\ufeffid,name\n1,a\n", encoding="utf-16-le")
-    assert "encoding='utf-16'" in error_of(path)
+    assert "--encoding utf-16" in error_of(path) and "encoding='utf-16'" in error_of(path)
 
 
 def test_bad_explicit_encoding(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def test_swapped_gold_columns_warn_with_counts() -> None:
     with pytest.warns(GoldWarning) as caught:
         report = evaluate_linkage(left, right, swapped, _linker(), ks=(1,))  # type: ignore[arg-type]
     message = str(caught[0].message)
-    assert "only 0 of 3 gold pairs are among the candidates, but 3 are with" in message
+    assert "only 0 of 3 gold pairs are their left listing's best candidate, but 3 are" in message
     assert "swapped" in message and "--gold-cols" in message
     assert report.f1 == 0.0
 

@@ -257,15 +257,19 @@ def _decode(path: Path, encoding: str | None) -> str:
     if encoding is not None:
         return _decode_as(data, encoding, path)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError("looks like UTF-16 (byte order mark); pass encoding='utf-16'", file=path)
+        raise InputError(
+            "looks like UTF-16 (byte order mark); pass --encoding utf-16 (encoding='utf-16')",
+            file=path,
+        )
     bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         return data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
         offset = bom + exc.start
         raise InputError(
-            f"not valid UTF-8: byte 0x{data[offset]:02x} at byte offset {offset}; pass"
-            " encoding=... (e.g. latin-1 or cp1252) if the file uses another encoding",
+            f"not valid UTF-8: byte 0x{data[offset]:02x} at byte offset {offset}; if the file"
+            " uses another encoding, pass it with --encoding (encoding=... from Python), e.g."
+            " latin-1 or cp1252",
             file=path,
             line=data.count(b"\n", 0, offset) + 1,
         ) from exc

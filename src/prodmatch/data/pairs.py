@@ -237,7 +237,7 @@ def _swap_hint(ids: list[str], mine: set[str], other: set[str] | None, side: str
     return (
         f"; only {here} of {len(ids)} ids of this column are in the {side} catalog but "
         f"{there} are in the {opposite} one: are the left and right columns swapped? "
-        "(name them in order with --gold-cols/--labels-cols LEFT,RIGHT)"
+        "(name them left first: --gold-cols, --labels-cols or --pairs-cols LEFT,RIGHT)"
     )
 
 
