@@ -121,7 +121,9 @@ def test_the_report_has_every_stage(
     report = matcher.run(*files).report
     assert set(report["stages"]) >= {"load", "encode", "index", "search", "score", "decide"}
     assert report["index"] == "ivf" and report["nprobe"] >= 1
-    assert 0.0 <= report["recall_at_k"] <= 1.0
+    # top-k recall of the IVF index against exact search on held-out queries: nprobe was
+    # raised until it reached 0.99 on other sample queries
+    assert report["recall_at_k"] >= 0.9, report["recall_at_k"]
     assert all(stage["peak_rss_mb"] > 0 for stage in report["stages"].values())
     assert (tmp_path / "report.json").is_file()
 
