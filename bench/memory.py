@@ -2,17 +2,21 @@
 
     .venv/bin/python bench/memory.py --task dedupe --listings 25000
     .venv/bin/python bench/memory.py --task linkage --left 2500 --right 22000
+    .venv/bin/python bench/memory.py --task features --listings 25000 --pairs 1000000
 
 Generates catalogs with `prodmatch.synth.generate_catalogs` (dedupe: both platforms' listings in
 one catalog, ids prefixed; linkage: the first `--left` and `--right` listings of each side),
 runs the same steps as `prodmatch dedupe` / `prodmatch match` in this process, and records the
 process's peak resident memory (ru_maxrss) after each step, the candidates' count and the bytes
-the candidate frame holds. One record per run is appended to `bench/results/memory.json`.
+the candidate frame holds. `--task features` isolates the scoring step: `Linker.features` of
+`--pairs` random candidate pairs among `--listings` listings with random unit vectors (no
+encoder, no generator: seconds), the step where the candidates' vectors are gathered. One record
+per run is appended to `bench/results/memory.json`.
 
 Memory is the figure here: the machine is shared, so the seconds are recorded only as a rough
 indication (`"timing": "contended"`). Vectors come from the encoder cache when the same texts
-were encoded before, so a second run measures matching, not encoding; both runs load the model
-only if some text is not cached. Run each measurement in a fresh process (this script is one).
+were encoded before, so a second run measures matching, not encoding; the model is loaded in
+every run, as a first run would. Run each measurement in a fresh process (this script is one).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -33,8 +38,7 @@ from prodmatch.data import catalog_from_frame
 from prodmatch.data.catalog import Catalog
 from prodmatch.encode.models import DEFAULT_MODEL
 from prodmatch.io import atomic_write_text
-from prodmatch.linker import Linker
-from prodmatch.progress import peak_rss_mb
+from prodmatch.linker import Linker, Side
 from prodmatch.settings import MatchSettings
 from prodmatch.synth import generate_catalogs
 
@@ -45,7 +49,8 @@ OVERLAP = 0.8  # the generator's default: each side holds 0.9 of the products
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--task", choices=("dedupe", "linkage"), default="dedupe")
+    parser.add_argument("--task", choices=("dedupe", "linkage", "features"), default="dedupe")
+    parser.add_argument("--pairs", type=int, default=1_000_000, help="features: pairs scored")
     parser.add_argument("--listings", type=int, default=25_000, help="dedupe: catalog size")
     parser.add_argument("--left", type=int, default=2_500, help="linkage: left listings")
     parser.add_argument("--right", type=int, default=22_000, help="linkage: right listings")
@@ -70,7 +75,15 @@ def main() -> None:
         steps[name] = {"peak_rss_mb": peak_rss_mb(), "seconds": round(now - clock, 1)}
         clock = now
 
-    if args.task == "dedupe":  # as `prodmatch dedupe` runs it
+    if args.task != "features":
+        assert linker.encoder.model is not None  # loaded as in a first run, even when cached
+    if args.task == "features":
+        side, li, ri = random_side(args.listings, args.pairs, args.seed)
+        step("generate")
+        pairs = linker.features(side, side, li, ri)
+        step("features")
+        decided, sizes = pairs.assign(decision=False), {"listings": args.listings}
+    elif args.task == "dedupe":  # as `prodmatch dedupe` runs it
         catalog = dedupe_catalog(args.listings, args.seed)
         step("generate")
         pairs, _ = linker.dedupe(catalog)
@@ -118,6 +131,32 @@ def dedupe_catalog(listings: int, seed: int) -> Catalog:
     return catalog_from_frame(pd.concat(frames, ignore_index=True), name="combined")
 
 
+def random_side(listings: int, pairs: int, seed: int) -> tuple[Side, Any, Any]:
+    """A prepared side of random unit vectors and TF-IDF rows (150 n-grams each), no codes,
+    and random (left, right) positions of `pairs` candidates."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((listings, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    columns = np.sort(rng.choice(200_000, size=(listings, 150)), axis=1)
+    tfidf = sp.csr_matrix(
+        (
+            np.full(columns.size, 0.08, np.float32),
+            columns.ravel(),
+            np.arange(0, columns.size + 1, 150),
+        ),
+        shape=(listings, 200_000),
+    )
+    tfidf.sum_duplicates()
+    ids = [f"x{i}" for i in range(listings)]
+    catalog = catalog_from_frame(pd.DataFrame({"id": ids, "title": ids}), name="random")
+    side = Side(catalog, texts=[], plain=[], codes=[frozenset()] * listings, vectors=vectors)
+    side.tfidf = tfidf
+    return side, rng.integers(0, listings, pairs), rng.integers(0, listings, pairs)
+
+
 def linkage_catalogs(left: int, right: int, seed: int) -> tuple[Catalog, Catalog]:
     """The first `left` and `right` listings of two catalogs of a generated world."""
     world = generate_catalogs(round(max(left, right) / (OVERLAP + (1 - OVERLAP) / 2)), seed=seed)
@@ -125,6 +164,12 @@ def linkage_catalogs(left: int, right: int, seed: int) -> tuple[Catalog, Catalog
         catalog_from_frame(world.left.head(left), name="left"),
         catalog_from_frame(world.right.head(right), name="right"),
     )
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far (Linux reports KiB); defined here so that the
+    script also measures older sources (`--code-commit`)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def append(path: Path, record: dict[str, Any]) -> None:

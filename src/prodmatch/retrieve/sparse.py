@@ -30,7 +30,9 @@ IDF_FILE = "idf.safetensors"  # one float32 tensor "idf", by column
 _ANALYZER = {"analyzer": "char_wb", "ngram_range": [3, 5], "sublinear_tf": True}
 
 # Rows of queries multiplied at once: bounds the dense score block to rows x indexed floats.
-_BLOCK_BYTES = 256 * 1024 * 1024
+# Each block also lives as a sparse product (up to twice its bytes) and as argpartition's
+# int64 indices (twice again): 256 MB blocks cost ~1.5 GB at a time, 32 MB ones ~200 MB.
+_BLOCK_BYTES = 32 * 1024 * 1024
 # Pairs scored at once by `pair_scores`.
 _PAIR_CHUNK = 20_000
 
@@ -104,8 +106,9 @@ class SparseIndex:
         indexed_t = indexed.T.tocsr()
         for start in range(0, queries.shape[0], rows):
             block = (queries[start : start + rows] @ indexed_t).toarray()
-            top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k else block[:, :0]
-            top_scores = np.take_along_axis(block, top, axis=1)
+            np.negative(block, out=block)  # in place: the best are the k smallest
+            top = np.argpartition(block, k - 1, axis=1)[:, :k] if k else block[:, :0]
+            top_scores = -np.take_along_axis(block, top, axis=1)
             order = np.argsort(-top_scores, axis=1, kind="stable")
             idx[start : start + rows] = np.take_along_axis(top, order, axis=1)
             scores[start : start + rows] = np.take_along_axis(top_scores, order, axis=1)
