@@ -37,8 +37,9 @@ class MatchSettings:
     image_model: the image encoder's weights file; None is the packaged EfficientNet-Lite0
     (a matcher trained with its last image block keeps its own, relative to its folder).
     rerank_floor: with a matcher that has a cross-encoder, candidates the pair classifier
-    gives less than this probability are settled without it; 0 re-reads every candidate. On
-    abt-buy the default 0.01 gave the same test F1 as 0 and scored 6.5x faster (BENCHMARKS.md).
+    gives less than this probability are settled without it; 0 re-reads every candidate. The
+    default 0.01 was chosen with test F1 among the evidence in an earlier session and is not
+    yet re-decided on validation data (`bench/choose_rerank_floor.py` does; BENCHMARKS.md).
     """
 
     model: str = DEFAULT_MODEL
