@@ -83,7 +83,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         colour_drop_rate=args.colour_drop_rate,
     )
     synth = replace(world.synth, left=world.left, right=world.right)
-    write_deepmatcher(synth, generate_pairs(synth, seed=args.seed), work / "data")
+    pairs = generate_pairs(synth, seed=args.seed)
+    write_deepmatcher(synth, pairs, work / "data")
     _say(f"generated {len(world.left)} + {len(world.right)} listings with photos")
     photos = sorted((work / "data" / "images").rglob("*.*"))
     results: dict[str, Any] = {
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "near_miss_rate": args.near_miss_rate,
             "colour_drop_rate": args.colour_drop_rate,
             "colour_dropped": len(world.colour_dropped),
+            "pairs": {split: len(frame) for split, frame in pairs.items()},
             "generate_seconds": round(time.perf_counter() - clock, 1),
         },
         "throughput": throughput(photos[: args.throughput_images], args.threads),

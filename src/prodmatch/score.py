@@ -84,8 +84,8 @@ def score_pairs(
     features: pd.DataFrame,
     scorer: Scorer,
     *,
-    dense_weight: float = 0.0,
-    code_weight: float = 0.15,
+    dense_weight: float = 0.2,
+    code_weight: float = 0.1,
     left_texts: Sequence[str] | None = None,
     right_texts: Sequence[str] | None = None,
 ) -> npt.NDArray[np.float64]:

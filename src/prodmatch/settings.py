@@ -28,17 +28,18 @@ class MatchSettings:
     was chosen on the built-in synthetic data (see BENCHMARKS.md), not on any benchmark.
     engine: torch (reference), onnx, or onnx-int8 (fastest; see `prodmatch.encode.onnx`).
     dense_weight, code_weight: the hybrid scorer's mix (see `prodmatch.score`); the defaults
-    are the best mean pair F1 on the validation splits of abt-buy and amazon-google, never their
-    test splits (`bench/choose_hybrid_weights.py`, bench/results/hybrid_weights.json). There,
-    the untrained encoder's cosine added nothing to the TF-IDF cosine (weight 0); it still
-    finds candidates, and a trained matcher's classifier reads it.
+    were chosen on the validation splits of abt-buy and amazon-google, never their test splits,
+    by `bench/choose_hybrid_weights.py` (bench/results/hybrid_weights.json): among the weights
+    within a point of the best validation pair F1, the best rank of the validation matches
+    against the whole right table, as `match` ranks candidates.
     image_column: the column holding each listing's photo(s) (paths or URLs); None reads no
     images. It is never part of the product text, so it cannot be one of ``columns``.
     image_model: the image encoder's weights file; None is the packaged EfficientNet-Lite0
     (a matcher trained with its last image block keeps its own, relative to its folder).
     rerank_floor: with a matcher that has a cross-encoder, candidates the pair classifier
-    gives less than this probability are settled without it; 0 re-reads every candidate. On
-    abt-buy the default 0.01 gave the same test F1 as 0 and scored 6.5x faster (BENCHMARKS.md).
+    gives less than this probability are settled without it; 0 re-reads every candidate. The
+    default 0.01 was chosen with test F1 among the evidence in an earlier session and is not
+    yet re-decided on validation data (`bench/choose_rerank_floor.py` does; BENCHMARKS.md).
     """
 
     model: str = DEFAULT_MODEL
@@ -50,8 +51,8 @@ class MatchSettings:
     k: int = 20
     index: IndexKind = "auto"
     scorer: Scorer = "hybrid"
-    dense_weight: float = 0.0
-    code_weight: float = 0.15
+    dense_weight: float = 0.2
+    code_weight: float = 0.1
     threshold: float | None = None
     assignment: Assignment = "one-to-one"
     image_column: str | None = None

@@ -254,7 +254,15 @@ def test_hybrid_weight_choice_reads_valid_only_and_records_the_grid(
     assert len(grid) == 21 * 9
     best = max(grid.values(), key=lambda point: point["f1"])
     assert results["best"]["mean_f1"] == best["f1"]
-    assert results["chosen"] in (results["best"]["weights"], results["default"]["weights"])
+    ranks = results["mean_reciprocal_rank"]["abt-buy"]
+    assert ranks.keys() == grid.keys() and all(0 <= r <= 1 for r in ranks.values())
+    # the rule: within a point of the best pair F1, the best rank of the true matches
+    chosen = results["chosen"]["weights"]
+    assert grid[chosen]["f1"] >= best["f1"] - 0.01
+    near = [k for k, point in grid.items() if point["f1"] >= best["f1"] - 0.01]
+    assert ranks[chosen] == max(ranks[k] for k in near)
+    # the synthetic matches share most words: some point ranks most true matches first
+    assert max(ranks.values()) > 0.5
 
 
 def test_signal_choice_compares_head_matchers_with_and_without_the_signal(
