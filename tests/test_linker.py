@@ -98,7 +98,7 @@ def test_candidates_are_compact_arrays_and_ids_come_only_with_output(tiny_model:
     assert "object" not in dtypes.values(), dtypes
     assert dtypes["left"] == dtypes["right"] == "int64"
     assert dtypes["dense"] == dtypes["sparse"] == "float32"
-    assert dtypes["codes"] == dtypes["code_variant"] == "int8"
+    assert dtypes["code_agreement"] == dtypes["code_variant"] == "int8"
     assert {dtypes[c] for c in ("rank", "dense_lr", "dense_rl", "sparse_lr", "sparse_rl")} == {
         "int32"
     }

@@ -130,6 +130,9 @@ def dedupe_catalog(linker: Linker, catalog: Catalog, options: DedupeOptions) -> 
     labels = clustering.labels
     pairs["decision"] = labels[pairs["left"].to_numpy()] == labels[pairs["right"].to_numpy()]
     clusters = cluster_table(catalog, clustering)
+    from prodmatch.linker import with_ids
+
+    pairs = with_ids(pairs.drop(columns=["left_id", "right_id"], errors="ignore"), side, side)
     return DedupeResult(pairs, clusters, thresholds, clustering.split)
 
 
@@ -213,16 +216,17 @@ def _within_pairs(linker: Linker, side: Side, positions: npt.NDArray[np.int64]) 
 def _empty_pairs(linker: Linker, side: Side) -> pd.DataFrame:
     empty = np.zeros(0, dtype=np.int64)
     frame = linker.features(side, side, empty, empty)
-    return frame.assign(score=np.zeros(0), left_id=[], right_id=[], rank=empty)
+    return frame.assign(score=np.zeros(0), rank=empty)
 
 
 def _globalise(
     pairs: pd.DataFrame, left_pos: npt.NDArray[np.int64], right_pos: npt.NDArray[np.int64]
 ) -> pd.DataFrame:
+    """Positions in a part of the catalog turned into positions in the whole catalog."""
     pairs = pairs.copy()
     pairs["left"] = left_pos[pairs["left"].to_numpy(dtype=np.int64)]
     pairs["right"] = right_pos[pairs["right"].to_numpy(dtype=np.int64)]
-    return pairs
+    return pairs.drop(columns=["left_id", "right_id"], errors="ignore")
 
 
 def _by_source(
@@ -253,7 +257,7 @@ def _by_source(
         return pairs, Clustering(labels, labels.copy(), np.full(n, np.nan))
     pairs = pd.concat(parts, ignore_index=True)
     flip = (pairs["left"] > pairs["right"]).to_numpy()
-    for first, second in (("left", "right"), ("left_id", "right_id")):
+    for first, second in (("left", "right"),):
         a, b = pairs[first].to_numpy(), pairs[second].to_numpy()
         pairs[first], pairs[second] = np.where(flip, b, a), np.where(flip, a, b)
     if options.one_per_source:

@@ -117,7 +117,8 @@ def test_dedupe_and_evaluate_pairs_merge_the_same_way(
     dedupe = ["dedupe", files["left"], "-o", tmp_path / "c.csv", "--model", files["matcher"]]
     assert _settings_of(seen, *dedupe).threshold == 0.61
     assert _settings_of(seen, *dedupe, "--settings", files["settings"]).k == 5
-    assert _settings_of(seen, *dedupe, "--threshold", "0.3").threshold == 0.3
+    # dedupe's --threshold is its own dedup threshold, not the settings' linking threshold
+    assert _settings_of(seen, *dedupe, "--threshold", "0.3").threshold == 0.61
 
     from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
 

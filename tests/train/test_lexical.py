@@ -25,7 +25,7 @@ from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
 from prodmatch.train import api
 from prodmatch.train.api import train_matcher
 
-SIGNALS = ["sparse", "codes", "code_variant"]  # exact on every path
+SIGNALS = ["sparse", "code_agreement", "code_variant"]  # exact on every path
 
 
 def _spy_features(monkeypatch: pytest.MonkeyPatch) -> list[pd.DataFrame]:

@@ -86,6 +86,9 @@ def test_restart_starts_over_after_a_refusal(tiny_model: Path, tmp_path: Path, d
     listings, first_train, first_valid = data
     fewer = (listings, first_train.iloc[1:], first_valid)  # a run on one pair less
     _interrupted(tiny_model, fewer, tmp_path / "m.partial")
+    from prodmatch.train.api import PARTIAL_MARK
+
+    (tmp_path / "m.partial" / PARTIAL_MARK).touch()  # as train_matcher marks its own folder
     with pytest.raises(ProdmatchError, match="--restart"):
         train_matcher(
             left,

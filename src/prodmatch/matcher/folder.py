@@ -48,7 +48,7 @@ CARD_FILE = "README.md"
 PICKLED_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pt2", ".pkl", ".pickle", ".ckpt", ".joblib"})
 # What a matcher folder may hold; --overwrite replaces only a folder holding nothing else.
 MATCHER_ENTRIES = frozenset(
-    {MATCHER_FILE, CARD_FILE, ENCODER_DIR, HEAD_DIR, FUSION_DIR, IMAGE_DIR, CROSS_DIR}
+    {MATCHER_FILE, CARD_FILE, ENCODER_DIR, HEAD_DIR, FUSION_DIR, IMAGE_DIR, CROSS_DIR, LEXICAL_DIR}
 )
 
 
