@@ -36,7 +36,7 @@ from _results import RESULTS, append_record, start_record, without_test
 from sklearn.metrics import average_precision_score
 
 from prodmatch.decide import best_threshold
-from prodmatch.linker import Linker
+from prodmatch.linker import Linker, with_ids
 from prodmatch.score import score_pairs
 from prodmatch.settings import MatchSettings
 
@@ -107,7 +107,7 @@ def valid_ranks(folder: Path, settings: MatchSettings) -> dict[str, float]:
     left_side, right_side = linker.prepare(
         dataset.left.select(list(dict.fromkeys(matches["left_id"]))), dataset.right
     )
-    found = linker.candidates(left_side, right_side)
+    found = with_ids(linker.candidates(left_side, right_side), left_side, right_side)
     gold = set(zip(matches["left_id"], matches["right_id"], strict=True))
     is_gold = np.array(
         [pair in gold for pair in zip(found["left_id"], found["right_id"], strict=True)]

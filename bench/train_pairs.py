@@ -71,7 +71,8 @@ def main() -> None:
                     else [str(folder)]
                 )
                 train = ["train", *data, "-o", str(model), "--overwrite", *CONFIGS[config]]
-                train += args.extra.split()  # --overwrite: a --keep folder of an earlier run
+                # --overwrite: a --keep folder of an earlier run
+                train += _applicable(args.extra.split(), CONFIGS[config])
                 record = start_record()
                 seconds = _run(train)
                 report = Path(tmp) / "report.json"
@@ -111,6 +112,25 @@ def newest_rows(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         result = record["results"]
         rows[result["row"]] = {**result, "commit": record["commit"]}
     return rows
+
+
+FULL_MODE_ONLY = ("--lr", "--max-seq-length", "--freeze-layers")
+
+
+def _applicable(extra: list[str], config: list[str]) -> list[str]:
+    """The --extra options a run takes: head mode refuses those that only fine-tuning reads."""
+    if "head" not in config:
+        return extra
+    kept: list[str] = []
+    skip = False
+    for word in extra:
+        if skip:
+            skip = False
+        elif word in FULL_MODE_ONLY:
+            skip = True
+        else:
+            kept.append(word)
+    return kept
 
 
 def _run(args: list[str]) -> float:
