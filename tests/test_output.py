@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from prodmatch.data import catalog_from_frame
-from prodmatch.review import rounded, title_column, with_listing_columns
+from prodmatch.output import rounded, title_column, with_listing_columns
 
 
 def test_each_side_shows_its_own_title_like_column() -> None:

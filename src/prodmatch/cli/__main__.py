@@ -1,0 +1,5 @@
+"""`python -m prodmatch.cli`, as the installed `prodmatch` command."""
+
+from prodmatch.cli import app
+
+app()
