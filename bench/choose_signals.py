@@ -26,6 +26,7 @@ import numpy as np
 from _results import RESULTS, append_record, start_record, without_test
 
 import prodmatch.train.api as train_api
+import prodmatch.train.classifier_stage as classifier_stage
 from prodmatch.settings import MatchSettings
 from prodmatch.train.head_trainer import HeadTrainingConfig
 
@@ -84,12 +85,12 @@ def main() -> None:
 def _signals(columns: tuple[str, ...]) -> Iterator[None]:
     """Train with only `columns` as the classifier's scalar signals (a bench-only switch: the
     trained head records the columns it reads, so matching needs no switch)."""
-    saved = train_api.EXTRA_COLUMNS
-    train_api.EXTRA_COLUMNS = columns
+    saved = classifier_stage.EXTRA_COLUMNS  # read by the classifier stage when it runs
+    classifier_stage.EXTRA_COLUMNS = columns
     try:
         yield
     finally:
-        train_api.EXTRA_COLUMNS = saved
+        classifier_stage.EXTRA_COLUMNS = saved
 
 
 def decide(runs: list[dict[str, Any]], signal: str, model: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 from _results import start_record
 
+from prodmatch.data.chunks import DEFAULT_CHUNK_ROWS
 from prodmatch.encode.models import DEFAULT_MODEL
 from prodmatch.io import atomic_path, atomic_write_text
 from prodmatch.settings import MatchSettings
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--max-seq-length", type=int, default=64)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--index", default="auto")
-    parser.add_argument("--chunk-rows", type=int, default=20_000)
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     parser.add_argument("--work", type=Path, default=None, help="Keep the work folder here.")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--summary", action="store_true", help="Tabulate and plot all runs.")
@@ -135,7 +136,8 @@ def summarise(folder: Path) -> None:
     for r in runs:
         cells = [f"{r['stages'].get(s, {}).get('seconds', 0):.0f}" for s in STAGES]
         rows = r["left_rows"] + r["right_rows"]
-        recall = "exact" if r["recall_at_k"] is None else f"{r['recall_at_k']:.3f}"
+        found = r.get("index_recall", r.get("recall_at_k"))  # the key's name before 2026-12-02
+        recall = "exact" if found is None else f"{found:.3f}"
         lines.append(
             f"| {r['left_rows']:,} x {r['right_rows']:,} | " + " | ".join(cells) + " | "
             f"{r['total_seconds']:.0f} | {rows / r['total_seconds']:.0f} | "

@@ -43,7 +43,7 @@ def test_classifier_reads_vector_blocks_cosine_and_extra_columns() -> None:
     u = torch.nn.functional.normalize(torch.randn(4, 6), dim=-1)
     v = torch.nn.functional.normalize(torch.randn(4, 6), dim=-1)
     extra = torch.randn(4, 2)
-    features = PairClassifier.pair_features(u, v, extra)
+    features = PairClassifier.input_rows(u, v, extra)
     assert features.shape == (4, 4 * 6 + 1 + 2)
     torch.testing.assert_close(features[:, 24], (u * v).sum(dim=1))
     for hidden in (0, 7):  # logistic regression and MLP

@@ -7,7 +7,7 @@ import pytest
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.retrieve import DenseIndex
-from prodmatch.retrieve.dense import TARGET_RECALL, exact_top_k, recall_at_k, train_size
+from prodmatch.retrieve.dense import TARGET_RECALL, exact_top_k, index_recall, train_size
 
 
 def _clustered(n: int, dim: int = 48, seed: int = 0) -> np.ndarray:
@@ -48,7 +48,7 @@ def test_calibrated_ivf_reaches_the_target_recall(
     assert index.nprobe == 16
     reached = index.calibrate(queries[:200], exact[:200], 10)
     assert reached >= TARGET_RECALL
-    held = recall_at_k(index.search(queries[200:], 10)[1], exact[200:])
+    held = index_recall(index.search(queries[200:], 10)[1], exact[200:])
     assert held > 0.97
 
 
@@ -112,7 +112,7 @@ def test_an_in_memory_ivf_calibrates_on_the_queries_not_its_own_vectors(
     monkeypatch.setattr(DenseIndex, "calibrate", spy)
     index = DenseIndex(indexed, "ivf", queries=queries, k=10)
     exact = exact_top_k(queries, [indexed], 10)[1]
-    assert recall_at_k(index.search(queries, 10)[1], exact) >= TARGET_RECALL
+    assert index_recall(index.search(queries, 10)[1], exact) >= TARGET_RECALL
     retrieve_candidates(queries, indexed, None, None, k=5, index_kind="ivf")
     assert len(tuned_with) == 3  # the index above, then each direction
     indexed_rows = {row.tobytes() for row in indexed}

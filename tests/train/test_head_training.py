@@ -22,8 +22,8 @@ from prodmatch.train import (
     HeadTrainingConfig,
     ListingVectors,
     MatchHead,
+    head_probabilities,
     pair_features,
-    score_pairs,
     train_head,
 )
 
@@ -72,7 +72,7 @@ def test_head_beats_the_untrained_cosine(prepared: Prepared) -> None:
 
     # The threshold chosen on valid carries to the unseen test pairs; the cosine baseline
     # gets its own best test threshold, so this margin is conservative.
-    scores = score_pairs(result.head, prepared.left, prepared.right, test)
+    scores = head_probabilities(result.head, prepared.left, prepared.right, test)
     test_f1 = _f1(scores, test["label"].to_numpy(), result.threshold)
     baseline_test = best_threshold(test["dense"], test["label"])[1]
     assert test_f1 >= baseline_test + 0.10
@@ -127,8 +127,8 @@ def test_infonce_mode_and_a_saved_head_score_alike(prepared: Prepared, tmp_path:
     loaded = MatchHead.load(result.head.save(tmp_path / "head"))
     test = prepared.splits["test"]
     np.testing.assert_array_equal(
-        score_pairs(loaded, prepared.left, prepared.right, test),
-        score_pairs(result.head, prepared.left, prepared.right, test),
+        head_probabilities(loaded, prepared.left, prepared.right, test),
+        head_probabilities(result.head, prepared.left, prepared.right, test),
     )
     assert loaded.threshold == result.threshold
     assert loaded.metadata["training"]["loss"] == "infonce"

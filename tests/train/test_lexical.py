@@ -22,7 +22,7 @@ from prodmatch.matcher import LEXICAL_DIR, matcher_settings
 from prodmatch.settings import MatchSettings
 from prodmatch.stream import StreamMatcher
 from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
-from prodmatch.train import api
+from prodmatch.train import classifier_stage
 from prodmatch.train.api import train_matcher
 
 SIGNALS = ["sparse", "code_agreement", "code_variant"]  # exact on every path
@@ -61,13 +61,13 @@ def test_one_pair_gets_the_same_features_on_every_path(
     data = load_deepmatcher(tmp_path / "dm")
     # training: the valid features the classifier and its threshold are chosen on
     trained: list[pd.DataFrame] = []
-    original = api.pair_features
+    original = classifier_stage.pair_features
 
     def spy_pairs(*args: Any) -> pd.DataFrame:
         trained.append(original(*args))
         return trained[-1]
 
-    monkeypatch.setattr(api, "pair_features", spy_pairs)
+    monkeypatch.setattr(classifier_stage, "pair_features", spy_pairs)
     base = MatchSettings(model=str(tiny_model), max_seq_length=32, k=10)
     out = tmp_path / "matcher"
     train_matcher(

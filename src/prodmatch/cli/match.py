@@ -37,6 +37,7 @@ from prodmatch.cli.show import (
     _threshold_line,
     _warn_large_k,
 )
+from prodmatch.data.chunks import DEFAULT_CHUNK_ROWS
 from prodmatch.errors import ProdmatchError
 from prodmatch.settings import MatchSettings
 
@@ -94,7 +95,9 @@ def match(
             "memory); the same command again resumes a stopped run."
         ),
     ] = None,
-    chunk_rows: Annotated[int, typer.Option(help="Listings per chunk with --work-dir.")] = 20_000,
+    chunk_rows: Annotated[
+        int, typer.Option(help="Listings per chunk with --work-dir.")
+    ] = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Match two catalogs: which listings are the same product, with a score for each.
 

@@ -29,9 +29,11 @@ from prodmatch.data.catalog import (
 )
 from prodmatch.errors import InputError
 
-__all__ = ["read_catalog_chunks"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "read_catalog_chunks"]
 
-DEFAULT_CHUNK_ROWS = 50_000
+# Listings per chunk of a streamed run: small enough that a chunk's texts, vectors and
+# candidates stay a few hundred MB, large enough that per-chunk overheads do not show.
+DEFAULT_CHUNK_ROWS = 20_000
 
 
 def read_catalog_chunks(

@@ -111,7 +111,7 @@ class PairClassifier(nn.Module):
         )
 
     @staticmethod
-    def pair_features(u: Tensor, v: Tensor, extra: Tensor | None = None) -> Tensor:
+    def input_rows(u: Tensor, v: Tensor, extra: Tensor | None = None) -> Tensor:
         """The classifier's input rows; ``u`` and ``v`` are expected L2-normalised."""
         product = u * v
         blocks = [u, v, (u - v).abs(), product, product.sum(dim=1, keepdim=True)]
@@ -123,7 +123,7 @@ class PairClassifier(nn.Module):
         """Logits of shape (N,); apply a sigmoid for match probabilities."""
         if (extra.shape[1] if extra is not None else 0) != self.n_extra:
             raise ValueError(f"expected {self.n_extra} extra columns")
-        out: Tensor = self.net(self.pair_features(u, v, extra))
+        out: Tensor = self.net(self.input_rows(u, v, extra))
         return out.squeeze(-1)
 
     def config(self) -> dict[str, int]:

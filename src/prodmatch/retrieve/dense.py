@@ -148,12 +148,12 @@ class DenseIndex:
         """Raise nprobe until top-`k` recall against `exact` (rows of the true top-k per query)
         reaches `TARGET_RECALL`; returns the recall reached. Exact kinds have nothing to tune."""
         if self.kind not in ("ivf", "ivfpq"):
-            return recall_at_k(self.search(queries, k)[1], exact)
+            return index_recall(self.search(queries, k)[1], exact)
         nlist = int(faiss.extract_index_ivf(self.index).nlist)
         probe = 8
         while True:
             self.nprobe = probe
-            reached = recall_at_k(self.search(queries, k)[1], exact)
+            reached = index_recall(self.search(queries, k)[1], exact)
             if reached >= TARGET_RECALL or probe >= nlist:
                 return reached
             probe *= 2
@@ -213,7 +213,7 @@ def train_size(kind: IndexKind, n: int) -> int:
     return min(n, max(n_lists(n) * _TRAIN_PER_LIST, 256 * 40 if kind == "ivfpq" else 0))
 
 
-def recall_at_k(found: npt.NDArray[np.int64], exact: npt.NDArray[np.int64]) -> float:
+def index_recall(found: npt.NDArray[np.int64], exact: npt.NDArray[np.int64]) -> float:
     """Share of the exact top-k rows that the approximate search also returned."""
     hits = sum(len(set(f[f >= 0]) & set(e[e >= 0])) for f, e in zip(found, exact, strict=True))
     total = int((exact >= 0).sum())

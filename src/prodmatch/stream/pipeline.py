@@ -36,7 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import JSONL_SUFFIXES, PARQUET_SUFFIXES, Catalog
-from prodmatch.data.chunks import read_catalog_chunks
+from prodmatch.data.chunks import DEFAULT_CHUNK_ROWS, read_catalog_chunks
 from prodmatch.decide import assign
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
@@ -44,12 +44,11 @@ from prodmatch.io import atomic_path, atomic_write_text
 from prodmatch.linker import Linker, Side, output_columns
 from prodmatch.progress import peak_rss_mb, progress_bar
 from prodmatch.retrieve import DenseIndex, SparseIndex
-from prodmatch.retrieve.dense import choose_kind, exact_top_k, recall_at_k, train_size
+from prodmatch.retrieve.dense import choose_kind, exact_top_k, index_recall, train_size
 from prodmatch.score import code_signals, needs_sparse
 from prodmatch.settings import MatchSettings
 from prodmatch.stream.store import SideStore, damaged, read_work_part
 
-DEFAULT_CHUNK_ROWS = 20_000
 DEFAULT_SAMPLE_ROWS = 50_000
 RECALL_QUERIES = 1_000  # queries to calibrate nprobe, and as many again to report recall
 _RUN_FORMAT = "prodmatch-run/1"
@@ -154,7 +153,7 @@ class StreamMatcher:
             "right_rows": right_store.progress.rows,
             "index": index.kind,
             "nprobe": index.nprobe if index.kind in ("ivf", "ivfpq") else None,
-            "recall_at_k": recall,
+            "index_recall": recall,
             "k": self.settings.k,
             "matches": len(matches),
             "stages": self.clock.report(),
@@ -270,7 +269,7 @@ class StreamMatcher:
             return index, None
         with self.clock.measure("recall check"):
             exact = exact_top_k(held, right.iter_vectors(_BLOCK), min(k, n))[1]
-            recall = recall_at_k(index.search(held, min(k, n))[1], exact)
+            recall = index_recall(index.search(held, min(k, n))[1], exact)
         return index, round(recall, 4)
 
     # -- search and score --------------------------------------------------------------------

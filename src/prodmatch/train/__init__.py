@@ -6,8 +6,8 @@ from prodmatch.train.head_trainer import (
     HeadTrainingConfig,
     HeadTrainingResult,
     ListingVectors,
+    head_probabilities,
     pair_features,
-    score_pairs,
     train_head,
 )
 from prodmatch.train.losses import InfoNCELoss, SupConLoss, info_nce_loss, supcon_loss
@@ -24,10 +24,10 @@ __all__ = [
     "ProjectionHead",
     "SupConLoss",
     "build_clusters",
+    "head_probabilities",
     "info_nce_loss",
     "listing_key",
     "pair_features",
-    "score_pairs",
     "supcon_loss",
     "train_head",
 ]

@@ -39,14 +39,14 @@ __all__ = [
     "listing_key",
 ]
 
-Side = Literal["left", "right"]
+SideName = Literal["left", "right"]
 
 LEFT_PREFIX = "L:"
 RIGHT_PREFIX = "R:"
 PAIR_COLUMNS = ("left_id", "right_id", "label")
 
 
-def listing_key(side: Side, listing_id: str) -> str:
+def listing_key(side: SideName, listing_id: str) -> str:
     """The namespaced key of one listing: "L:<id>" or "R:<id>"."""
     return (LEFT_PREFIX if side == "left" else RIGHT_PREFIX) + str(listing_id)
 
@@ -89,11 +89,11 @@ class Clusters:
     def _position(self) -> dict[str, int]:
         return {key: i for i, key in enumerate(self.keys)}
 
-    def label(self, side: Side, listing_id: str) -> int:
+    def label(self, side: SideName, listing_id: str) -> int:
         """The cluster of one listing; KeyError if it is not in the training split."""
         return int(self.labels[self._position[listing_key(side, listing_id)]])
 
-    def labels_of(self, side: Side, ids: Sequence[str]) -> npt.NDArray[np.int64]:
+    def labels_of(self, side: SideName, ids: Sequence[str]) -> npt.NDArray[np.int64]:
         """Clusters of many listings of one side, in the order given."""
         try:
             return np.array([self.label(side, i) for i in ids], dtype=np.int64)
@@ -102,9 +102,11 @@ class Clusters:
                 f"{side} listing {error.args[0]!r} is not in the training split"
             ) from None
 
-    def sides(self) -> tuple[list[Side], list[str]]:
+    def sides(self) -> tuple[list[SideName], list[str]]:
         """Each key split back into its side and its original id."""
-        sides: list[Side] = ["left" if k.startswith(LEFT_PREFIX) else "right" for k in self.keys]
+        sides: list[SideName] = [
+            "left" if k.startswith(LEFT_PREFIX) else "right" for k in self.keys
+        ]
         return sides, [k[len(LEFT_PREFIX) :] for k in self.keys]
 
 

@@ -52,13 +52,13 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.images.fusion import FusionHead
 from prodmatch.progress import progress_bar
 from prodmatch.train.best import BestEpoch
-from prodmatch.train.clusters import Side, build_clusters, check_pairs, listing_key
+from prodmatch.train.clusters import SideName, build_clusters, check_pairs, listing_key
 from prodmatch.train.head_trainer import _threads
 from prodmatch.train.losses import info_nce_loss
 from prodmatch.train.steps import infonce_steps, supcon_steps
 
 if TYPE_CHECKING:
-    from prodmatch.linker import Side as PreparedSide
+    from prodmatch.linker import Side
     from prodmatch.train.image_block import LiveImages, TrainableTower
 
 __all__ = [
@@ -131,7 +131,7 @@ class FusionInputs:
             raise ProdmatchError(f"need one text and one image vector per id ({n} ids)")
 
     @classmethod
-    def from_side(cls, side: PreparedSide) -> FusionInputs:
+    def from_side(cls, side: Side) -> FusionInputs:
         """What a Linker prepared without fusion: text vectors and photo vectors."""
         if side.vectors is None or side.image_vectors is None or side.has_image is None:
             raise ProdmatchError(f"{side.catalog.name}: text and images must both be encoded")
@@ -202,8 +202,8 @@ def train_fusion(
         raise ProdmatchError(f"the {cfg.loss} loss needs labelled training pairs with a match")
     if cfg.loss == "selfsup" and views is None:
         raise ProdmatchError("the selfsup loss needs a second view of every listing")
-    table = _Table.build(left, right)
-    second = _Table.build(*views) if views is not None else None
+    table = _InputRows.build(left, right)
+    second = _InputRows.build(*views) if views is not None else None
     judge = _Judge.build(table, valid)
     history: list[dict[str, float]] = []
     with torch.random.fork_rng(devices=[]), _threads(cfg.threads):
@@ -234,7 +234,7 @@ def _optimizer(cfg: FusionTrainingConfig, *groups: Iterable[nn.Parameter]) -> to
 def _block_stage(
     cfg: FusionTrainingConfig,
     head: FusionHead,
-    tables: tuple[_Table, _Table | None],
+    tables: tuple[_InputRows, _InputRows | None],
     train: pd.DataFrame | None,
     judge: _Judge,
     history: list[dict[str, float]],
@@ -317,7 +317,7 @@ def _snapshot(
 
 
 @dataclass(frozen=True, eq=False)
-class _Table:
+class _InputRows:
     """Every listing the run reads, left then right: inputs by row, rows by listing key.
 
     ``live`` computes image vectors on the fly (training the image block) instead of reading
@@ -331,7 +331,7 @@ class _Table:
     live: LiveImages | None = None
 
     @classmethod
-    def build(cls, left: FusionInputs, right: FusionInputs) -> _Table:
+    def build(cls, left: FusionInputs, right: FusionInputs) -> _InputRows:
         keys = [listing_key("left", i) for i in left.ids]
         keys += [listing_key("right", i) for i in right.ids]
         photos = [*(left.photos or [None] * len(left.ids))]
@@ -346,10 +346,10 @@ class _Table:
             photos=photos,
         )
 
-    def with_live(self, live: LiveImages | None) -> _Table:
+    def with_live(self, live: LiveImages | None) -> _InputRows:
         return replace(self, live=live)
 
-    def find(self, side: Side, ids: Sequence[str]) -> Tensor:
+    def find(self, side: SideName, ids: Sequence[str]) -> Tensor:
         """Rows of listings of one side; an unknown id is an error naming it."""
         try:
             return torch.as_tensor([self.rows[listing_key(side, str(i))] for i in ids])
@@ -377,13 +377,13 @@ class _Table:
 class _Judge:
     """Scores a head by the best F1 of its fused cosine on the validation pairs."""
 
-    table: _Table | None
+    table: _InputRows | None
     left: Tensor | None
     right: Tensor | None
     labels: npt.NDArray[np.int64] | None
 
     @classmethod
-    def build(cls, table: _Table, valid: pd.DataFrame | None) -> _Judge:
+    def build(cls, table: _InputRows, valid: pd.DataFrame | None) -> _Judge:
         if valid is None or not (valid["label"] == 1).any():
             return cls(None, None, None, None)
         check_pairs(valid, "valid pairs")
@@ -394,7 +394,7 @@ class _Judge:
             valid["label"].to_numpy(dtype=np.int64),
         )
 
-    def on(self, table: _Table) -> _Judge:
+    def on(self, table: _InputRows) -> _Judge:
         """The same pairs, read from another table (live photos)."""
         return replace(self, table=table) if self.active else self
 
@@ -422,9 +422,9 @@ class _Judge:
 
 def _steps(
     cfg: FusionTrainingConfig,
-    table: _Table,
+    table: _InputRows,
     train: pd.DataFrame | None,
-    second: _Table | None,
+    second: _InputRows | None,
 ) -> _Steps:
     """An epoch's steps: selfsup's here, SupCon's and InfoNCE's from
     :mod:`prodmatch.train.steps`, a listing being its row of the table, fused by the head
@@ -451,7 +451,7 @@ def _steps(
     return steps
 
 
-def _selfsup_steps(table: _Table, second: _Table, cfg: FusionTrainingConfig) -> _Steps:
+def _selfsup_steps(table: _InputRows, second: _InputRows, cfg: FusionTrainingConfig) -> _Steps:
     """InfoNCE between each listing and its second view; other listings are the negatives.
 
     Nothing says two listings are one product, so none are masked: as in the text encoder's

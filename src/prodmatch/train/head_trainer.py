@@ -45,8 +45,8 @@ __all__ = [
     "HeadTrainingConfig",
     "HeadTrainingResult",
     "ListingVectors",
+    "head_probabilities",
     "pair_features",
-    "score_pairs",
     "train_head",
 ]
 
@@ -421,7 +421,7 @@ def _row(stage: str, epoch: int, losses: list[float], f1: float) -> dict[str, fl
 # -- applying a head -----------------------------------------------------------------------------
 
 
-def score_pairs(
+def head_probabilities(
     head: MatchHead, left: ListingVectors, right: ListingVectors, pairs: pd.DataFrame
 ) -> npt.NDArray[np.float64]:
     """Match probabilities of pairs given by id (plus the head's extra columns)."""

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from prodmatch.train.clusters import ClusterBatchSampler, Clusters, PairBatches, Side
+from prodmatch.train.clusters import ClusterBatchSampler, Clusters, PairBatches, SideName
 from prodmatch.train.losses import info_nce_loss, supcon_loss
 
 __all__ = ["EmbedFor", "HandlesOf", "Steps", "infonce_steps", "supcon_steps"]
@@ -34,7 +34,7 @@ __all__ = ["EmbedFor", "HandlesOf", "Steps", "infonce_steps", "supcon_steps"]
 M = TypeVar("M")
 Steps = Callable[[M, int], Iterator[Tensor]]
 EmbedFor = Callable[[M, int], Callable[[Tensor], Tensor]]
-HandlesOf = Callable[[Side, list[str]], Tensor]
+HandlesOf = Callable[[SideName, list[str]], Tensor]
 
 
 def supcon_steps(

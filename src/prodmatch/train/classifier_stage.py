@@ -1,0 +1,138 @@
+"""Training's last stages: the pair classifier on frozen (or fused) listing vectors and the
+threshold chosen on the validation pairs, or the threshold alone without labels; then the
+optional cross-encoder, blended with the classifier."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from prodmatch.data.catalog import Catalog
+from prodmatch.decide import best_threshold
+from prodmatch.encode.models import resolve_model_path
+from prodmatch.linker import Linker
+from prodmatch.matcher import CROSS_DIR, HEAD_DIR
+from prodmatch.retrieve import SparseIndex
+from prodmatch.settings import MatchSettings
+from prodmatch.train.fine_tune import Listings
+from prodmatch.train.head_trainer import (
+    HeadTrainingConfig,
+    ListingVectors,
+    head_probabilities,
+    pair_features,
+    train_head,
+)
+
+if TYPE_CHECKING:
+    from prodmatch.images.fusion import FusionHead
+    from prodmatch.train.cross_trainer import CrossTrainingConfig
+
+__all__ = ["EXTRA_COLUMNS", "IMAGE_COLUMNS", "cross_stage", "decide_stage", "threshold_only"]
+
+EXTRA_COLUMNS = ("dense", "sparse", "code_agreement", "code_variant")
+IMAGE_COLUMNS = ("image", "image_both")
+
+
+def decide_stage(
+    settings: MatchSettings,
+    staging: Path,
+    left: Catalog,
+    right: Catalog,
+    train: pd.DataFrame | None,
+    valid: pd.DataFrame | None,
+    config: HeadTrainingConfig | None,
+    lexical: SparseIndex,
+    progress: bool,
+    fusion: FusionHead | None = None,
+) -> tuple[MatchSettings, dict[str, Any], npt.NDArray[np.float64] | None]:
+    """Train the head on frozen embeddings (fused ones with a fusion head) when labels exist,
+    and return its probabilities on valid too; else pick a threshold."""
+    if train is None or valid is None or not (train["label"] == 1).any():
+        return (*threshold_only(settings, left, right, valid, lexical, progress, fusion), None)
+    needed = pd.concat([train, valid])
+    hybrid = replace(settings, scorer="hybrid")
+    linker = Linker(hybrid, progress=progress, fusion=fusion, lexical=lexical)
+    left_side, right_side = linker.prepare(
+        left.select(list(dict.fromkeys(needed["left_id"]))),
+        right.select(list(dict.fromkeys(needed["right_id"]))),
+    )
+    vectors = ListingVectors.from_side(left_side), ListingVectors.from_side(right_side)
+    valid_features = pair_features(linker, left_side, right_side, valid)
+    result = train_head(
+        *vectors,
+        pair_features(linker, left_side, right_side, train),
+        valid_features,
+        extra_columns=EXTRA_COLUMNS + (IMAGE_COLUMNS if settings.image_column else ()),
+        config=config,
+        progress=progress,
+    )
+    result.head.save(staging / HEAD_DIR)
+    learned = replace(settings, scorer="learned", threshold=result.threshold)
+    head_valid = head_probabilities(result.head, *vectors, valid_features)
+    return learned, {"head": result.metrics, "head_history": result.history}, head_valid
+
+
+def cross_stage(
+    settings: MatchSettings,
+    staging: Path,
+    listings: Listings,
+    labelled: tuple[pd.DataFrame, pd.DataFrame, npt.NDArray[np.float64]],
+    config: CrossTrainingConfig,
+    progress: bool,
+) -> tuple[MatchSettings, dict[str, Any]]:
+    """Train the cross-encoder on the matcher's encoder, blend it with the classifier on valid
+    (train, valid, and the classifier's valid probabilities in `labelled`), save it in cross/
+    and return the settings with the blended threshold."""
+    from prodmatch.rerank import Reranker, fit_blend
+    from prodmatch.train.cross_trainer import train_cross_encoder
+
+    train, valid, head_valid = labelled
+    encoder = resolve_model_path(settings.model)  # the matcher's encoder, or the packaged one
+    result = train_cross_encoder(
+        encoder, listings, train, valid, staging.parent, config, progress=progress
+    )
+    assert result.valid_logits is not None
+    labels = valid["label"].to_numpy()
+    blend = fit_blend(head_valid, result.valid_logits, labels)
+    # the threshold is chosen on valid scored as matching will score it: below the floor,
+    # the classifier alone
+    read = head_valid >= settings.rerank_floor
+    cross = np.where(read, result.valid_logits, blend.settled_cross)
+    threshold, f1 = best_threshold(blend.combine(head_valid, cross), labels)
+    Reranker(result.model, blend).save(staging / CROSS_DIR)
+    metrics = {
+        **result.metrics,
+        "blend_f1": f1,
+        "threshold": threshold,
+        "blend": asdict(blend),
+        "seconds": result.seconds,
+        "history": result.history,
+    }
+    return replace(settings, threshold=threshold), metrics
+
+
+def threshold_only(
+    settings: MatchSettings,
+    left: Catalog,
+    right: Catalog,
+    valid: pd.DataFrame | None,
+    lexical: SparseIndex,
+    progress: bool,
+    fusion: FusionHead | None = None,
+) -> tuple[MatchSettings, dict[str, Any]]:
+    """No labels to train a classifier: keep the hybrid score, threshold from valid if any."""
+    if valid is None or not (valid["label"] == 1).any():
+        return settings, {}
+    linker = Linker(settings, progress=progress, fusion=fusion, lexical=lexical)
+    left_side, right_side = linker.prepare(
+        left.select(list(dict.fromkeys(valid["left_id"]))),
+        right.select(list(dict.fromkeys(valid["right_id"]))),
+    )
+    scores = linker.score_id_pairs(left_side, right_side, valid)
+    threshold, f1 = best_threshold(scores, valid["label"])
+    return replace(settings, threshold=threshold), {"valid": {"f1": f1, "threshold": threshold}}
