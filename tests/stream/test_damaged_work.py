@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -44,3 +45,26 @@ def test_a_damaged_parquet_part_is_one_line(
         part.unlink()
         if "candidates" in part.parts:  # a lost candidates part is simply redone
             assert runner.invoke(app, args).exit_code == 0
+
+
+def test_an_old_work_folder_with_the_codes_column_resumes_with_code_agreement(
+    tmp_path: Path, files: tuple[Path, Path], tiny_model: Path
+) -> None:
+    """Candidates parts written before `codes` was named `code_agreement` are read with the
+    new name: the resumed run gives the same matches, the column included."""
+    work = tmp_path / "work"
+    args = [
+        "match", *map(str, files), "-o", str(tmp_path / "m.csv"), "--work-dir", str(work),
+        "--model", str(tiny_model), "--chunk-rows", "25", "--k", "3",
+    ]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    fresh = pd.read_csv(tmp_path / "m.csv")
+    assert "code_agreement" in fresh and (fresh["code_agreement"] != 0).any()
+    parts = sorted((work / "candidates").glob("*.parquet"))
+    assert parts
+    for part in parts:  # as an earlier version wrote them
+        pd.read_parquet(part).rename(columns={"code_agreement": "codes"}).to_parquet(part)
+    (tmp_path / "m.csv").unlink()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "m.csv"), fresh)

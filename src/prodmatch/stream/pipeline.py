@@ -348,7 +348,7 @@ class StreamMatcher:
         folder = self.work / "candidates"
         parts = sorted(folder.glob("*.parquet"))
         with self.clock.measure("decide"):
-            frames = (read_work_part(p) for p in parts)
+            frames = (_candidates_part(p) for p in parts)
             above = [frame[frame["score"] >= cut] for frame in frames]
             pairs = pd.concat(above, ignore_index=True) if above else pd.DataFrame()
             if pairs.empty:
@@ -439,6 +439,16 @@ def _with_code_pairs(
     dense = np.concatenate([scores[keep].astype(np.float32), nan])
     _, first = np.unique(np.stack([li, ri]), axis=1, return_index=True)
     return li[first], ri[first], dense[first]
+
+
+def _candidates_part(path: Path) -> pd.DataFrame:
+    """One candidates part. Parts written before the output column ``codes`` was named
+    ``code_agreement`` (what it holds) are read with the new name, so a work folder begun by
+    an earlier version resumes with the column instead of losing it."""
+    part = read_work_part(path)
+    if "codes" in part and "code_agreement" not in part:
+        part = part.rename(columns={"codes": "code_agreement"})
+    return part
 
 
 def _part(folder: Path, number: int) -> Path:
