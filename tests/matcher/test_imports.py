@@ -33,3 +33,28 @@ def test_importing_the_linker_and_loading_a_head_load_no_training_code(tmp_path:
     info = {"format": MATCHER_FORMAT, "settings": settings.to_dict()}
     (tmp_path / MATCHER_FILE).write_text(json.dumps(info), encoding="utf-8")
     subprocess.run([sys.executable, "-c", _CHECK, str(tmp_path)], check=True)
+
+
+# Every path that matches: the core, the matcher folder, streamed runs, reranking, dedupe,
+# evaluation, photos and the CLI's startup (its train command imports training lazily).
+MATCHING = [
+    "prodmatch.linker",
+    "prodmatch.matcher",
+    "prodmatch.stream",
+    "prodmatch.rerank",
+    "prodmatch.dedup",
+    "prodmatch.evaluate",
+    "prodmatch.images",
+    "prodmatch.cli",
+]
+
+
+
+def test_matching_modules_import_no_training_code() -> None:
+    """One process imports them all (torch loads once); any training module loaded fails."""
+    check = (
+        f"import sys, {', '.join(MATCHING)}; "
+        "loaded = sorted(m for m in sys.modules if m.startswith('prodmatch.train')); "
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True)
