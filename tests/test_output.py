@@ -34,3 +34,25 @@ def test_scores_are_rounded_and_other_columns_kept() -> None:
         "rank": 1,
     }
     assert frame["score"].iloc[0] == 0.123456789  # a copy
+
+
+def test_every_output_column_is_explained_in_the_readme() -> None:
+    """The README's column tables (and the line on dedupe pairs) name every column that the
+    match, dedupe and dedupe-pairs outputs can hold."""
+    import re
+    from pathlib import Path
+
+    from prodmatch.dedup import CLUSTER_COLUMNS
+    from prodmatch.linker import MATCH_COLUMNS, SIGNAL_COLUMNS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    cells = {
+        name.strip(" `")
+        for line in readme.splitlines()
+        if line.startswith("| ")
+        for name in line.split("|")[1].split(",")
+    }
+    named = set(re.findall(r"`([a-z_]+)`", readme))
+    missing = [c for c in (*MATCH_COLUMNS, *SIGNAL_COLUMNS, *CLUSTER_COLUMNS) if c not in cells]
+    assert not [c for c in missing if c not in named], missing
+    assert "kind" in named  # dedupe pairs across sources
