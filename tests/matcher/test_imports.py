@@ -49,7 +49,6 @@ MATCHING = [
 ]
 
 
-
 def test_matching_modules_import_no_training_code() -> None:
     """One process imports them all (torch loads once); any training module loaded fails."""
     check = (
