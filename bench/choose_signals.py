@@ -27,6 +27,8 @@ from _results import RESULTS, append_record, start_record, without_test
 
 import prodmatch.train.api as train_api
 import prodmatch.train.classifier_stage as classifier_stage
+from prodmatch.matcher import HEAD_DIR
+from prodmatch.matcher.head import MatchHead
 from prodmatch.settings import MatchSettings
 from prodmatch.train.head_trainer import HeadTrainingConfig
 
@@ -67,12 +69,13 @@ def main() -> None:
                         head_config=HeadTrainingConfig(seed=seed),
                         progress=False,
                     )
+                    read = MatchHead.load(Path(tmp) / "matcher" / HEAD_DIR).extra_columns
                 head = report.metrics["head"]
                 runs.append(
                     {
                         "dataset": name,
                         "seed": seed,
-                        "signals": list(columns),
+                        "signals": list(read),  # what the trained classifier reads
                         "variant": variant,
                         "valid_f1": round(float(head["f1"]), 4),
                     }
