@@ -1,0 +1,471 @@
+"""`Registry`: a live catalog of listings from several platforms, each in one stable product.
+
+Usable from Python as it is, and served over HTTP by `prodmatch serve`. Every write is one
+database transaction: a batch is stored whole or not at all, and the FAISS index, a cache of
+the database, is changed only after the commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from prodmatch.encode import TextEncoder
+from prodmatch.errors import ProdmatchError
+from prodmatch.linker import Linker
+from prodmatch.registry import products
+from prodmatch.registry.matching import Entry, PairScorer, signals
+from prodmatch.registry.products import Key, Labels, key_of
+from prodmatch.registry.store import Event, Listing, Store, dialect_for
+from prodmatch.registry.vectors import VectorIndex
+from prodmatch.settings import MatchSettings
+
+SAVE_EVERY_S = 300.0  # the index file is a cache: saved now and then, and on close
+
+
+class NotFound(ProdmatchError):
+    """A listing or product the registry does not hold."""
+
+
+@dataclass(frozen=True)
+class NewListing:
+    """A listing as sent in: platform, id unique on it, attributes, optional photo."""
+
+    platform: str
+    id: str
+    attributes: dict[str, str]
+    photo: str | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.platform, self.id)
+
+
+@dataclass
+class _Pending:
+    """One upserted listing whose text is new or changed: it is encoded and matched."""
+
+    item: NewListing
+    old: Listing | None
+    text: str
+    plain: str
+    vector: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
+    pk: int = 0  # once stored
+
+
+class Registry:
+    """Listings, products and events in a database; vectors in a FAISS index beside it."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        settings: MatchSettings | None = None,
+        *,
+        database: str | None = None,
+        encoder: TextEncoder | None = None,
+        k: int | None = None,
+    ) -> None:
+        """`folder` holds the SQLite database (unless `database` names a PostgreSQL one) and
+        the index; `encoder` replaces the settings' model (tests pass small ones)."""
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.linker = Linker(settings, encoder=encoder, progress=False)
+        self.scorer = PairScorer(self.linker)
+        self.k = k or self.linker.settings.k
+        self.store = Store(dialect_for(self.folder, database))
+        self._lock = threading.RLock()
+        dim = self._check_model()
+        self.index = VectorIndex.open(self.folder, dim, self.store)
+        self._saved_at = time.monotonic()
+
+    def _check_model(self) -> int:
+        """The vector width; a registry built with one encoder refuses another's vectors."""
+        key = self.linker.encoder.key
+        stored = self.store.meta("encoder")
+        if stored is not None and stored != key:
+            raise ProdmatchError(
+                f"this registry's vectors come from another encoder ({stored}); "
+                f"open it with the same model, or start a new registry (got {key})"
+            )
+        if stored is None:
+            with self.store.write():
+                self.store.set_meta("encoder", key)
+                self.store.set_meta("dim", str(self.scorer.dim))
+        return int(self.store.meta("dim") or 0)
+
+    def close(self) -> None:
+        with self._lock:
+            self.save()
+            self.store.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def save(self) -> None:
+        """The index to its file (a cache: the database alone can rebuild it)."""
+        with self._lock:
+            self.index.save(self.folder)
+            self._saved_at = time.monotonic()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert(self, listings: Sequence[NewListing]) -> list[dict[str, Any]]:
+        """Store a batch; each listing's product (and whether it was new, changed or kept)."""
+        keys = [item.key for item in listings]
+        if len(set(keys)) != len(keys):
+            twice = next(key for key in keys if keys.count(key) > 1)
+            raise ProdmatchError(f"listing {twice[0]}/{twice[1]} is in the batch twice")
+        with self._lock:
+            with self.store.write():
+                self.index.catch_up(self.store)
+                statuses, pending = self._sort_out(listings)
+                vseq = self._match_new(pending) if pending else None
+                results = [self._result(item, statuses[item.key]) for item in listings]
+            if vseq is not None:
+                self._index_after_commit(pending, vseq)
+        return results
+
+    def _result(self, item: NewListing, status: str) -> dict[str, Any]:
+        stored = self.store.listing(*item.key)
+        assert stored is not None
+        return {
+            "platform": item.platform,
+            "id": item.id,
+            "product": stored.product,
+            "status": status,
+        }
+
+    def _sort_out(self, listings: Sequence[NewListing]) -> tuple[dict[Key, str], list[_Pending]]:
+        """Unchanged texts keep their product (attributes updated); the rest are pending."""
+        statuses: dict[Key, str] = {}
+        pending: list[_Pending] = []
+        for item in listings:
+            old = self.store.listing(*item.key)
+            text, plain = self.scorer.texts(item.attributes)
+            if old is not None and old.text == text:
+                changed = old.attributes != item.attributes or old.photo != item.photo
+                if changed:
+                    fresh = Listing(
+                        old.pk, *item.key, item.attributes, item.photo, text, plain, old.product
+                    )
+                    self.store.update_listing(fresh, None, 0)
+                    self.store.add_event(
+                        "update", old.product, listing=item.key, reason={"text": False}
+                    )
+                statuses[item.key] = "updated" if changed else "unchanged"
+                continue
+            statuses[item.key] = "created" if old is None else "rematched"
+            pending.append(_Pending(item, old, text, plain))
+        return statuses, pending
+
+    def _match_new(self, pending: list[_Pending]) -> int:
+        """Encode, find candidates, score through the core, and place each listing in turn."""
+        vectors = self.scorer.encode([p.text for p in pending])
+        for p, vector in zip(pending, vectors, strict=True):
+            p.vector = vector
+        vseq = self.store.next_vseq()
+        left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
+        right, right_listings, pairs = self._candidates(pending, vectors, left)
+        frame = self.scorer.score(left, right, pairs)
+        labels = Labels.of(self.store, [p.item.key for p in pending])
+        batch_pks: list[int] = []
+        for i, p in enumerate(pending):
+            partners = products.scored_partners(
+                frame, self._refreshed(right_listings, batch_pks), i
+            )
+            p.pk = self._place(p, partners, labels, vseq)
+            batch_pks.append(p.pk)
+        return vseq
+
+    def _candidates(
+        self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
+    ) -> tuple[list[Entry], list[Listing | None], list[tuple[int, int]]]:
+        """Right-hand entries: stored listings FAISS finds, then the batch itself (a listing
+        may match one sent before it in the same batch). Pairs index into them."""
+        moving = {p.old.pk for p in pending if p.old is not None}
+        _, found = self.index.search(vectors, self.k + len(moving))
+        pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - moving)
+        stored = self.store.listings_by_pk(pks)
+        stored_vectors = self.store.vectors_of(pks)
+        right = [
+            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
+        ]
+        right_listings: list[Listing | None] = [stored[pk] for pk in pks]
+        position = {pk: n for n, pk in enumerate(pks)}
+        pairs = [
+            (i, position[int(pk)])
+            for i, row in enumerate(found)
+            for pk in row[: self.k + len(moving)]
+            if int(pk) in position
+        ]
+        offset = len(right)
+        right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
+        right_listings.extend([None] * len(left))
+        if len(left) > 1:
+            dots = vectors @ vectors.T
+            for i in range(1, len(left)):
+                earlier = np.argsort(-dots[i, :i], kind="stable")[: self.k]
+                pairs.extend((i, offset + int(j)) for j in earlier)
+        return right, right_listings, pairs
+
+    def _refreshed(self, right: list[Listing | None], placed: list[int]) -> list[Listing | None]:
+        """The right-hand listings as stored now (merges move them): the stored candidates,
+        then the batch listings placed so far, None for those still to come."""
+        stored = [listing.pk for listing in right if listing is not None]
+        current = self.store.listings_by_pk(stored + placed)
+        fresh: list[Listing | None] = [current.get(pk) for pk in stored]
+        fresh.extend(current.get(pk) for pk in placed)
+        return fresh + [None] * (len(right) - len(fresh))
+
+    def _place(
+        self,
+        p: _Pending,
+        partners: list[tuple[float, Listing, dict[str, float]]],
+        labels: Labels,
+        vseq: int,
+    ) -> int:
+        """Write one listing into its product, with its events; its pk."""
+        key = p.item.key
+        choice = products.choose(self.store, key, partners, labels, self.scorer.threshold)
+        product = choice.product
+        for other, reason in choice.merge:
+            if product is not None and products.may_merge(self.store, product, other):
+                product = products.merge(self.store, product, other, reason)
+        home = p.old.product if p.old is not None else None
+        if product is None:
+            alone = home is not None and all(
+                listing.pk == p.old.pk
+                for listing in self.store.listings_of(home)  # type: ignore[union-attr]
+            )
+            product = home if alone and home is not None else self.store.new_product()
+        listing = Listing(
+            p.old.pk if p.old else 0,
+            *key,
+            p.item.attributes,
+            p.item.photo,
+            p.text,
+            p.plain,
+            product,
+        )
+        if p.old is None:
+            pk = self.store.insert_listing(listing, p.vector, vseq)
+        else:
+            pk = p.old.pk
+            self.store.update_listing(listing, p.vector, vseq)
+        if home == product:
+            self.store.add_event(
+                "update", product, listing=key, reason={"text": True, **choice.reason}
+            )
+        else:
+            self.store.add_event("join", product, other=home, listing=key, reason=choice.reason)
+            if home is not None and not self.store.listings_of(home):
+                self.store.end_product(home)
+        return pk
+
+    def _index_after_commit(self, pending: list[_Pending], vseq: int) -> None:
+        """Committed vectors into the index; another process's writes come with catch-up."""
+        if self.index.vseq != vseq - 1:
+            self.index.catch_up(self.store)
+        else:
+            pks = np.asarray([p.pk for p in pending], dtype=np.int64)
+            self.index.put(pks, np.stack([p.vector for p in pending]))
+            self.index.vseq = vseq
+        if time.monotonic() - self._saved_at > SAVE_EVERY_S:
+            self.save()
+
+    def delete(self, platform: str, listing_id: str) -> Event:
+        """Remove a listing; its product ends when it was the last one."""
+        with self._lock:
+            with self.store.write():
+                self.index.catch_up(self.store)
+                listing = self._listing(platform, listing_id)
+                vseq = self.store.next_vseq()
+                self.store.delete_listing(listing.pk, vseq)
+                self.store.add_event("delete", listing.product, listing=(platform, listing_id))
+                if not self.store.listings_of(listing.product):
+                    self.store.end_product(listing.product)
+                event = self.store.events(self._last_event() - 1, 1)[0]
+            self.index.remove([listing.pk])
+            self.index.vseq = vseq
+        return event
+
+    def _last_event(self) -> int:
+        row = self.store._one("SELECT MAX(seq) FROM events")
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def label(self, a: Key, b: Key, same: bool) -> dict[str, Any]:
+        """A human decision on a pair, applied at once and kept: it wins over any score."""
+        if a == b:
+            raise ProdmatchError("a label needs two different listings")
+        with self._lock, self.store.write():
+            first, second = self._listing(*a), self._listing(*b)
+            self.store.set_label(a, b, same)
+            reason = products.label_reason(a, b, same)
+            if same and first.product != second.product:
+                if products.may_merge(self.store, first.product, second.product):
+                    products.merge(self.store, first.product, second.product, reason)
+                else:  # other labels keep the products apart: only this listing moves
+                    self.store.move_listings([second.pk], first.product)
+                    self.store.add_event(
+                        "join", first.product, other=second.product, listing=b, reason=reason
+                    )
+                    if not self.store.listings_of(second.product):
+                        self.store.end_product(second.product)
+            elif not same and first.product == second.product:
+                products.split(self.store, self.scorer, first.product, reason)
+            return {
+                "a": self._listing(*a).product,
+                "b": self._listing(*b).product,
+                "label": reason["label"],
+            }
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _listing(self, platform: str, listing_id: str) -> Listing:
+        found = self.store.listing(platform, listing_id)
+        if found is None:
+            raise NotFound(f"no listing '{listing_id}' on platform '{platform}'")
+        return found
+
+    def get(self, platform: str, listing_id: str) -> Listing:
+        with self._lock:
+            return self._listing(platform, listing_id)
+
+    def product_of(self, platform: str, listing_id: str) -> int:
+        return self.get(platform, listing_id).product
+
+    def product(self, product: int) -> dict[str, Any]:
+        """A product's listings on every platform; a merged one names where it went."""
+        with self._lock:
+            state = self.store.product(product)
+            if state is None:
+                raise NotFound(f"no product {product}")
+            alive, merged_into = state
+            listings = self.store.listings_of(product)
+        return {
+            "id": product,
+            "alive": alive,
+            "merged_into": merged_into,
+            "listings": [listing_dict(listing) for listing in listings],
+        }
+
+    def events(self, after: int = 0, limit: int = 1000) -> list[Event]:
+        with self._lock:
+            return self.store.events(after, limit)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "listings": self.store.count_listings(),
+                "products": self.store.count_products(),
+                "indexed": len(self.index),
+            }
+
+    def export_labels(self) -> str:
+        """Labels as a pairs CSV (`ltable_id,rtable_id,label`, 1 = same) for `prodmatch
+        train`, with each listing's platform beside its id."""
+        with self._lock:
+            rows = self.store.all_labels()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["ltable_id", "rtable_id", "label", "left_platform", "right_platform"])
+        for a_platform, a_id, b_platform, b_id, same in rows:
+            writer.writerow([a_id, b_id, int(same), a_platform, b_platform])
+        return out.getvalue()
+
+    # -- matching without storing ------------------------------------------------------------
+
+    def match(self, listings: Sequence[NewListing], k: int = 10) -> list[list[dict[str, Any]]]:
+        """Each listing's best stored candidates with scores and signals; nothing is stored."""
+        with self._lock:
+            self.index.catch_up(self.store)
+            texts = [self.scorer.texts(item.attributes) for item in listings]
+            vectors = self.scorer.encode([text for text, _ in texts])
+            left = [
+                Entry(f"q{i}", t, p, v)
+                for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
+            ]
+            return self._ranked(left, vectors, k, exclude=set())
+
+    def similar(
+        self, platform: str, listing_id: str, on: str | None, k: int = 10
+    ) -> list[dict[str, Any]]:
+        """The same or most similar products on another platform (`on`; None: any other)."""
+        with self._lock:
+            self.index.catch_up(self.store)
+            listing = self._listing(platform, listing_id)
+            vector = self.store.vectors_of([listing.pk])[listing.pk]
+            entry = Entry("q0", listing.text, listing.plain, vector)
+            wide = max(5 * k, 50)
+            found = self._ranked([entry], vector[None, :], wide, exclude={listing.pk})[0]
+        kept, seen = [], set()
+        for candidate in found:
+            if (on is None and candidate["platform"] == platform) or (
+                on is not None and candidate["platform"] != on
+            ):
+                continue
+            if candidate["product"] in seen:
+                continue
+            seen.add(candidate["product"])
+            candidate["same_product"] = candidate["product"] == listing.product
+            kept.append(candidate)
+        kept.sort(key=lambda c: (not c["same_product"], -c["score"]))
+        return kept[:k]
+
+    def _ranked(
+        self, left: list[Entry], vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
+    ) -> list[list[dict[str, Any]]]:
+        _, found = self.index.search(vectors, k + len(exclude))
+        pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
+        stored = self.store.listings_by_pk(pks)
+        stored_vectors = self.store.vectors_of(pks)
+        right = [
+            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
+        ]
+        position = {pk: n for n, pk in enumerate(pks)}
+        pairs = [
+            (i, position[int(pk)])
+            for i, row in enumerate(found)
+            for pk in row
+            if int(pk) in position
+        ]
+        frame = self.scorer.score(left, right, pairs)
+        out: list[list[dict[str, Any]]] = [[] for _ in left]
+        for row in frame.to_dict("records"):
+            listing = stored[pks[int(row["right"])]]
+            out[int(row["left"])].append(
+                {
+                    "platform": listing.platform,
+                    "id": listing.id,
+                    "product": listing.product,
+                    "score": float(row["score"]),
+                    "match": float(row["score"]) >= self.scorer.threshold,
+                    "signals": signals(row),
+                }
+            )
+        for candidates in out:
+            candidates.sort(key=lambda c: -c["score"])
+            del candidates[k:]
+        return out
+
+
+def listing_dict(listing: Listing) -> dict[str, Any]:
+    return {
+        "platform": listing.platform,
+        "id": listing.id,
+        "attributes": listing.attributes,
+        "photo": listing.photo,
+        "product": listing.product,
+    }
