@@ -30,3 +30,74 @@ class WordEncoder:
 
 def item(platform: str, listing_id: str, title: str, **extra: str) -> NewListing:
     return NewListing(platform, listing_id, {"title": title, **extra})
+
+
+def item(platform: str, listing_id: str, title: str, **extra: str) -> NewListing:
+    return NewListing(platform, listing_id, {"title": title, **extra})
+
+
+# A scripted life of a registry: adds, an edit, labels that merge and split, a deletion.
+SCRIPT: list[tuple[str, Any]] = [
+    ("upsert", [item("amazon", "a1", "canon powershot sd990 digital camera silver")]),
+    ("upsert", [item("ebay", "e1", "sony bravia kdl40 lcd tv 40 inch")]),
+    ("upsert", [item("ebay", "e2", "canon powershot sd990 camera silver")]),
+    ("upsert", [item("walmart", "w1", "sony bravia kdl40 lcd television 40in")]),
+    ("label", (("amazon", "a1"), ("ebay", "e1"), True)),
+    ("label", (("amazon", "a1"), ("ebay", "e2"), False)),
+    ("upsert", [item("ebay", "e2", "nikon coolpix p100 camera black")]),
+    ("upsert", [item("amazon", "a2", "nikon coolpix p100 black digital camera")]),
+    ("delete", ("walmart", "w1")),
+    ("upsert", [item("amazon", "a3", "canon powershot sd990 digital camera silver 14mp")]),
+    ("upsert", [item("ebay", "e2", "canon powershot sd990 camera silver")]),
+]
+
+# What an inventory-sync job reads from the feed after SCRIPT, written by hand:
+# (kind, product, other product, listing, why).
+EXPECTED_EVENTS = [
+    ("join", 1, None, "amazon/a1", "founded"),
+    ("join", 2, None, "ebay/e1", "founded"),
+    ("join", 1, None, "ebay/e2", "ebay/e2~amazon/a1"),
+    ("join", 2, None, "walmart/w1", "walmart/w1~ebay/e1"),
+    ("merge", 1, 2, None, "label same"),  # the older id survives
+    ("split", 3, 1, None, "label not same"),  # e2 leaves; e1 and w1 stay with a1
+    ("update", 3, None, "ebay/e2", "founded"),  # new text, alone: keeps its product
+    ("join", 3, None, "amazon/a2", "amazon/a2~ebay/e2"),
+    ("delete", 1, None, "walmart/w1", ""),
+    ("join", 1, None, "amazon/a3", "amazon/a3~amazon/a1"),
+    ("join", 4, 3, "ebay/e2", "founded"),  # canon again, kept apart from a1; a2 stays in 3
+]
+EXPECTED_PRODUCTS = {
+    "amazon/a1": 1,
+    "ebay/e1": 1,
+    "amazon/a3": 1,
+    "ebay/e2": 4,
+    "amazon/a2": 3,
+}
+
+
+def run_script(registry: Any) -> None:
+    for action, argument in SCRIPT:
+        if action == "upsert":
+            registry.upsert(argument)
+        elif action == "label":
+            registry.label(*argument)
+        else:
+            registry.delete(*argument)
+
+
+def event_log(events: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Events as (kind, product, other, listing, why), comparable with EXPECTED_EVENTS."""
+    log = []
+    for event in events:
+        listing = f"{event.platform}/{event.listing}" if event.listing else None
+        reason = event.reason
+        if "label" in reason:
+            why = f"label {reason['label']}"
+        elif reason.get("founded"):
+            why = "founded"
+        elif "pair" in reason:
+            why = "~".join("/".join(key) for key in reason["pair"])
+        else:
+            why = ""
+        log.append((event.kind, event.product, event.other, listing, why))
+    return log

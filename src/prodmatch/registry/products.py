@@ -84,7 +84,13 @@ def split(store: Store, scorer: PairScorer, product: int, reason: dict[str, Any]
     ]
     pairs = [(i, j) for i in range(len(entries)) for j in range(i)]
     scored = scorer.score(entries, entries, pairs)
-    score = {(int(r.left), int(r.right)): float(r.score) for r in scored.itertuples()}
+    score = dict(
+        zip(
+            zip(scored["left"].tolist(), scored["right"].tolist(), strict=True),
+            scored["score"].tolist(),
+            strict=True,
+        )
+    )
     labels = Labels.of(store, [key_of(listing) for listing in listings])
     group_of: list[int] = []
     for i, listing in enumerate(listings):

@@ -24,11 +24,12 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
 from prodmatch.registry.matching import Entry, PairScorer, signals
-from prodmatch.registry.products import Key, Labels, key_of
+from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.store import Event, Listing, Store, dialect_for
 from prodmatch.registry.vectors import VectorIndex
 from prodmatch.settings import MatchSettings
 
+SETTINGS_FILE = "settings.json"
 SAVE_EVERY_S = 300.0  # the index file is a cache: saved now and then, and on close
 
 
@@ -74,15 +75,17 @@ class Registry:
         encoder: TextEncoder | None = None,
         k: int | None = None,
     ) -> None:
-        """`folder` holds the SQLite database (unless `database` names a PostgreSQL one) and
-        the index; `encoder` replaces the settings' model (tests pass small ones)."""
+        """`folder` holds the SQLite database (unless `database` names a PostgreSQL one), the
+        index and the settings (saved on first use, read when `settings` is None later);
+        `encoder` replaces the settings' model (tests pass small ones)."""
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        settings = _settings(self.folder, settings)
         self.linker = Linker(settings, encoder=encoder, progress=False)
         self.scorer = PairScorer(self.linker)
         self.k = k or self.linker.settings.k
         self.store = Store(dialect_for(self.folder, database))
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         dim = self._check_model()
         self.index = VectorIndex.open(self.folder, dim, self.store)
         self._saved_at = time.monotonic()
@@ -103,7 +106,7 @@ class Registry:
         return int(self.store.meta("dim") or 0)
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             self.save()
             self.store.close()
 
@@ -115,7 +118,7 @@ class Registry:
 
     def save(self) -> None:
         """The index to its file (a cache: the database alone can rebuild it)."""
-        with self._lock:
+        with self.lock:
             self.index.save(self.folder)
             self._saved_at = time.monotonic()
 
@@ -127,7 +130,7 @@ class Registry:
         if len(set(keys)) != len(keys):
             twice = next(key for key in keys if keys.count(key) > 1)
             raise ProdmatchError(f"listing {twice[0]}/{twice[1]} is in the batch twice")
-        with self._lock:
+        with self.lock:
             with self.store.write():
                 self.index.catch_up(self.store)
                 statuses, pending = self._sort_out(listings)
@@ -245,9 +248,8 @@ class Registry:
                 product = products.merge(self.store, product, other, reason)
         home = p.old.product if p.old is not None else None
         if product is None:
-            alone = home is not None and all(
-                listing.pk == p.old.pk
-                for listing in self.store.listings_of(home)  # type: ignore[union-attr]
+            alone = p.old is not None and all(
+                listing.pk == p.old.pk for listing in self.store.listings_of(p.old.product)
             )
             product = home if alone and home is not None else self.store.new_product()
         listing = Listing(
@@ -287,7 +289,7 @@ class Registry:
 
     def delete(self, platform: str, listing_id: str) -> Event:
         """Remove a listing; its product ends when it was the last one."""
-        with self._lock:
+        with self.lock:
             with self.store.write():
                 self.index.catch_up(self.store)
                 listing = self._listing(platform, listing_id)
@@ -309,7 +311,7 @@ class Registry:
         """A human decision on a pair, applied at once and kept: it wins over any score."""
         if a == b:
             raise ProdmatchError("a label needs two different listings")
-        with self._lock, self.store.write():
+        with self.lock, self.store.write():
             first, second = self._listing(*a), self._listing(*b)
             self.store.set_label(a, b, same)
             reason = products.label_reason(a, b, same)
@@ -340,7 +342,7 @@ class Registry:
         return found
 
     def get(self, platform: str, listing_id: str) -> Listing:
-        with self._lock:
+        with self.lock:
             return self._listing(platform, listing_id)
 
     def product_of(self, platform: str, listing_id: str) -> int:
@@ -348,7 +350,7 @@ class Registry:
 
     def product(self, product: int) -> dict[str, Any]:
         """A product's listings on every platform; a merged one names where it went."""
-        with self._lock:
+        with self.lock:
             state = self.store.product(product)
             if state is None:
                 raise NotFound(f"no product {product}")
@@ -362,11 +364,11 @@ class Registry:
         }
 
     def events(self, after: int = 0, limit: int = 1000) -> list[Event]:
-        with self._lock:
+        with self.lock:
             return self.store.events(after, limit)
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
+        with self.lock:
             return {
                 "listings": self.store.count_listings(),
                 "products": self.store.count_products(),
@@ -376,7 +378,7 @@ class Registry:
     def export_labels(self) -> str:
         """Labels as a pairs CSV (`ltable_id,rtable_id,label`, 1 = same) for `prodmatch
         train`, with each listing's platform beside its id."""
-        with self._lock:
+        with self.lock:
             rows = self.store.all_labels()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -389,7 +391,7 @@ class Registry:
 
     def match(self, listings: Sequence[NewListing], k: int = 10) -> list[list[dict[str, Any]]]:
         """Each listing's best stored candidates with scores and signals; nothing is stored."""
-        with self._lock:
+        with self.lock:
             self.index.catch_up(self.store)
             texts = [self.scorer.texts(item.attributes) for item in listings]
             vectors = self.scorer.encode([text for text, _ in texts])
@@ -403,7 +405,7 @@ class Registry:
         self, platform: str, listing_id: str, on: str | None, k: int = 10
     ) -> list[dict[str, Any]]:
         """The same or most similar products on another platform (`on`; None: any other)."""
-        with self._lock:
+        with self.lock:
             self.index.catch_up(self.store)
             listing = self._listing(platform, listing_id)
             vector = self.store.vectors_of([listing.pk])[listing.pk]
@@ -452,13 +454,23 @@ class Registry:
                     "product": listing.product,
                     "score": float(row["score"]),
                     "match": float(row["score"]) >= self.scorer.threshold,
-                    "signals": signals(row),
+                    "signals": signals({str(k): v for k, v in row.items()}),
                 }
             )
         for candidates in out:
             candidates.sort(key=lambda c: -c["score"])
             del candidates[k:]
         return out
+
+
+def _settings(folder: Path, settings: MatchSettings | None) -> MatchSettings:
+    """The given settings (saved if the folder has none yet), else the folder's own."""
+    saved = folder / SETTINGS_FILE
+    if settings is None:
+        return MatchSettings.load(saved) if saved.exists() else MatchSettings()
+    if not saved.exists():
+        settings.save(saved)
+    return settings
 
 
 def listing_dict(listing: Listing) -> dict[str, Any]:

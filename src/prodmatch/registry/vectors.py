@@ -46,7 +46,7 @@ class VectorIndex:
     def remove(self, pks: npt.ArrayLike) -> None:
         keys = np.asarray(pks, dtype=np.int64)
         if len(keys):
-            self.index.remove_ids(keys)
+            self.index.remove_ids(keys)  # type: ignore[arg-type]
 
     def search(
         self, queries: npt.NDArray[np.float32], k: int
