@@ -19,7 +19,9 @@ def open_registry(tmp_path: Path) -> Any:
 
     def make(folder: Path | None = None, database: str | None = None) -> Registry:
         registry = Registry(
-            folder or tmp_path / "registry", database=database, encoder=WordEncoder()  # type: ignore[arg-type]
+            folder or tmp_path / "registry",
+            database=database,
+            encoder=WordEncoder(),  # type: ignore[arg-type]
         )
         opened.append(registry)
         return registry
