@@ -32,10 +32,6 @@ def item(platform: str, listing_id: str, title: str, **extra: str) -> NewListing
     return NewListing(platform, listing_id, {"title": title, **extra})
 
 
-def item(platform: str, listing_id: str, title: str, **extra: str) -> NewListing:
-    return NewListing(platform, listing_id, {"title": title, **extra})
-
-
 # A scripted life of a registry: adds, an edit, labels that merge and split, a deletion.
 SCRIPT: list[tuple[str, Any]] = [
     ("upsert", [item("amazon", "a1", "canon powershot sd990 digital camera silver")]),

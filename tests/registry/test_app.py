@@ -44,8 +44,8 @@ def test_scripted_sequence_over_http(served: Any) -> None:
         elif action == "label":
             a, b, same = argument
             body = {
-                "a": dict(zip(("platform", "id"), a)),
-                "b": dict(zip(("platform", "id"), b)),
+                "a": dict(zip(("platform", "id"), a, strict=True)),
+                "b": dict(zip(("platform", "id"), b, strict=True)),
                 "same": same,
             }
             response = client.post("/labels", json=body, headers=write)
