@@ -76,7 +76,9 @@ def serve(
             "[yellow]warning:[/] no API keys yet: every request gets 401 until one is made "
             f"with `prodmatch registry key add {registry} --scope write`"
         )
-    web = create_app(opened, auth_required=not no_auth, max_batch=max_batch)
+    web = create_app(
+        opened, auth_required=not no_auth, max_batch=max_batch, close_on_shutdown=True
+    )
     try:
         uvicorn.run(web, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
     finally:

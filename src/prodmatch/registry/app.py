@@ -8,9 +8,10 @@ payloads 422 naming the field, unknown listings and products 404; no error is a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -34,9 +35,22 @@ def create_app(
     auth_required: bool = True,
     max_batch: int = MAX_BATCH,
     max_body: int = MAX_BODY,
+    close_on_shutdown: bool = False,
 ) -> FastAPI:
-    """An app serving `registry` (already open, so the app is ready when it answers)."""
-    app = FastAPI(title="prodmatch registry", version="1")
+    """An app serving `registry` (already open, so the app is ready when it answers).
+
+    With `close_on_shutdown` the registry is closed (its index saved) when the server stops:
+    uvicorn waits for requests in flight first, then ends the process with the signal it got,
+    so code after `uvicorn.run` would never run.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            registry.close()
+
+    app = FastAPI(title="prodmatch registry", version="1", lifespan=lifespan)
     metrics = Metrics()
     app.state.registry = registry
 

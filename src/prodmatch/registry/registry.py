@@ -89,6 +89,7 @@ class Registry:
         dim = self._check_model()
         self.index = VectorIndex.open(self.folder, dim, self.store)
         self._saved_at = time.monotonic()
+        self._closed = False
 
     def _check_model(self) -> int:
         """The vector width; a registry built with one encoder refuses another's vectors."""
@@ -106,7 +107,11 @@ class Registry:
         return int(self.store.meta("dim") or 0)
 
     def close(self) -> None:
+        """Save the index and let go of the database; closing twice does nothing."""
         with self.lock:
+            if self._closed:
+                return
+            self._closed = True
             self.save()
             self.store.close()
 
