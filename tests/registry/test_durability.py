@@ -96,6 +96,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(tmp_path: Path) -> None:
     server = start(folder, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+
             def stored(listing_id: str) -> bool:
                 return http.get(f"/listings/shop/{listing_id}").status_code == 200
 
@@ -113,4 +114,6 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(tmp_path: Path) -> None:
         assert server.wait(timeout=60) in (0, -signal.SIGTERM)
     state = json.loads((folder / STATE_FILE).read_text())
     with sqlite3.connect(folder / SQLITE_FILE) as db:
-        assert state["vseq"] == int(db.execute("SELECT value FROM meta WHERE key = 'vseq'").fetchone()[0])
+        assert state["vseq"] == int(
+            db.execute("SELECT value FROM meta WHERE key = 'vseq'").fetchone()[0]
+        )

@@ -76,9 +76,7 @@ def serve(
             "[yellow]warning:[/] no API keys yet: every request gets 401 until one is made "
             f"with `prodmatch registry key add {registry} --scope write`"
         )
-    web = create_app(
-        opened, auth_required=not no_auth, max_batch=max_batch, close_on_shutdown=True
-    )
+    web = create_app(opened, auth_required=not no_auth, max_batch=max_batch, close_on_shutdown=True)
     try:
         uvicorn.run(web, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
     finally:
@@ -124,7 +122,7 @@ def load(
     finally:
         opened.close()
     shown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    console.print(f"{catalog}: {shown}")
+    console.print(f"{catalog}: {shown}", highlight=False, soft_wrap=True)
 
 
 @key_app.command("add")
