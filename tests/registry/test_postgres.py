@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("psycopg")
 
-from registry_fakes import EXPECTED_EVENTS, EXPECTED_PRODUCTS, event_log, item, run_script  # noqa: E402
+from registry_fakes import EXPECTED_EVENTS, EXPECTED_PRODUCTS, event_log, item, run_script
 
 
 def test_scripted_sequence_gives_the_same_products_as_sqlite(
