@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prodmatch.registry.matching import Entry, PairScorer, signals
+from prodmatch.registry.matching import Entry, PairScorer
 from prodmatch.registry.store import Listing, Store
 
 Key = tuple[str, str]  # (platform, listing id)
@@ -162,16 +162,3 @@ def choose(
             seen.add(product)
             merges.append((product, why_merge))
     return Choice(first, reason, merges)
-
-
-def scored_partners(
-    frame: Any, right: Sequence[Listing | None], position: int
-) -> list[tuple[float, Listing, dict[str, float]]]:
-    """One left listing's scored partners, best first (ties: the older listing)."""
-    rows = frame[frame["left"] == position]
-    found = []
-    for row in rows.to_dict("records"):
-        partner = right[int(row["right"])]
-        if partner is not None:
-            found.append((float(row["score"]), partner, signals(row)))
-    return sorted(found, key=lambda item: (-item[0], item[1].pk))

@@ -185,23 +185,22 @@ class Registry:
             p.vector = vector
         vseq = self.store.next_vseq()
         left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
-        right, right_listings, pairs = self._candidates(pending, vectors, left)
+        right, stored_pks, pairs = self._candidates(pending, vectors, left)
         frame = self.scorer.score(left, right, pairs)
+        rows_of: dict[int, list[dict[str, Any]]] = {}
+        for row in frame.to_dict("records"):
+            rows_of.setdefault(int(row["left"]), []).append({str(k): v for k, v in row.items()})
         labels = Labels.of(self.store, [p.item.key for p in pending])
-        batch_pks: list[int] = []
         for i, p in enumerate(pending):
-            partners = products.scored_partners(
-                frame, self._refreshed(right_listings, batch_pks), i
-            )
+            partners = self._partners(rows_of.get(i, []), stored_pks, pending)
             p.pk = self._place(p, partners, labels, vseq)
-            batch_pks.append(p.pk)
         return vseq
 
     def _candidates(
         self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
-    ) -> tuple[list[Entry], list[Listing | None], list[tuple[int, int]]]:
-        """Right-hand entries: stored listings FAISS finds, then the batch itself (a listing
-        may match one sent before it in the same batch). Pairs index into them."""
+    ) -> tuple[list[Entry], list[int], list[tuple[int, int]]]:
+        """Right-hand entries: stored listings FAISS finds (their pks), then the batch itself
+        (a listing may match one sent before it in the same batch). Pairs index into them."""
         moving = {p.old.pk for p in pending if p.old is not None}
         _, found = self.index.search(vectors, self.k + len(moving))
         pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - moving)
@@ -210,32 +209,36 @@ class Registry:
         right = [
             Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
         ]
-        right_listings: list[Listing | None] = [stored[pk] for pk in pks]
         position = {pk: n for n, pk in enumerate(pks)}
         pairs = [
-            (i, position[int(pk)])
-            for i, row in enumerate(found)
-            for pk in row[: self.k + len(moving)]
-            if int(pk) in position
+            (i, position[int(pk)]) for i, row in enumerate(found) for pk in row if pk in position
         ]
         offset = len(right)
         right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
-        right_listings.extend([None] * len(left))
         if len(left) > 1:
             dots = vectors @ vectors.T
             for i in range(1, len(left)):
                 earlier = np.argsort(-dots[i, :i], kind="stable")[: self.k]
                 pairs.extend((i, offset + int(j)) for j in earlier)
-        return right, right_listings, pairs
+        return right, pks, pairs
 
-    def _refreshed(self, right: list[Listing | None], placed: list[int]) -> list[Listing | None]:
-        """The right-hand listings as stored now (merges move them): the stored candidates,
-        then the batch listings placed so far, None for those still to come."""
-        stored = [listing.pk for listing in right if listing is not None]
-        current = self.store.listings_by_pk(stored + placed)
-        fresh: list[Listing | None] = [current.get(pk) for pk in stored]
-        fresh.extend(current.get(pk) for pk in placed)
-        return fresh + [None] * (len(right) - len(fresh))
+    def _partners(
+        self, rows: list[dict[str, Any]], stored_pks: list[int], pending: list[_Pending]
+    ) -> list[tuple[float, Listing, dict[str, float]]]:
+        """One listing's scored partners as stored now (merges move them), best first; ties
+        go to the older listing. Batch partners were placed already (they came earlier)."""
+        offset = len(stored_pks)
+        pks = [
+            stored_pks[n] if n < offset else pending[n - offset].pk
+            for n in (int(row["right"]) for row in rows)
+        ]
+        current = self.store.listings_by_pk(pks)
+        found = [
+            (float(row["score"]), current[pk], signals(row))
+            for pk, row in zip(pks, rows, strict=True)
+            if pk in current
+        ]
+        return sorted(found, key=lambda item: (-item[0], item[1].pk))
 
     def _place(
         self,
