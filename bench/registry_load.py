@@ -90,7 +90,11 @@ def clients(port: int, n: int, seconds: float, texts: list[str]) -> dict[str, li
             count = 0
             while time.monotonic() < stop:
                 text = texts[(client * 7919 + count) % len(texts)]
-                listing = {"platform": "live", "id": f"c{client}-{count}", "attributes": {"title": text}}
+                listing = {
+                    "platform": "live",
+                    "id": f"c{client}-{count}",
+                    "attributes": {"title": text},
+                }
                 started = time.perf_counter()
                 if kind == "match":
                     response = http.post("/match", json={"listings": [listing], "k": 10})
