@@ -190,3 +190,24 @@ def test_labels_export_is_csv(served: Any) -> None:
     exported = client.get("/labels/export", headers=read)
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.text.splitlines()[1] == "a1,e1,0,amazon,ebay"
+
+
+def test_request_log_lines_are_json(served: Any) -> None:
+    import json
+    import logging
+
+    from prodmatch.registry.app import JsonLines
+
+    client, _, read = served
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("prodmatch.registry")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        client.get("/events", headers=read)
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(JsonLines().format(records[-1]))
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/events", 200)

@@ -67,10 +67,11 @@ def serve(
     try:
         import uvicorn
 
-        from prodmatch.registry.app import create_app
+        from prodmatch.registry.app import create_app, structured_logs
     except ImportError:
         raise ProdmatchError("serving needs FastAPI: pip install 'prodmatch[serve]'") from None
     opened = _open(registry, model, engine, columns, database)
+    structured_logs()
     if not no_auth and opened.store.count_keys() == 0:
         console.print(
             "[yellow]warning:[/] no API keys yet: every request gets 401 until one is made "

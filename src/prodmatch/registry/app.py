@@ -9,6 +9,7 @@ payloads 422 naming the field, unknown listings and products 404; no error is a 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -180,6 +181,32 @@ def create_app(
         return {"matches": found}
 
     return app
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line: time, level, message and the request's fields."""
+
+    FIELDS = ("method", "path", "status", "ms")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "message": record.getMessage(),
+            **{name: getattr(record, name) for name in self.FIELDS if hasattr(record, name)},
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def structured_logs(level: int = logging.INFO) -> None:
+    """The registry's request log as JSON lines on standard error."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines())
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
 
 
 def event_dict(event: Event) -> dict[str, Any]:
