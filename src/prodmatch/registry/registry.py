@@ -25,6 +25,7 @@ from prodmatch.linker import Linker
 from prodmatch.registry import products
 from prodmatch.registry.matching import Entry, PairScorer, signals
 from prodmatch.registry.products import Key, Labels
+from prodmatch.registry.search import Search
 from prodmatch.registry.store import Event, Listing, Store, dialect_for
 from prodmatch.registry.vectors import VectorIndex
 from prodmatch.settings import MatchSettings
@@ -63,7 +64,7 @@ class _Pending:
     pk: int = 0  # once stored
 
 
-class Registry:
+class Registry(Search):
     """Listings, products and events in a database; vectors in a FAISS index beside it."""
 
     def __init__(
@@ -303,17 +304,15 @@ class Registry:
                 listing = self._listing(platform, listing_id)
                 vseq = self.store.next_vseq()
                 self.store.delete_listing(listing.pk, vseq)
-                self.store.add_event("delete", listing.product, listing=(platform, listing_id))
+                seq = self.store.add_event(
+                    "delete", listing.product, listing=(platform, listing_id)
+                )
                 if not self.store.listings_of(listing.product):
                     self.store.end_product(listing.product)
-                event = self.store.events(self._last_event() - 1, 1)[0]
+                event = self.store.events(seq - 1, 1)[0]
             self.index.remove([listing.pk])
             self.index.vseq = vseq
         return event
-
-    def _last_event(self) -> int:
-        row = self.store._one("SELECT MAX(seq) FROM events")
-        return int(row[0]) if row and row[0] is not None else 0
 
     def label(self, a: Key, b: Key, same: bool) -> dict[str, Any]:
         """A human decision on a pair, applied at once and kept: it wins over any score."""
@@ -394,81 +393,6 @@ class Registry:
         for a_platform, a_id, b_platform, b_id, same in rows:
             writer.writerow([a_id, b_id, int(same), a_platform, b_platform])
         return out.getvalue()
-
-    # -- matching without storing ------------------------------------------------------------
-
-    def match(self, listings: Sequence[NewListing], k: int = 10) -> list[list[dict[str, Any]]]:
-        """Each listing's best stored candidates with scores and signals; nothing is stored."""
-        with self.lock:
-            self.index.catch_up(self.store)
-            texts = [self.scorer.texts(item.attributes) for item in listings]
-            vectors = self.scorer.encode([text for text, _ in texts])
-            left = [
-                Entry(f"q{i}", t, p, v)
-                for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
-            ]
-            return self._ranked(left, vectors, k, exclude=set())
-
-    def similar(
-        self, platform: str, listing_id: str, on: str | None, k: int = 10
-    ) -> list[dict[str, Any]]:
-        """The same or most similar products on another platform (`on`; None: any other)."""
-        with self.lock:
-            self.index.catch_up(self.store)
-            listing = self._listing(platform, listing_id)
-            vector = self.store.vectors_of([listing.pk])[listing.pk]
-            entry = Entry("q0", listing.text, listing.plain, vector)
-            wide = max(5 * k, 50)
-            found = self._ranked([entry], vector[None, :], wide, exclude={listing.pk})[0]
-        kept, seen = [], set()
-        for candidate in found:
-            if (on is None and candidate["platform"] == platform) or (
-                on is not None and candidate["platform"] != on
-            ):
-                continue
-            if candidate["product"] in seen:
-                continue
-            seen.add(candidate["product"])
-            candidate["same_product"] = candidate["product"] == listing.product
-            kept.append(candidate)
-        kept.sort(key=lambda c: (not c["same_product"], -c["score"]))
-        return kept[:k]
-
-    def _ranked(
-        self, left: list[Entry], vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
-    ) -> list[list[dict[str, Any]]]:
-        _, found = self.index.search(vectors, k + len(exclude))
-        pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
-        stored = self.store.listings_by_pk(pks)
-        stored_vectors = self.store.vectors_of(pks)
-        right = [
-            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
-        ]
-        position = {pk: n for n, pk in enumerate(pks)}
-        pairs = [
-            (i, position[int(pk)])
-            for i, row in enumerate(found)
-            for pk in row
-            if int(pk) in position
-        ]
-        frame = self.scorer.score(left, right, pairs)
-        out: list[list[dict[str, Any]]] = [[] for _ in left]
-        for row in frame.to_dict("records"):
-            listing = stored[pks[int(row["right"])]]
-            out[int(row["left"])].append(
-                {
-                    "platform": listing.platform,
-                    "id": listing.id,
-                    "product": listing.product,
-                    "score": float(row["score"]),
-                    "match": float(row["score"]) >= self.scorer.threshold,
-                    "signals": signals({str(k): v for k, v in row.items()}),
-                }
-            )
-        for candidates in out:
-            candidates.sort(key=lambda c: -c["score"])
-            del candidates[k:]
-        return out
 
 
 def _settings(folder: Path, settings: MatchSettings | None) -> MatchSettings:

@@ -339,13 +339,16 @@ class Store:
         other: int | None = None,
         listing: tuple[str, str] | None = None,
         reason: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> int:
+        """Append an event; its sequence number."""
         platform, listing_id = listing if listing is not None else (None, None)
-        self._run(
+        row = self._one(
             """INSERT INTO events (kind, product, other, platform, listing, reason, at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq""",
             (kind, product, other, platform, listing_id, _json(reason or {}), now()),
         )
+        assert row is not None
+        return int(row[0])
 
     def events(self, after: int, limit: int) -> list[Event]:
         rows = self._all(
