@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
+from prodmatch.dedup import DEFAULT_DEDUP_THRESHOLDS
 from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side
 from prodmatch.score import needs_sparse
 from prodmatch.text import serialize_record
@@ -39,7 +40,18 @@ class PairScorer:
 
     @property
     def threshold(self) -> float:
+        """Pairs scoring less are no candidates: the linking threshold."""
         return self.linker.settings.decision_threshold
+
+    @property
+    def cluster_threshold(self) -> float:
+        """The average linkage a listing needs to join a product: a threshold set in the
+        settings (a trained matcher's), else the scorer's dedup default (chosen for average
+        linkage on train and valid merges, see `prodmatch.dedup`), else its linking one."""
+        settings = self.linker.settings
+        if settings.threshold is not None:
+            return settings.threshold
+        return DEFAULT_DEDUP_THRESHOLDS.get(settings.scorer, settings.decision_threshold)
 
     @property
     def dim(self) -> int:

@@ -1,8 +1,9 @@
 """Products: which listings belong together, changed only through recorded events.
 
-A listing joins the product of its best-scoring partner at or above the threshold, or founds
-a new product. Other products it also matches are merged into the older one (the smaller
-id survives, so the outcome does not depend on timing). Human labels win over scores: a
+A listing joins the product it is closest to on average (average linkage at or above the
+clustering threshold), or founds a new product. Another product it also qualifies for is
+merged in when the two products' own average linkage reaches the threshold; the older one's
+id survives (the smaller), so the outcome does not depend on timing. Human labels win over scores: a
 "same" label joins or merges at once, a "not same" label splits a product and keeps the two
 listings apart from then on (no join or merge may put them together again).
 """
@@ -13,10 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prodmatch.registry.matching import Entry, PairScorer
+import numpy as np
+
+from prodmatch.registry.matching import Entry, PairScorer, signals
 from prodmatch.registry.store import Listing, Store
 
 Key = tuple[str, str]  # (platform, listing id)
+MAX_PRODUCTS = 5  # candidate products whose linkage a new listing is scored against
+MAX_MEMBERS = 50  # listings of a product read for its linkage (the oldest)
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,9 @@ def merge(store: Store, one: int, other: int, reason: dict[str, Any]) -> int:
 def split(store: Store, scorer: PairScorer, product: int, reason: dict[str, Any]) -> list[int]:
     """Regroup a product's listings, oldest first, as if each arrived anew under the labels.
 
-    Each listing joins the group of its best partner at or above the threshold that holds no
-    listing labelled "not same" with it (a "same" partner's group first); the group holding
-    the oldest listing keeps the product id, every other group gets a new one.
+    Each listing joins the group it is closest to on average (at or above the clustering
+    threshold) that holds no listing labelled "not same" with it (a "same" partner's group
+    first); the group holding the oldest listing keeps the product id, the others get new ones.
     """
     listings = store.listings_of(product)
     vectors = store.vectors_of([listing.pk for listing in listings])
@@ -103,11 +108,14 @@ def split(store: Store, scorer: PairScorer, product: int, reason: dict[str, Any]
             for j in range(i)
             if key_of(listings[j]) in labels.same.get(key, set()) and group_of[j] not in blocked
         ]
-        ranked = sorted(
-            (j for j in range(i) if score[(i, j)] >= scorer.threshold),
-            key=lambda j: -score[(i, j)],
+        means = {
+            g: float(np.mean([score[(i, j)] for j in range(i) if group_of[j] == g]))
+            for g in set(group_of) - blocked
+        }
+        allowed = sorted(
+            (g for g, mean in means.items() if mean >= scorer.cluster_threshold),
+            key=lambda g: (-means[g], g),
         )
-        allowed = [group_of[j] for j in ranked if group_of[j] not in blocked]
         chosen = forced or allowed
         group_of.append(chosen[0] if chosen else max(group_of, default=-1) + 1)
     new_products = []
@@ -123,24 +131,78 @@ def split(store: Store, scorer: PairScorer, product: int, reason: dict[str, Any]
 
 @dataclass(frozen=True)
 class Choice:
-    """Where one listing goes: a product (None: found one) and why; products to merge in."""
+    """Where one listing goes: a product (None: found one) and why; products that may merge
+    in (by label, or when their average linkage with the joined product is high enough)."""
 
     product: int | None
     reason: dict[str, Any]
     merge: list[tuple[int, dict[str, Any]]]
 
 
+def members(store: Store, product: int, without: int | None = None) -> list[Listing]:
+    """A product's listings, oldest first, at most MAX_MEMBERS (what its linkage reads)."""
+    found = [listing for listing in store.listings_of(product) if listing.pk != without]
+    return found[:MAX_MEMBERS]
+
+
+def entries(store: Store, listings: Sequence[Listing]) -> list[Entry]:
+    vectors = store.vectors_of([listing.pk for listing in listings])
+    return [Entry(str(x.pk), x.text, x.plain, vectors[x.pk]) for x in listings]
+
+
+def averages(
+    store: Store, scorer: PairScorer, entry: Entry, candidates: Sequence[int], own: int | None
+) -> dict[int, tuple[float, float, Listing, dict[str, float]]]:
+    """Per product: the listing's mean score against its listings (average linkage), and the
+    best pair (score, listing, signals) behind it."""
+    groups = {product: members(store, product, own) for product in candidates}
+    right = [listing for product in candidates for listing in groups[product]]
+    if not right:
+        return {}
+    frame = scorer.score([entry], entries(store, right), [(0, n) for n in range(len(right))])
+    rows = frame.to_dict("records")
+    found: dict[int, tuple[float, float, Listing, dict[str, float]]] = {}
+    start = 0
+    for product in candidates:
+        size = len(groups[product])
+        if size:
+            mine = rows[start : start + size]
+            best = max(range(size), key=lambda n: float(mine[n]["score"]))
+            mean = float(np.mean([float(row["score"]) for row in mine]))
+            why = signals({str(k): v for k, v in mine[best].items()})
+            found[product] = (mean, float(mine[best]["score"]), groups[product][best], why)
+        start += size
+    return found
+
+
+def linkage(store: Store, scorer: PairScorer, one: int, other: int) -> float:
+    """The mean score over every pair of listings across two products."""
+    left, right = members(store, one), members(store, other)
+    pairs = [(i, j) for i in range(len(left)) for j in range(len(right))]
+    if not pairs:
+        return float("-inf")
+    frame = scorer.score(entries(store, left), entries(store, right), pairs)
+    return float(frame["score"].mean())
+
+
 def choose(
     store: Store,
+    scorer: PairScorer,
+    entry: Entry,
     key: Key,
-    partners: list[tuple[float, Listing, dict[str, float]]],
+    partners: list[tuple[float, Listing]],
     labels: Labels,
-    threshold: float,
+    own: int | None = None,
 ) -> Choice:
-    """The product a listing joins given its scored partners (best first) and the labels."""
-    apart = labels.apart.get(key, set())
+    """The product a listing joins: a "same" label's product first, else the product with
+    the best average linkage at or above the clustering threshold among the products of its
+    partners scoring at least the pair threshold; none if no product qualifies.
+
+    Average linkage, not the best pair: joining on one close listing chains look-alike
+    products (a camera's siblings) into one, as connected components do in dedup.
+    """
     blocked: set[int] = set()
-    for other in apart:
+    for other in labels.apart.get(key, set()):
         found = store.listing(*other)
         if found is not None:
             blocked.add(found.product)
@@ -149,9 +211,17 @@ def choose(
         found = store.listing(*other)
         if found is not None and found.product not in blocked and other != key:
             options.append((found.product, label_reason(key, other, True)))
-    for score, partner, why in partners:
-        if score >= threshold and partner.product not in blocked:
-            options.append((partner.product, pair_reason(key, key_of(partner), score, why)))
+    linked: list[int] = []
+    for score, partner in partners:
+        product = partner.product
+        if score >= scorer.threshold and product not in blocked and product not in linked:
+            linked.append(product)
+    scored = averages(store, scorer, entry, linked[:MAX_PRODUCTS], own)
+    ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))
+    for product, (mean, best, partner, why) in ranked:
+        if mean >= scorer.cluster_threshold:
+            reason = pair_reason(key, key_of(partner), best, why)
+            options.append((product, {**reason, "average": round(mean, 6)}))
     if not options:
         return Choice(None, {"founded": True}, [])
     first, reason = options[0]

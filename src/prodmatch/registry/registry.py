@@ -23,7 +23,7 @@ from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
-from prodmatch.registry.matching import Entry, PairScorer, signals
+from prodmatch.registry.matching import Entry, PairScorer
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
 from prodmatch.registry.store import Event, Listing, Store, dialect_for
@@ -194,7 +194,7 @@ class Registry(Search):
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
             partners = self._partners(rows_of.get(i, []), stored_pks, pending)
-            p.pk = self._place(p, partners, labels, vseq)
+            p.pk = self._place(p, left[i], partners, labels, vseq)
         return vseq
 
     def _candidates(
@@ -225,7 +225,7 @@ class Registry(Search):
 
     def _partners(
         self, rows: list[dict[str, Any]], stored_pks: list[int], pending: list[_Pending]
-    ) -> list[tuple[float, Listing, dict[str, float]]]:
+    ) -> list[tuple[float, Listing]]:
         """One listing's scored partners as stored now (merges move them), best first; ties
         go to the older listing. Batch partners were placed already (they came earlier)."""
         offset = len(stored_pks)
@@ -235,7 +235,7 @@ class Registry(Search):
         ]
         current = self.store.listings_by_pk(pks)
         found = [
-            (float(row["score"]), current[pk], signals(row))
+            (float(row["score"]), current[pk])
             for pk, row in zip(pks, rows, strict=True)
             if pk in current
         ]
@@ -244,45 +244,41 @@ class Registry(Search):
     def _place(
         self,
         p: _Pending,
-        partners: list[tuple[float, Listing, dict[str, float]]],
+        entry: Entry,
+        partners: list[tuple[float, Listing]],
         labels: Labels,
         vseq: int,
     ) -> int:
-        """Write one listing into its product, with its events; its pk."""
+        """Write one listing into its product, with its events, then merge what may; its pk."""
         key = p.item.key
-        choice = products.choose(self.store, key, partners, labels, self.scorer.threshold)
-        product = choice.product
-        for other, reason in choice.merge:
-            if product is not None and products.may_merge(self.store, product, other):
-                product = products.merge(self.store, product, other, reason)
+        own = p.old.pk if p.old is not None else None
+        choice = products.choose(self.store, self.scorer, entry, key, partners, labels, own)
         home = p.old.product if p.old is not None else None
+        product = choice.product
         if product is None:
-            alone = p.old is not None and all(
-                listing.pk == p.old.pk for listing in self.store.listings_of(p.old.product)
-            )
+            alone = p.old is not None and not products.members(self.store, p.old.product, own)
             product = home if alone and home is not None else self.store.new_product()
-        listing = Listing(
-            p.old.pk if p.old else 0,
-            *key,
-            p.item.attributes,
-            p.item.photo,
-            p.text,
-            p.plain,
-            product,
-        )
+        listing = Listing(own or 0, *key, p.item.attributes, p.item.photo, p.text, p.plain, product)
         if p.old is None:
             pk = self.store.insert_listing(listing, p.vector, vseq)
         else:
             pk = p.old.pk
             self.store.update_listing(listing, p.vector, vseq)
         if home == product:
-            self.store.add_event(
-                "update", product, listing=key, reason={"text": True, **choice.reason}
-            )
+            reason = {"text": True, **choice.reason}
+            self.store.add_event("update", product, listing=key, reason=reason)
         else:
             self.store.add_event("join", product, other=home, listing=key, reason=choice.reason)
             if home is not None and not self.store.listings_of(home):
                 self.store.end_product(home)
+        for other, reason in choice.merge:
+            by_label = "label" in reason
+            if products.may_merge(self.store, product, other) and (
+                by_label
+                or products.linkage(self.store, self.scorer, product, other)
+                >= self.scorer.cluster_threshold
+            ):
+                product = products.merge(self.store, product, other, reason)
         return pk
 
     def _index_after_commit(self, pending: list[_Pending], vseq: int) -> None:
