@@ -175,3 +175,21 @@ def test_pair_scores_are_the_linkers(tmp_path: Path) -> None:
         entries.append(Entry(key, text, plain, scorer.encode([text])[0]))
     scored = scorer.score(entries[:1], entries[1:], [(0, 0)])
     assert scored["score"].iloc[0] == pytest.approx(expected, abs=1e-6)
+
+
+def test_joining_needs_the_whole_product_not_one_look_alike(open_registry: Any) -> None:
+    """Average linkage: c matches b well but not a, so it does not chain into their product."""
+    registry = open_registry()
+    registry.upsert([item("x", "a", "canon sd990 camera")])
+    registry.upsert([item("x", "b", "canon sd990 camera leather case silver strap")])
+    registry.upsert([item("x", "c", "leather case silver strap")])
+    assert registry.product_of("x", "b") == registry.product_of("x", "a") == 1
+    best = registry.match([item("y", "q", "leather case silver strap")], k=1)[0][0]
+    assert best["id"] == "c" and best["match"]
+    pair_to_b = [
+        c
+        for c in registry.match([item("y", "q", "leather case silver strap")])[0]
+        if c["id"] == "b"
+    ]
+    assert pair_to_b[0]["score"] >= registry.scorer.threshold  # a pair match with b ...
+    assert registry.product_of("x", "c") == 2  # ... yet not with b's product as a whole
