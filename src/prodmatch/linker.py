@@ -75,6 +75,12 @@ class Side:
     has_image: npt.NDArray[np.bool_] | None = field(default=None, repr=False)
     image_paths: list[list[Path]] | None = field(default=None, repr=False)
 
+    @classmethod
+    def of_texts(cls, catalog: Catalog, texts: list[str], plain: list[str]) -> Side:
+        """A side from serialised texts (tagged and plain), with the model numbers they name."""
+        codes = [frozenset(extract_model_numbers(text)) for text in plain]
+        return cls(catalog=catalog, texts=texts, plain=plain, codes=codes)
+
 
 class Linker:
     """Matches two catalogs, or one catalog against itself, under one `MatchSettings`."""
@@ -151,21 +157,21 @@ class Linker:
                 if self.fusion is not None:
                     side.vectors = self._fuse(side, side.vectors)
         if s.retrieval in ("hybrid", "sparse") or needs_sparse(s.scorer):
-            index = self.lexical or SparseIndex([text for side in sides for text in side.plain])
-            for side in sides:
-                side.tfidf = index.transform(side.plain)
+            self.add_tfidf(sides)
         return sides[0], sides[-1]
+
+    def add_tfidf(self, sides: list[Side]) -> None:
+        """Each side's TF-IDF rows: the matcher's vocabulary, else one fitted on these sides."""
+        index = self.lexical or SparseIndex([text for side in sides for text in side.plain])
+        for side in sides:
+            side.tfidf = index.transform(side.plain)
 
     def side(self, catalog: Catalog) -> Side:
         """One catalog serialised (not yet encoded)."""
         columns = self._columns(catalog)
         rows: list[dict[str, str]] = catalog.records[columns].to_dict("records")  # type: ignore[assignment]
-        plain = serialize_records(rows, columns, tags=False)
-        return Side(
-            catalog=catalog,
-            texts=serialize_records(rows, columns),
-            plain=plain,
-            codes=[frozenset(extract_model_numbers(text)) for text in plain],
+        return Side.of_texts(
+            catalog, serialize_records(rows, columns), serialize_records(rows, columns, tags=False)
         )
 
     def _add_images(self, side: Side, column: str) -> None:

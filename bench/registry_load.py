@@ -1,0 +1,168 @@
+"""Load a product registry, then serve it on loopback to concurrent clients.
+
+1. The encoder's own rate: titles a second, encoding alone (no cache).
+2. Ingest: synthetic listings upserted in batches through `Registry` (encode, FAISS search,
+   scoring through the core, product assignment, a SQLite transaction each batch), as a
+   rate and as a share of the raw encoding rate.
+3. Serving: `prodmatch serve`'s app under uvicorn on 127.0.0.1, `--clients` threads for
+   `--seconds`, half sending one-listing `POST /match`, half one-listing `PUT /listings`;
+   throughput and p50/p99 latency per operation.
+Peak memory (RSS) of this process, which holds the registry, is reported too.
+
+    python bench/registry_load.py --size 100000 --engine onnx-int8
+
+Writes bench/results/registry_load.json (appends one record).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _results import RESULTS, append_record, start_record
+
+from prodmatch.encode import TextEncoder
+from prodmatch.registry import NewListing, Registry
+from prodmatch.settings import MatchSettings
+from prodmatch.synth import generate_catalogs
+
+
+def titles(size: int, seed: int) -> list[str]:
+    """About `size` synthetic listing titles from both platforms of generated catalogs."""
+    synth = generate_catalogs(max(10, size // 2 + size // 8), seed=seed)
+    found: list[str] = []
+    for catalog in (synth.left, synth.right):
+        found.extend(str(t) for t in catalog["title"])
+    return found[:size]
+
+
+def encoding_rate(encoder: TextEncoder, sample: list[str]) -> float:
+    encoder.encode(sample[:64], progress=False)  # load the model first
+    started = time.perf_counter()
+    encoder.encode(sample, progress=False)
+    return len(sample) / (time.perf_counter() - started)
+
+
+def ingest(registry: Registry, texts: list[str], batch: int) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        chunk = texts[start : start + batch]
+        registry.upsert(
+            [NewListing("shop", f"l{start + n}", {"title": t}) for n, t in enumerate(chunk)]
+        )
+    return len(texts) / (time.perf_counter() - started)
+
+
+def serve(registry: Registry) -> tuple[Any, int]:
+    import uvicorn
+
+    from prodmatch.registry.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = uvicorn.Config(
+        create_app(registry, auth_required=False), host="127.0.0.1", port=port, log_level="error"
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, port
+
+
+def clients(port: int, n: int, seconds: float, texts: list[str]) -> dict[str, list[float]]:
+    import httpx
+
+    timings: dict[str, list[float]] = {"match": [], "upsert": []}
+    stop = time.monotonic() + seconds
+
+    def run(client: int) -> None:
+        kind = "match" if client % 2 == 0 else "upsert"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            count = 0
+            while time.monotonic() < stop:
+                text = texts[(client * 7919 + count) % len(texts)]
+                listing = {
+                    "platform": "live",
+                    "id": f"c{client}-{count}",
+                    "attributes": {"title": text},
+                }
+                started = time.perf_counter()
+                if kind == "match":
+                    response = http.post("/match", json={"listings": [listing], "k": 10})
+                else:
+                    response = http.put("/listings", json={"listings": [listing]})
+                response.raise_for_status()
+                timings[kind].append(time.perf_counter() - started)
+                count += 1
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return timings
+
+
+def summary(seconds: list[float], wall: float) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1000
+    return {
+        "requests": len(ms),
+        "per_s": round(len(ms) / wall, 2),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2) if len(ms) else 0.0,
+        "p99_ms": round(float(np.percentile(ms, 99)), 2) if len(ms) else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--engine", default="onnx-int8")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--raw-sample", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    record = start_record()
+    settings = MatchSettings(engine=args.engine, **({"model": args.model} if args.model else {}))
+    encoder = TextEncoder(settings.model, engine=settings.engine, cache=False)
+    texts = titles(args.size + args.raw_sample, args.seed)
+    raw = encoding_rate(encoder, texts[args.size :])
+    with tempfile.TemporaryDirectory() as folder:
+        registry = Registry(Path(folder), settings, encoder=encoder)
+        ingest_rate = ingest(registry, texts[: args.size], args.batch)
+        server, port = serve(registry)
+        started = time.perf_counter()
+        timings = clients(port, args.clients, args.seconds, texts[: args.size])
+        wall = time.perf_counter() - started
+        server.should_exit = True
+        counts = registry.counts()
+        registry.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "settings": {**vars(args), "model": settings.model},
+        "listings": counts["listings"],
+        "products": counts["products"],
+        "raw_encode_per_s": round(raw, 1),
+        "ingest_per_s": round(ingest_rate, 1),
+        "ingest_share_of_raw": round(ingest_rate / raw, 3),
+        "match": summary(timings["match"], wall),
+        "upsert": summary(timings["upsert"], wall),
+        "peak_rss_mb": round(peak_mb, 1),
+    }
+    print(result)
+    append_record(RESULTS / "registry_load.json", record, result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,411 @@
+"""`Registry`: a live catalog of listings from several platforms, each in one stable product.
+
+Usable from Python as it is, and served over HTTP by `prodmatch serve`. Every write is one
+database transaction: a batch is stored whole or not at all, and the FAISS index, a cache of
+the database, is changed only after the commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from prodmatch.encode import TextEncoder
+from prodmatch.errors import ProdmatchError
+from prodmatch.linker import Linker
+from prodmatch.registry import products
+from prodmatch.registry.matching import Entry, PairScorer
+from prodmatch.registry.products import Key, Labels
+from prodmatch.registry.search import Search
+from prodmatch.registry.store import Event, Listing, Store, dialect_for
+from prodmatch.registry.vectors import VectorIndex
+from prodmatch.settings import MatchSettings
+
+SETTINGS_FILE = "settings.json"
+SAVE_EVERY_S = 300.0  # the index file is a cache: saved now and then, and on close
+
+
+class NotFound(ProdmatchError):
+    """A listing or product the registry does not hold."""
+
+
+@dataclass(frozen=True)
+class NewListing:
+    """A listing as sent in: platform, id unique on it, attributes, optional photo."""
+
+    platform: str
+    id: str
+    attributes: dict[str, str]
+    photo: str | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.platform, self.id)
+
+
+@dataclass
+class _Pending:
+    """One upserted listing whose text is new or changed: it is encoded and matched."""
+
+    item: NewListing
+    old: Listing | None
+    text: str
+    plain: str
+    vector: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
+    pk: int = 0  # once stored
+
+
+class Registry(Search):
+    """Listings, products and events in a database; vectors in a FAISS index beside it."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        settings: MatchSettings | None = None,
+        *,
+        database: str | None = None,
+        encoder: TextEncoder | None = None,
+        k: int | None = None,
+    ) -> None:
+        """`folder` holds the SQLite database (unless `database` names a PostgreSQL one), the
+        index and the settings (saved on first use, read when `settings` is None later);
+        `encoder` replaces the settings' model (tests pass small ones)."""
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        settings = _settings(self.folder, settings)
+        self.linker = Linker(settings, encoder=encoder, progress=False)
+        self.scorer = PairScorer(self.linker)
+        self.k = k or self.linker.settings.k
+        self.store = Store(dialect_for(self.folder, database))
+        self.lock = threading.RLock()
+        dim = self._check_model()
+        self.index = VectorIndex.open(self.folder, dim, self.store)
+        self._saved_at = time.monotonic()
+        self._closed = False
+
+    def _check_model(self) -> int:
+        """The vector width; a registry built with one encoder refuses another's vectors."""
+        key = self.linker.encoder.key
+        stored = self.store.meta("encoder")
+        if stored is not None and stored != key:
+            raise ProdmatchError(
+                f"this registry's vectors come from another encoder ({stored}); "
+                f"open it with the same model, or start a new registry (got {key})"
+            )
+        if stored is None:
+            with self.store.write():
+                self.store.set_meta("encoder", key)
+                self.store.set_meta("dim", str(self.scorer.dim))
+        return int(self.store.meta("dim") or 0)
+
+    def close(self) -> None:
+        """Save the index and let go of the database; closing twice does nothing."""
+        with self.lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.save()
+            self.store.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def save(self) -> None:
+        """The index to its file (a cache: the database alone can rebuild it)."""
+        with self.lock:
+            self.index.save(self.folder)
+            self._saved_at = time.monotonic()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert(self, listings: Sequence[NewListing]) -> list[dict[str, Any]]:
+        """Store a batch; each listing's product (and whether it was new, changed or kept)."""
+        keys = [item.key for item in listings]
+        if len(set(keys)) != len(keys):
+            twice = next(key for key in keys if keys.count(key) > 1)
+            raise ProdmatchError(f"listing {twice[0]}/{twice[1]} is in the batch twice")
+        with self.lock:
+            with self.store.write():
+                self.index.catch_up(self.store)
+                statuses, pending = self._sort_out(listings)
+                vseq = self._match_new(pending) if pending else None
+                results = [self._result(item, statuses[item.key]) for item in listings]
+            if vseq is not None:
+                self._index_after_commit(pending, vseq)
+        return results
+
+    def _result(self, item: NewListing, status: str) -> dict[str, Any]:
+        stored = self.store.listing(*item.key)
+        assert stored is not None
+        return {
+            "platform": item.platform,
+            "id": item.id,
+            "product": stored.product,
+            "status": status,
+        }
+
+    def _sort_out(self, listings: Sequence[NewListing]) -> tuple[dict[Key, str], list[_Pending]]:
+        """Unchanged texts keep their product (attributes updated); the rest are pending."""
+        statuses: dict[Key, str] = {}
+        pending: list[_Pending] = []
+        for item in listings:
+            old = self.store.listing(*item.key)
+            text, plain = self.scorer.texts(item.attributes)
+            if old is not None and old.text == text:
+                changed = old.attributes != item.attributes or old.photo != item.photo
+                if changed:
+                    fresh = Listing(
+                        old.pk, *item.key, item.attributes, item.photo, text, plain, old.product
+                    )
+                    self.store.update_listing(fresh, None, 0)
+                    self.store.add_event(
+                        "update", old.product, listing=item.key, reason={"text": False}
+                    )
+                statuses[item.key] = "updated" if changed else "unchanged"
+                continue
+            statuses[item.key] = "created" if old is None else "rematched"
+            pending.append(_Pending(item, old, text, plain))
+        return statuses, pending
+
+    def _match_new(self, pending: list[_Pending]) -> int:
+        """Encode, find candidates, score through the core, and place each listing in turn."""
+        vectors = self.scorer.encode([p.text for p in pending])
+        for p, vector in zip(pending, vectors, strict=True):
+            p.vector = vector
+        vseq = self.store.next_vseq()
+        left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
+        right, stored_pks, pairs = self._candidates(pending, vectors, left)
+        frame = self.scorer.score(left, right, pairs)
+        rows_of: dict[int, list[dict[str, Any]]] = {}
+        for row in frame.to_dict("records"):
+            rows_of.setdefault(int(row["left"]), []).append({str(k): v for k, v in row.items()})
+        labels = Labels.of(self.store, [p.item.key for p in pending])
+        for i, p in enumerate(pending):
+            partners = self._partners(rows_of.get(i, []), stored_pks, pending)
+            p.pk = self._place(p, left[i], partners, labels, vseq)
+        return vseq
+
+    def _candidates(
+        self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
+    ) -> tuple[list[Entry], list[int], list[tuple[int, int]]]:
+        """Right-hand entries: stored listings FAISS finds (their pks), then the batch itself
+        (a listing may match one sent before it in the same batch). Pairs index into them."""
+        moving = {p.old.pk for p in pending if p.old is not None}
+        _, found = self.index.search(vectors, self.k + len(moving))
+        pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - moving)
+        stored = self.store.listings_by_pk(pks)
+        stored_vectors = self.store.vectors_of(pks)
+        right = [
+            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
+        ]
+        position = {pk: n for n, pk in enumerate(pks)}
+        pairs = [
+            (i, position[int(pk)]) for i, row in enumerate(found) for pk in row if pk in position
+        ]
+        offset = len(right)
+        right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
+        if len(left) > 1:
+            dots = vectors @ vectors.T
+            for i in range(1, len(left)):
+                earlier = np.argsort(-dots[i, :i], kind="stable")[: self.k]
+                pairs.extend((i, offset + int(j)) for j in earlier)
+        return right, pks, pairs
+
+    def _partners(
+        self, rows: list[dict[str, Any]], stored_pks: list[int], pending: list[_Pending]
+    ) -> list[tuple[float, Listing]]:
+        """One listing's scored partners as stored now (merges move them), best first; ties
+        go to the older listing. Batch partners were placed already (they came earlier)."""
+        offset = len(stored_pks)
+        pks = [
+            stored_pks[n] if n < offset else pending[n - offset].pk
+            for n in (int(row["right"]) for row in rows)
+        ]
+        current = self.store.listings_by_pk(pks)
+        found = [
+            (float(row["score"]), current[pk])
+            for pk, row in zip(pks, rows, strict=True)
+            if pk in current
+        ]
+        return sorted(found, key=lambda item: (-item[0], item[1].pk))
+
+    def _place(
+        self,
+        p: _Pending,
+        entry: Entry,
+        partners: list[tuple[float, Listing]],
+        labels: Labels,
+        vseq: int,
+    ) -> int:
+        """Write one listing into its product, with its events, then merge what may; its pk."""
+        key = p.item.key
+        own = p.old.pk if p.old is not None else None
+        choice = products.choose(self.store, self.scorer, entry, key, partners, labels, own)
+        home = p.old.product if p.old is not None else None
+        product = choice.product
+        if product is None:
+            alone = p.old is not None and not products.members(self.store, p.old.product, own)
+            product = home if alone and home is not None else self.store.new_product()
+        listing = Listing(own or 0, *key, p.item.attributes, p.item.photo, p.text, p.plain, product)
+        if p.old is None:
+            pk = self.store.insert_listing(listing, p.vector, vseq)
+        else:
+            pk = p.old.pk
+            self.store.update_listing(listing, p.vector, vseq)
+        if home == product:
+            reason = {"text": True, **choice.reason}
+            self.store.add_event("update", product, listing=key, reason=reason)
+        else:
+            self.store.add_event("join", product, other=home, listing=key, reason=choice.reason)
+            if home is not None and not self.store.listings_of(home):
+                self.store.end_product(home)
+        for other, reason in choice.merge:
+            by_label = "label" in reason
+            if products.may_merge(self.store, product, other) and (
+                by_label
+                or products.linkage(self.store, self.scorer, product, other)
+                >= self.scorer.cluster_threshold
+            ):
+                product = products.merge(self.store, product, other, reason)
+        return pk
+
+    def _index_after_commit(self, pending: list[_Pending], vseq: int) -> None:
+        """Committed vectors into the index; another process's writes come with catch-up."""
+        if self.index.vseq != vseq - 1:
+            self.index.catch_up(self.store)
+        else:
+            pks = np.asarray([p.pk for p in pending], dtype=np.int64)
+            self.index.put(pks, np.stack([p.vector for p in pending]))
+            self.index.vseq = vseq
+        if time.monotonic() - self._saved_at > SAVE_EVERY_S:
+            self.save()
+
+    def delete(self, platform: str, listing_id: str) -> Event:
+        """Remove a listing; its product ends when it was the last one."""
+        with self.lock:
+            with self.store.write():
+                self.index.catch_up(self.store)
+                listing = self._listing(platform, listing_id)
+                vseq = self.store.next_vseq()
+                self.store.delete_listing(listing.pk, vseq)
+                seq = self.store.add_event(
+                    "delete", listing.product, listing=(platform, listing_id)
+                )
+                if not self.store.listings_of(listing.product):
+                    self.store.end_product(listing.product)
+                event = self.store.events(seq - 1, 1)[0]
+            self.index.remove([listing.pk])
+            self.index.vseq = vseq
+        return event
+
+    def label(self, a: Key, b: Key, same: bool) -> dict[str, Any]:
+        """A human decision on a pair, applied at once and kept: it wins over any score."""
+        if a == b:
+            raise ProdmatchError("a label needs two different listings")
+        with self.lock, self.store.write():
+            first, second = self._listing(*a), self._listing(*b)
+            self.store.set_label(a, b, same)
+            reason = products.label_reason(a, b, same)
+            if same and first.product != second.product:
+                if products.may_merge(self.store, first.product, second.product):
+                    products.merge(self.store, first.product, second.product, reason)
+                else:  # other labels keep the products apart: only this listing moves
+                    self.store.move_listings([second.pk], first.product)
+                    self.store.add_event(
+                        "join", first.product, other=second.product, listing=b, reason=reason
+                    )
+                    if not self.store.listings_of(second.product):
+                        self.store.end_product(second.product)
+            elif not same and first.product == second.product:
+                products.split(self.store, self.scorer, first.product, reason)
+            return {
+                "a": self._listing(*a).product,
+                "b": self._listing(*b).product,
+                "label": reason["label"],
+            }
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _listing(self, platform: str, listing_id: str) -> Listing:
+        found = self.store.listing(platform, listing_id)
+        if found is None:
+            raise NotFound(f"no listing '{listing_id}' on platform '{platform}'")
+        return found
+
+    def get(self, platform: str, listing_id: str) -> Listing:
+        with self.lock:
+            return self._listing(platform, listing_id)
+
+    def product_of(self, platform: str, listing_id: str) -> int:
+        return self.get(platform, listing_id).product
+
+    def product(self, product: int) -> dict[str, Any]:
+        """A product's listings on every platform; a merged one names where it went."""
+        with self.lock:
+            state = self.store.product(product)
+            if state is None:
+                raise NotFound(f"no product {product}")
+            alive, merged_into = state
+            listings = self.store.listings_of(product)
+        return {
+            "id": product,
+            "alive": alive,
+            "merged_into": merged_into,
+            "listings": [listing_dict(listing) for listing in listings],
+        }
+
+    def events(self, after: int = 0, limit: int = 1000) -> list[Event]:
+        with self.lock:
+            return self.store.events(after, limit)
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "listings": self.store.count_listings(),
+                "products": self.store.count_products(),
+                "indexed": len(self.index),
+            }
+
+    def export_labels(self) -> str:
+        """Labels as a pairs CSV (`ltable_id,rtable_id,label`, 1 = same) for `prodmatch
+        train`, with each listing's platform beside its id."""
+        with self.lock:
+            rows = self.store.all_labels()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["ltable_id", "rtable_id", "label", "left_platform", "right_platform"])
+        for a_platform, a_id, b_platform, b_id, same in rows:
+            writer.writerow([a_id, b_id, int(same), a_platform, b_platform])
+        return out.getvalue()
+
+
+def _settings(folder: Path, settings: MatchSettings | None) -> MatchSettings:
+    """The given settings (saved if the folder has none yet), else the folder's own."""
+    saved = folder / SETTINGS_FILE
+    if settings is None:
+        return MatchSettings.load(saved) if saved.exists() else MatchSettings()
+    if not saved.exists():
+        settings.save(saved)
+    return settings
+
+
+def listing_dict(listing: Listing) -> dict[str, Any]:
+    return {
+        "platform": listing.platform,
+        "id": listing.id,
+        "attributes": listing.attributes,
+        "photo": listing.photo,
+        "product": listing.product,
+    }

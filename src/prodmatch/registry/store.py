@@ -1,0 +1,444 @@
+"""The registry's storage: one SQL interface over SQLite (embedded) and PostgreSQL (shared).
+
+The database is the truth: listings with their texts and vectors, products, the event feed,
+labels and API keys. Everything else (the FAISS index) is rebuilt from it. Both back ends run
+the same statements; a `Dialect` says only how to connect, what the column types are called,
+how parameters are marked and how a writer takes the one write lock (SQLite's `BEGIN
+IMMEDIATE`, a PostgreSQL advisory lock), so several server processes on one PostgreSQL
+database assign products one batch at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from prodmatch.errors import ProdmatchError
+
+SQLITE_FILE = "registry.sqlite3"
+SCHEMA_VERSION = "1"
+_LOCK_KEY = 7_310_013  # the PostgreSQL advisory lock every writer takes
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One stored listing: where it is sold, what it says, and the product it belongs to."""
+
+    pk: int
+    platform: str
+    id: str
+    attributes: dict[str, str]
+    photo: str | None
+    text: str
+    plain: str
+    product: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the ordered feed: what changed, to which product, and why."""
+
+    seq: int
+    kind: str  # join, merge, split, update, delete
+    product: int
+    other: int | None  # the product merged away, split from, or left
+    platform: str | None
+    listing: str | None
+    reason: dict[str, Any]
+    at: str
+
+
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS products (id {pk}, alive INTEGER NOT NULL,
+        merged_into BIGINT, created TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS listings (pk {pk}, platform TEXT NOT NULL, id TEXT NOT NULL,
+        attributes TEXT NOT NULL, photo TEXT, text TEXT NOT NULL, plain TEXT NOT NULL,
+        vector {blob} NOT NULL, product BIGINT NOT NULL, vseq BIGINT NOT NULL,
+        UNIQUE (platform, id))""",
+    "CREATE INDEX IF NOT EXISTS listings_product ON listings (product)",
+    "CREATE INDEX IF NOT EXISTS listings_vseq ON listings (vseq)",
+    "CREATE TABLE IF NOT EXISTS gone (pk BIGINT PRIMARY KEY, vseq BIGINT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS events (seq {pk}, kind TEXT NOT NULL, product BIGINT NOT NULL,
+        other BIGINT, platform TEXT, listing TEXT, reason TEXT NOT NULL, at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS labels (a_platform TEXT NOT NULL, a_id TEXT NOT NULL,
+        b_platform TEXT NOT NULL, b_id TEXT NOT NULL, same INTEGER NOT NULL, at TEXT NOT NULL,
+        PRIMARY KEY (a_platform, a_id, b_platform, b_id))""",
+    """CREATE TABLE IF NOT EXISTS api_keys (hash TEXT PRIMARY KEY, name TEXT NOT NULL,
+        scope TEXT NOT NULL, created TEXT NOT NULL)""",
+]
+_LISTING = "pk, platform, id, attributes, photo, text, plain, product"
+
+
+class Dialect:
+    """What differs between the back ends; the statements themselves do not."""
+
+    name = "sqlite"
+    pk = "INTEGER PRIMARY KEY AUTOINCREMENT"  # never reused: product ids and FAISS ids stay
+    blob = "BLOB"
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def connect(self) -> Any:
+        connection = sqlite3.connect(self.target, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives power loss
+        connection.execute("PRAGMA busy_timeout=30000")
+        return connection
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def begin_write(self, cursor: Any) -> None:
+        cursor.execute("BEGIN IMMEDIATE")
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    pk = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+    blob = "BYTEA"
+
+    def connect(self) -> Any:
+        try:
+            import psycopg
+        except ImportError:
+            raise ProdmatchError(
+                "PostgreSQL needs psycopg: pip install 'prodmatch[serve]'"
+            ) from None
+        try:
+            return psycopg.connect(self.target, autocommit=True)
+        except psycopg.Error as error:
+            raise ProdmatchError(f"cannot connect to the database: {error}") from None
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def begin_write(self, cursor: Any) -> None:
+        cursor.execute("BEGIN")
+        cursor.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+
+
+def dialect_for(folder: Path, database: str | None) -> Dialect:
+    """SQLite in the registry folder, or the PostgreSQL database a URL names."""
+    if database is None:
+        return Dialect(str(folder / SQLITE_FILE))
+    if database.startswith(("postgresql://", "postgres://")):
+        return PostgresDialect(database)
+    raise ProdmatchError(f"--database must be a postgresql:// URL, got '{database.split(':')[0]}'")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Store:
+    """Statements over one connection; writes happen inside `write()` only.
+
+    The caller serialises use of one Store (the registry holds a lock): a DB-API connection is
+    not for several threads at once.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.connection = dialect.connect()
+        self._in_write = False
+        with self.write():
+            for statement in _SCHEMA:
+                self._run(statement.format(pk=dialect.pk, blob=dialect.blob))
+            if self.meta("schema") is None:
+                self.set_meta("schema", SCHEMA_VERSION)
+                self.set_meta("vseq", "0")
+        if self.meta("schema") != SCHEMA_VERSION:
+            raise ProdmatchError(f"registry schema {self.meta('schema')} is not understood")
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        """One transaction holding the write lock: all of it is stored, or none of it."""
+        cursor = self.connection.cursor()
+        self.dialect.begin_write(cursor)
+        self._in_write = True
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        else:
+            self.connection.execute("COMMIT")
+        finally:
+            self._in_write = False
+
+    def _run(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self.connection.cursor()
+        cursor.execute(self.dialect.sql(statement), tuple(params))
+        return cursor
+
+    def _all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._run(statement, params).fetchall())
+
+    def _one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self._run(statement, params).fetchone()
+        return tuple(row) if row is not None else None
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        if self.meta(key) is None:
+            self._run("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+        else:
+            self._run("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+
+    def vseq(self) -> int:
+        """The vector generation: it rises with every transaction that changes a vector."""
+        return int(self.meta("vseq") or 0)
+
+    def next_vseq(self) -> int:
+        value = self.vseq() + 1
+        self.set_meta("vseq", str(value))
+        return value
+
+    # -- listings --------------------------------------------------------------------------
+
+    def listing(self, platform: str, listing_id: str) -> Listing | None:
+        row = self._one(
+            f"SELECT {_LISTING} FROM listings WHERE platform = ? AND id = ?",
+            (platform, listing_id),
+        )
+        return None if row is None else _listing(row)
+
+    def listings_by_pk(self, pks: Sequence[int]) -> dict[int, Listing]:
+        found: dict[int, Listing] = {}
+        for start in range(0, len(pks), 500):
+            chunk = [int(pk) for pk in pks[start : start + 500]]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(f"SELECT {_LISTING} FROM listings WHERE pk IN ({marks})", chunk)
+            found.update((int(row[0]), _listing(row)) for row in rows)
+        return found
+
+    def listings_of(self, product: int) -> list[Listing]:
+        rows = self._all(
+            f"SELECT {_LISTING} FROM listings WHERE product = ? ORDER BY pk", (product,)
+        )
+        return [_listing(row) for row in rows]
+
+    def insert_listing(self, listing: Listing, vector: npt.NDArray[np.float32], vseq: int) -> int:
+        row = self._one(
+            """INSERT INTO listings (platform, id, attributes, photo, text, plain, vector,
+            product, vseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk""",
+            (*_listing_values(listing), _blob(vector), listing.product, vseq),
+        )
+        assert row is not None
+        return int(row[0])
+
+    def update_listing(
+        self, listing: Listing, vector: npt.NDArray[np.float32] | None, vseq: int
+    ) -> None:
+        """New attributes (and, with `vector`, a new text and vector) for a stored listing."""
+        if vector is None:
+            self._run(
+                "UPDATE listings SET attributes = ?, photo = ? WHERE pk = ?",
+                (_json(listing.attributes), listing.photo, listing.pk),
+            )
+            return
+        self._run(
+            """UPDATE listings SET attributes = ?, photo = ?, text = ?, plain = ?, vector = ?,
+            product = ?, vseq = ? WHERE pk = ?""",
+            (
+                _json(listing.attributes),
+                listing.photo,
+                listing.text,
+                listing.plain,
+                _blob(vector),
+                listing.product,
+                vseq,
+                listing.pk,
+            ),
+        )
+
+    def move_listings(self, pks: Sequence[int], product: int) -> None:
+        for pk in pks:
+            self._run("UPDATE listings SET product = ? WHERE pk = ?", (product, int(pk)))
+
+    def delete_listing(self, pk: int, vseq: int) -> None:
+        self._run("DELETE FROM listings WHERE pk = ?", (pk,))
+        self._run("INSERT INTO gone (pk, vseq) VALUES (?, ?)", (pk, vseq))
+
+    def count_listings(self) -> int:
+        row = self._one("SELECT COUNT(*) FROM listings")
+        return int(row[0]) if row else 0
+
+    def vectors_since(self, vseq: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The pks and vectors of listings whose vector changed after generation `vseq`."""
+        rows = self._all("SELECT pk, vector FROM listings WHERE vseq > ? ORDER BY pk", (vseq,))
+        pks = np.asarray([row[0] for row in rows], dtype=np.int64)
+        if not rows:
+            return pks, np.zeros((0, 0), dtype=np.float32)
+        return pks, np.stack([np.frombuffer(bytes(row[1]), dtype=np.float32) for row in rows])
+
+    def vectors_of(self, pks: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        found: dict[int, npt.NDArray[np.float32]] = {}
+        for start in range(0, len(pks), 500):
+            chunk = [int(pk) for pk in pks[start : start + 500]]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(f"SELECT pk, vector FROM listings WHERE pk IN ({marks})", chunk)
+            found.update((int(r[0]), np.frombuffer(bytes(r[1]), dtype=np.float32)) for r in rows)
+        return found
+
+    def gone_since(self, vseq: int) -> list[int]:
+        return [int(row[0]) for row in self._all("SELECT pk FROM gone WHERE vseq > ?", (vseq,))]
+
+    # -- products --------------------------------------------------------------------------
+
+    def new_product(self) -> int:
+        row = self._one(
+            "INSERT INTO products (alive, created) VALUES (1, ?) RETURNING id", (now(),)
+        )
+        assert row is not None
+        return int(row[0])
+
+    def product(self, product: int) -> tuple[bool, int | None] | None:
+        """(alive, merged into) of a product id ever given, else None."""
+        row = self._one("SELECT alive, merged_into FROM products WHERE id = ?", (product,))
+        return None if row is None else (bool(row[0]), row[1])
+
+    def end_product(self, product: int, merged_into: int | None = None) -> None:
+        self._run(
+            "UPDATE products SET alive = 0, merged_into = ? WHERE id = ?", (merged_into, product)
+        )
+
+    def revive_product(self, product: int) -> None:
+        self._run("UPDATE products SET alive = 1, merged_into = NULL WHERE id = ?", (product,))
+
+    def count_products(self) -> int:
+        row = self._one("SELECT COUNT(*) FROM products WHERE alive = 1")
+        return int(row[0]) if row else 0
+
+    # -- events ----------------------------------------------------------------------------
+
+    def add_event(
+        self,
+        kind: str,
+        product: int,
+        *,
+        other: int | None = None,
+        listing: tuple[str, str] | None = None,
+        reason: dict[str, Any] | None = None,
+    ) -> int:
+        """Append an event; its sequence number."""
+        platform, listing_id = listing if listing is not None else (None, None)
+        row = self._one(
+            """INSERT INTO events (kind, product, other, platform, listing, reason, at)
+            VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq""",
+            (kind, product, other, platform, listing_id, _json(reason or {}), now()),
+        )
+        assert row is not None
+        return int(row[0])
+
+    def events(self, after: int, limit: int) -> list[Event]:
+        rows = self._all(
+            """SELECT seq, kind, product, other, platform, listing, reason, at FROM events
+            WHERE seq > ? ORDER BY seq LIMIT ?""",
+            (after, limit),
+        )
+        return [
+            Event(int(r[0]), r[1], int(r[2]), r[3], r[4], r[5], json.loads(r[6]), r[7])
+            for r in rows
+        ]
+
+    # -- labels ----------------------------------------------------------------------------
+
+    def set_label(self, a: tuple[str, str], b: tuple[str, str], same: bool) -> None:
+        a, b = sorted((a, b))
+        self._run(
+            "DELETE FROM labels WHERE a_platform = ? AND a_id = ? AND b_platform = ? AND b_id = ?",
+            (*a, *b),
+        )
+        self._run(
+            "INSERT INTO labels (a_platform, a_id, b_platform, b_id, same, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (*a, *b, int(same), now()),
+        )
+
+    def labels_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, str, bool]]:
+        """Every label naming one of these listings, as (a_platform, a_id, b_platform, b_id,
+        same)."""
+        found: set[tuple[str, str, str, str, bool]] = set()
+        for platform, listing_id in set(keys):
+            rows = self._all(
+                """SELECT a_platform, a_id, b_platform, b_id, same FROM labels
+                WHERE (a_platform = ? AND a_id = ?) OR (b_platform = ? AND b_id = ?)""",
+                (platform, listing_id, platform, listing_id),
+            )
+            found.update((r[0], r[1], r[2], r[3], bool(r[4])) for r in rows)
+        return sorted(found)
+
+    def all_labels(self) -> list[tuple[str, str, str, str, bool]]:
+        rows = self._all(
+            "SELECT a_platform, a_id, b_platform, b_id, same FROM labels "
+            "ORDER BY a_platform, a_id, b_platform, b_id"
+        )
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    # -- API keys --------------------------------------------------------------------------
+
+    def add_key(self, digest: str, name: str, scope: str) -> None:
+        self._run(
+            "INSERT INTO api_keys (hash, name, scope, created) VALUES (?, ?, ?, ?)",
+            (digest, name, scope, now()),
+        )
+
+    def key_scope(self, digest: str) -> str | None:
+        row = self._one("SELECT scope FROM api_keys WHERE hash = ?", (digest,))
+        return None if row is None else str(row[0])
+
+    def count_keys(self) -> int:
+        row = self._one("SELECT COUNT(*) FROM api_keys")
+        return int(row[0]) if row else 0
+
+
+def _listing(row: Sequence[Any]) -> Listing:
+    return Listing(
+        pk=int(row[0]),
+        platform=row[1],
+        id=row[2],
+        attributes=json.loads(row[3]),
+        photo=row[4],
+        text=row[5],
+        plain=row[6],
+        product=int(row[7]),
+    )
+
+
+def _listing_values(listing: Listing) -> tuple[Any, ...]:
+    return (
+        listing.platform,
+        listing.id,
+        _json(listing.attributes),
+        listing.photo,
+        listing.text,
+        listing.plain,
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _blob(vector: npt.NDArray[np.float32]) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()

@@ -1,0 +1,195 @@
+"""The registry from Python: products, stable ids, events, labels, and the index as a cache."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import faiss
+import pytest
+from registry_fakes import (
+    EXPECTED_EVENTS,
+    EXPECTED_PRODUCTS,
+    WordEncoder,
+    event_log,
+    item,
+    run_script,
+)
+
+from prodmatch.errors import ProdmatchError
+from prodmatch.linker import Linker
+from prodmatch.registry import NotFound, Registry
+from prodmatch.registry.matching import Entry, PairScorer
+from prodmatch.registry.vectors import INDEX_FILE
+
+
+def products_of(registry: Registry) -> dict[str, int]:
+    return {key: registry.product_of(*key.split("/")) for key in EXPECTED_PRODUCTS}
+
+
+def test_scripted_sequence_gives_the_hand_written_event_log(open_registry: Any) -> None:
+    registry = open_registry()
+    run_script(registry)
+    assert event_log(registry.events()) == EXPECTED_EVENTS
+    assert products_of(registry) == EXPECTED_PRODUCTS
+    assert registry.product(2)["alive"] is False
+    assert registry.product(2)["merged_into"] == 1
+
+
+def test_events_resume_from_a_cursor(open_registry: Any) -> None:
+    registry = open_registry()
+    run_script(registry)
+    everything = registry.events()
+    first = registry.events(after=0, limit=4)
+    rest = registry.events(after=first[-1].seq)
+    assert [e.seq for e in first + rest] == [e.seq for e in everything]
+    assert [e.seq for e in everything] == sorted(e.seq for e in everything)
+
+
+def test_same_text_keeps_the_product_and_changes_nothing(open_registry: Any) -> None:
+    registry = open_registry()
+    registry.upsert([item("amazon", "a1", "canon powershot sd990 camera")])
+    again = registry.upsert([item("amazon", "a1", "canon powershot sd990 camera")])
+    assert again[0]["status"] == "unchanged"
+    price = registry.upsert([item("amazon", "a1", "canon powershot sd990 camera", price="99")])
+    assert price[0]["status"] == "rematched"  # the price is part of the text
+    assert len(registry.events()) == 2
+
+
+def test_a_listing_may_match_one_sent_before_it_in_the_same_batch(open_registry: Any) -> None:
+    registry = open_registry()
+    results = registry.upsert(
+        [
+            item("amazon", "a1", "canon powershot sd990 camera silver"),
+            item("ebay", "e1", "canon powershot sd990 silver camera"),
+            item("ebay", "e2", "sony bravia kdl40 lcd tv"),
+        ]
+    )
+    assert [r["product"] for r in results] == [1, 1, 2]
+
+
+def test_a_match_to_two_products_merges_them_into_the_older(open_registry: Any) -> None:
+    registry = open_registry()
+    registry.upsert([item("amazon", "a1", "canon powershot sd990 camera silver")])
+    registry.upsert([item("ebay", "e1", "canon powershot sd990 black")])
+    registry.label(("amazon", "a1"), ("ebay", "e1"), False)  # kept apart ...
+    assert registry.product_of("ebay", "e1") != registry.product_of("amazon", "a1")
+    registry.upsert([item("walmart", "w1", "canon powershot sd990 camera silver black")])
+    # ... so the listing matching both joins one, and the two are never merged
+    assert registry.product_of("walmart", "w1") == 1
+    assert registry.product_of("ebay", "e1") == 2
+    assert not [e for e in registry.events() if e.kind == "merge"]
+
+
+def test_not_same_keeps_listings_apart_afterwards(open_registry: Any) -> None:
+    registry = open_registry()
+    registry.upsert([item("amazon", "a1", "canon powershot sd990 camera silver")])
+    registry.upsert([item("ebay", "e1", "canon powershot sd990 camera silver")])
+    assert registry.product_of("ebay", "e1") == 1
+    registry.label(("ebay", "e1"), ("amazon", "a1"), False)
+    assert registry.product_of("ebay", "e1") == 2
+    registry.upsert([item("ebay", "e1", "canon powershot sd990 silver camera")])  # re-matched
+    assert registry.product_of("ebay", "e1") == 2
+
+
+def test_labels_export_as_training_pairs(open_registry: Any) -> None:
+    registry = open_registry()
+    registry.upsert([item("amazon", "a1", "canon sd990"), item("ebay", "e1", "sony kdl40")])
+    registry.label(("ebay", "e1"), ("amazon", "a1"), True)
+    rows = list(csv.DictReader(io.StringIO(registry.export_labels())))
+    assert rows == [
+        {
+            "ltable_id": "a1",
+            "rtable_id": "e1",
+            "label": "1",
+            "left_platform": "amazon",
+            "right_platform": "ebay",
+        }
+    ]
+
+
+def test_unknown_listings_and_bad_labels_are_errors(open_registry: Any) -> None:
+    registry = open_registry()
+    registry.upsert([item("amazon", "a1", "canon sd990")])
+    with pytest.raises(NotFound, match="no listing 'x'"):
+        registry.delete("amazon", "x")
+    with pytest.raises(ProdmatchError, match="two different"):
+        registry.label(("amazon", "a1"), ("amazon", "a1"), True)
+    with pytest.raises(ProdmatchError, match="twice"):
+        registry.upsert([item("amazon", "b", "x"), item("amazon", "b", "y")])
+
+
+def test_index_is_rebuilt_from_the_database(open_registry: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "registry"
+    registry = open_registry(folder)
+    run_script(registry)
+    registry.close()
+    (folder / INDEX_FILE).unlink()
+    reopened = open_registry(folder)
+    assert len(reopened.index) == reopened.counts()["listings"] == 5
+    found = reopened.match([item("x", "q", "nikon coolpix p100 black")], k=1)[0]
+    assert (found[0]["platform"], found[0]["id"]) == ("amazon", "a2")
+
+
+def test_a_stale_index_file_catches_up(open_registry: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "registry"
+    registry = open_registry(folder)
+    registry.upsert([item("amazon", "a1", "canon sd990"), item("amazon", "a2", "sony kdl40")])
+    registry.save()
+    registry.delete("amazon", "a1")
+    registry.upsert([item("amazon", "a3", "nikon p100")])
+    registry.store.close()  # as if killed: the index file on disk is one generation behind
+    reopened = open_registry(folder)
+    listed = {reopened.get("amazon", name).pk for name in ("a2", "a3")}
+    assert set(faiss.vector_to_array(reopened.index.index.id_map).tolist()) == listed
+
+
+def test_another_model_is_refused(open_registry: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "registry"
+    open_registry(folder).close()
+
+    class Other(WordEncoder):
+        key = "another-model"
+
+    with pytest.raises(ProdmatchError, match="another encoder"):
+        Registry(folder, encoder=Other())  # type: ignore[arg-type]
+
+
+def test_pair_scores_are_the_linkers(tmp_path: Path) -> None:
+    """The registry scores a pair exactly as `Linker.match` does over the same two listings."""
+    import pandas as pd
+
+    from prodmatch.data.catalog import catalog_from_frame
+
+    encoder = WordEncoder()
+    linker = Linker(encoder=encoder, progress=False)  # type: ignore[arg-type]
+    left = catalog_from_frame(pd.DataFrame({"id": ["a"], "title": ["canon sd990 camera"]}))
+    right = catalog_from_frame(pd.DataFrame({"id": ["b"], "title": ["canon sd990 silver"]}))
+    expected = linker.match(left, right)["score"].iloc[0]
+    scorer = PairScorer(linker)
+    entries = []
+    for key, title in (("a", "canon sd990 camera"), ("b", "canon sd990 silver")):
+        text, plain = scorer.texts({"title": title})
+        entries.append(Entry(key, text, plain, scorer.encode([text])[0]))
+    scored = scorer.score(entries[:1], entries[1:], [(0, 0)])
+    assert scored["score"].iloc[0] == pytest.approx(expected, abs=1e-6)
+
+
+def test_joining_needs_the_whole_product_not_one_look_alike(open_registry: Any) -> None:
+    """Average linkage: c matches b well but not a, so it does not chain into their product."""
+    registry = open_registry()
+    registry.upsert([item("x", "a", "canon sd990 camera")])
+    registry.upsert([item("x", "b", "canon sd990 camera leather case silver strap")])
+    registry.upsert([item("x", "c", "leather case silver strap")])
+    assert registry.product_of("x", "b") == registry.product_of("x", "a") == 1
+    best = registry.match([item("y", "q", "leather case silver strap")], k=1)[0][0]
+    assert best["id"] == "c" and best["match"]
+    pair_to_b = [
+        c
+        for c in registry.match([item("y", "q", "leather case silver strap")])[0]
+        if c["id"] == "b"
+    ]
+    assert pair_to_b[0]["score"] >= registry.scorer.threshold  # a pair match with b ...
+    assert registry.product_of("x", "c") == 2  # ... yet not with b's product as a whole
