@@ -9,17 +9,21 @@ The benchmark merges each pair of full tables (abt-buy-full, amazon-google-full)
 catalog: ids prefixed by source ("abt:12"), a `source` column, the gold clusters joined from the
 full tables' mapping. The gold is only read to *report*: every threshold is a library default.
 
-`--choose` picks the default dedup threshold (`prodmatch.dedup.DEFAULT_DEDUP_THRESHOLDS`): the
-same merge of the listings of the DeepMatcher abt-buy and amazon-google *train and valid*
-splits, gold = their labelled matches, average linkage over a grid of thresholds; the best
-mean pairwise F1 over the two wins. (Matches of those listings labelled only in the test
-split count as false there; that biases the choice upwards a little and reads no test label.)
+`--choose` picks how dedup scores pairs (`prodmatch.dedup.DEDUP_WEIGHTS`, `HUBNESS_WEIGHT`)
+and its threshold (`DEFAULT_DEDUP_THRESHOLDS`): the same merge of the listings of the
+DeepMatcher abt-buy and amazon-google *train and valid* splits, gold = their labelled matches,
+average linkage over a grid of signal mixes, hubness weights and thresholds; the best mean
+pairwise F1 over the two wins. `chosen_plain` is the best threshold on the plain linking
+score, which the registry joins listings on (`prodmatch.registry.matching`).
+(Matches of those listings labelled only in the test split count as false there; that biases
+the choice upwards a little and reads no test label.)
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -37,7 +41,7 @@ from prodmatch.data import catalog_from_frame, load_catalog, load_deepmatcher
 from prodmatch.data.catalog import Catalog
 from prodmatch.decide import connected_components
 from prodmatch.decide.hac import agglomerative_clusters
-from prodmatch.dedup import CONFLICT_SCORE, DedupeOptions, dedupe_catalog, identifier_conflicts
+from prodmatch.dedup import DedupeOptions, dedup_scores, dedupe_catalog
 from prodmatch.evaluate.dedupe import dedupe_report, gold_labels, score_clusters
 from prodmatch.io import atomic_write_text
 from prodmatch.linker import Linker
@@ -48,8 +52,9 @@ FULL = {
     "abt-buy": ("abt-buy-full", "abt.csv", "buy.csv", "|", "abt", "buy"),
     "amazon-google": ("amazon-google-full", "amazon.csv", "gp.csv", "#", "amazon", "google"),
 }
-GRID = [round(float(t), 2) for t in np.arange(0.3, 1.01, 0.05)]
-VETO_GRID = [None, 2, 3, 5]
+GRID = [round(float(t), 2) for t in np.arange(0.45, 0.86, 0.05)]
+WEIGHT_GRID = [(0.2, 0.1), (0.3, 0.2), (0.5, 0.1), (0.5, 0.2)]
+HUBNESS_GRID = [0.0, 0.5]
 
 
 def merged(
@@ -134,8 +139,10 @@ def run_full(datasets: Path, names: list[str]) -> dict[str, Any]:
 
 
 def choose(datasets: Path, names: list[str]) -> dict[str, Any]:
-    """Pairwise F1 of average linkage per threshold on the train+valid merges, with the
-    identifier veto at each listing count (None: no veto); the best mean F1 wins."""
+    """Pairwise F1 of average linkage on the train+valid merges for each dedup mix of the
+    signals, hubness weight and threshold; the best mean F1 over the datasets wins. The
+    plain linking score (today's weights, no correction) is scored too: the registry, which
+    joins one listing at a time and knows no neighbourhood, clusters on it."""
     curves: dict[str, dict[str, float]] = {}
     for name in names:
         catalog, gold_pairs = train_tables(datasets, name)
@@ -143,32 +150,31 @@ def choose(datasets: Path, names: list[str]) -> dict[str, Any]:
         linker = Linker(text_settings(catalog), progress=False)
         side, _ = linker.prepare(_without_source(catalog))
         pairs = linker.candidates(side, side, exclude_self=True)
-        score = pairs["score"].to_numpy()
+        variants = {"plain": dedup_scores(side, pairs, "plain")}
+        for (dense, code), hubness in itertools.product(WEIGHT_GRID, HUBNESS_GRID):
+            weights = {"dense_weight": dense, "code_weight": code}
+            key = f"dense {dense} code {code} hubness {hubness}"
+            variants[key] = dedup_scores(side, pairs, "hybrid", weights=weights, hubness=hubness)
         curve: dict[str, float] = {}
-        for listings in VETO_GRID:
-            vetoed = score
-            if listings is not None:
-                conflict = identifier_conflicts(
-                    side.codes, pairs["left"], pairs["right"], max_listings=listings
-                )
-                vetoed = np.where(conflict, CONFLICT_SCORE, score)
+        for key, similarity in variants.items():
             for t in GRID:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     clusters = agglomerative_clusters(
-                        len(catalog), pairs["left"], pairs["right"], vetoed, t
+                        len(catalog), pairs["left"], pairs["right"], similarity, t
                     )
-                curve[f"{listings}/{t}"] = round(score_clusters(clusters.labels, gold)[2], 4)
+                curve[f"{key} / {t}"] = round(score_clusters(clusters.labels, gold)[2], 4)
         curves[name] = curve
-        print(name, max(curve.items(), key=lambda kv: kv[1]))
+        print(name, max(curve.items(), key=lambda kv: kv[1]), flush=True)
     mean = {
         key: round(float(np.mean([curves[n][key] for n in names])), 4) for key in curves[names[0]]
     }
-    best = max(mean, key=lambda key: mean[key])
+    plain = {key: value for key, value in mean.items() if key.startswith("plain")}
     return {
-        "f1_by_identifier_listings_and_threshold": curves,
+        "f1_by_scores_and_threshold": curves,
         "mean_f1": mean,
-        "chosen": best,
+        "chosen": max(mean, key=lambda key: mean[key]),
+        "chosen_plain": max(plain, key=lambda key: plain[key]),
     }
 
 

@@ -10,8 +10,14 @@ nearest neighbour is no longer taken for its duplicate just because its own shop
 siblings alike: pairs across two sources are the linking task and go through the linking core
 (`Linker.candidates` between the two sources, and, with `one_per_source`, the same one-to-one
 assignment `prodmatch match` makes), and pairs within a source are decided with the dedup
-threshold. With `one_per_source` (each platform lists a product once) nothing within a
-source is merged, and no cluster holds two listings of one source.
+score and threshold.
+
+Pairs within one catalog are clustered on their dedup score (`dedup_scores`): the signals
+mixed for dedup and corrected for hubness (`prodmatch.decide.hubness`), so a family of
+look-alike siblings from one shop does not outscore a true duplicate.
+
+With `one_per_source` (each platform lists a product once) nothing within a source is merged,
+and no cluster holds two listings of one source.
 """
 
 from __future__ import annotations
@@ -33,21 +39,28 @@ from prodmatch.decide.hac import (
     agglomerative_clusters,
     describe_clusters,
 )
+from prodmatch.decide.hubness import hubness_corrected
 from prodmatch.errors import ProdmatchError
-from prodmatch.score import DEFAULT_THRESHOLDS
+from prodmatch.score import DEFAULT_THRESHOLDS, score_pairs
 
 if TYPE_CHECKING:
     from prodmatch.linker import Linker, Side
 
-# The dedup threshold (average linkage) of the hybrid scorer when none is given: the best mean
-# pairwise F1 on catalogs merged from the listings of the *train and valid* splits of the
-# DeepMatcher abt-buy and amazon-google folders (`python bench/dedupe.py --choose`), never on a
-# test split or on the full tables the benchmark reports. Other scorers have not been tuned for
-# dedup and fall back to their linking threshold.
-DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.65}
+# How the hybrid scorer scores pairs within one catalog, and its dedup threshold (average
+# linkage over the hubness-corrected score, `prodmatch.decide.hubness`): the best mean pairwise
+# F1 on catalogs merged from the listings of the *train and valid* splits of the DeepMatcher
+# abt-buy and amazon-google folders (`python bench/dedupe.py --choose`), never on a test split
+# or on the full tables the benchmark reports. Dedup weighs the encoder and model numbers more
+# than linking does (0.2 and 0.1): within one shop the n-grams of sibling products agree most.
+# Other scorers have not been tuned for dedup: their plain score at their linking threshold.
+DEDUP_WEIGHTS = {"dense_weight": 0.5, "code_weight": 0.2}
+HUBNESS_NEIGHBOURS = 10
+HUBNESS_WEIGHT = 0.5
+DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.70}
 # A model number found in at most this many listings of the catalog names one product; one
 # found in more ("1080p", a series' base code) describes a feature. Chosen on the same
-# train+valid merges as the threshold (2 against 3 and 5: `bench/dedupe.py --choose`).
+# train+valid merges as the threshold (2 against 3 and 5, by the first version of
+# `bench/dedupe.py --choose`, under the linking weights of then, 0.3 and 0.2).
 IDENTIFIER_LISTINGS = 2
 # The score a pair with conflicting identifiers is clustered on: below any threshold.
 CONFLICT_SCORE = -1.0
@@ -105,11 +118,12 @@ def dedupe_catalog(linker: Linker, catalog: Catalog, options: DedupeOptions) -> 
         pairs = _within_pairs(linker, side, np.arange(len(catalog)))
         if side.image_paths is not None:  # pairs sharing a photo are scored too
             pairs = linker.with_same_photo(side, pairs)
+        pairs["dedup_score"] = dedup_scores(side, pairs, settings.scorer)
         clustering = agglomerative_clusters(
             len(catalog),
             pairs["left"],
             pairs["right"],
-            _vetoed(side, pairs),
+            pairs["dedup_score"],
             within,
             method=options.method,
             max_cluster_size=options.max_cluster_size,
@@ -270,7 +284,8 @@ def _by_source(
         # One linkage over both kinds of pair: each pair's margin over its own threshold.
         # Identifier conflicts veto pairs within a source only (see `identifier_conflicts`).
         is_within = (pairs["kind"] == "within").to_numpy()
-        score = np.where(is_within, _vetoed(side, pairs), pairs["score"].to_numpy())
+        score = pairs["score"].to_numpy(dtype=np.float64).copy()
+        score[is_within] = dedup_scores(side, pairs[is_within], linker.settings.scorer)
         margin = score - np.where(is_within, within, cross)
         clustering = agglomerative_clusters(
             n,
@@ -319,10 +334,31 @@ def identifier_conflicts(
     )
 
 
-def _vetoed(side: Side, pairs: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """The pairs' scores, with pairs of conflicting identifiers set below any threshold."""
+def dedup_scores(
+    side: Side,
+    pairs: pd.DataFrame,
+    scorer: str,
+    *,
+    weights: dict[str, float] | None = None,
+    hubness: float = HUBNESS_WEIGHT,
+) -> npt.NDArray[np.float64]:
+    """The scores pairs within one catalog are clustered on: for the hybrid scorer its dedup
+    mix of the signals (`weights`, default `DEDUP_WEIGHTS`), corrected for hubness over these
+    pairs (`hubness` = 0: not); pairs of conflicting identifiers below any threshold."""
+    score = pairs["score"].to_numpy(dtype=np.float64)
+    if scorer == "hybrid" and len(pairs):
+        score = score_pairs(pairs, "hybrid", **(weights or DEDUP_WEIGHTS))
+        if hubness:
+            score = hubness_corrected(
+                len(side.texts),
+                pairs["left"],
+                pairs["right"],
+                score,
+                k=HUBNESS_NEIGHBOURS,
+                weight=hubness,
+            )
     conflict = identifier_conflicts(side.codes, pairs["left"], pairs["right"])
-    return np.where(conflict, CONFLICT_SCORE, pairs["score"].to_numpy(dtype=np.float64))
+    return np.where(conflict, CONFLICT_SCORE, score)
 
 
 def _one_per_source(
