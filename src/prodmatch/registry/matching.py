@@ -20,7 +20,6 @@ from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side
 from prodmatch.score import needs_sparse
 from prodmatch.text import serialize_record
 
-
 # The average linkage of the plain linking score a listing needs to join a product, per
 # scorer: the best threshold of that score on the train+valid merges of `bench/dedupe.py
 # --choose` ("chosen_plain"). Joining one listing at a time knows no neighbourhood, so the
