@@ -347,7 +347,10 @@ def dedup_scores(
     pairs (`hubness` = 0: not); pairs of conflicting identifiers below any threshold."""
     score = pairs["score"].to_numpy(dtype=np.float64)
     if scorer == "hybrid" and len(pairs):
-        score = score_pairs(pairs, "hybrid", **(weights or DEDUP_WEIGHTS))
+        mix = weights or DEDUP_WEIGHTS
+        score = score_pairs(
+            pairs, "hybrid", dense_weight=mix["dense_weight"], code_weight=mix["code_weight"]
+        )
         if hubness:
             score = hubness_corrected(
                 len(side.texts),
