@@ -151,10 +151,15 @@ class Linker:
                 if self.fusion is not None:
                     side.vectors = self._fuse(side, side.vectors)
         if s.retrieval in ("hybrid", "sparse") or needs_sparse(s.scorer):
-            index = self.lexical or SparseIndex([text for side in sides for text in side.plain])
+            index = self.lexical_index(*sides)
             for side in sides:
                 side.tfidf = index.transform(side.plain)
         return sides[0], sides[-1]
+
+    def lexical_index(self, *sides: Side) -> SparseIndex:
+        """The TF-IDF statistics behind `sparse`: the matcher's, else fitted on these sides'
+        texts (as `prepare` fits them), so an explanation re-reads a changed listing alike."""
+        return self.lexical or SparseIndex([text for side in sides for text in side.plain])
 
     def side(self, catalog: Catalog) -> Side:
         """One catalog serialised (not yet encoded)."""
