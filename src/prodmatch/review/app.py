@@ -4,7 +4,8 @@ Served on 127.0.0.1 only (a labelling page for the person at this machine, not a
 FastAPI and uvicorn are the optional extra ``review``; nothing else imports this module.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at
+# definition time, and they name classes imported inside `create_app`.
 
 from importlib import resources
 from typing import Any

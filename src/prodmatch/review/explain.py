@@ -19,6 +19,7 @@ of `Linker.lexical_index`), then scored by the same `Linker.score`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -92,6 +93,17 @@ class Explainer:
         self.left = left
         self.right = right
         self._index: SparseIndex | None = None
+        self._encoder: Any = None
+
+    @property
+    def encoder(self) -> Any:
+        """The linker's encoder without its cache: changed listings are throwaway texts (never
+        worth keeping), and the cache's database belongs to the thread that opened it, while
+        a web page asks for explanations from others."""
+        if self._encoder is None:
+            self._encoder = copy.copy(self.linker.encoder)
+            self._encoder._cache = None
+        return self._encoder
 
     def position(self, side: Side, listing_id: str) -> int:
         found = side.catalog.records.index.get_indexer(pd.Index([str(listing_id)]))
@@ -192,7 +204,7 @@ class Explainer:
             changed.image_vectors = np.repeat(side.image_vectors[position : position + 1], n, 0)
             changed.has_image = np.repeat(side.has_image[position : position + 1], n, 0)
         if side.vectors is not None:
-            vectors = self.linker.encoder.encode(changed.texts, progress=False)
+            vectors = self.encoder.encode(changed.texts, progress=False)
             if self.linker.fusion is not None:
                 vectors = self.linker._fuse(changed, vectors)
             changed.vectors = vectors
