@@ -88,8 +88,11 @@ class Explanation:
 class Explainer:
     """Explains pairs of two prepared sides (as `Linker.prepare` returns them)."""
 
-    def __init__(self, linker: Linker, left: Side, right: Side) -> None:
+    def __init__(self, linker: Linker, left: Side, right: Side, *, max_words: int = 32) -> None:
+        """`max_words`: the words of each attribute value occluded (the first ones; a long
+        description would otherwise cost one encoding per word)."""
         self.linker = linker
+        self.max_words = max_words
         self.left = left
         self.right = right
         self._index: SparseIndex | None = None
@@ -156,7 +159,7 @@ class Explainer:
             ):
                 for column in used:
                     split = str(rec.get(column, "") or "").split()
-                    for k, word in enumerate(split):
+                    for k, word in enumerate(split[: self.max_words]):
                         rows.append({**rec, column: " ".join(split[:k] + split[k + 1 :])})
                         at = len(rows) - 1
                         pairs.append((at, 0) if side_name == "left" else (0, at))
