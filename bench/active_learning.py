@@ -78,6 +78,7 @@ def active_run(
     test: pd.DataFrame,
     budgets: list[int],
     options: QueueOptions,
+    config: Any = None,
 ) -> dict[str, Any]:
     truth = dict(
         zip(zip(pool["left_id"], pool["right_id"], strict=True), pool["label"], strict=True)
@@ -97,7 +98,9 @@ def active_run(
         n = len(order)
         retrain = options.retrain_every and n % options.retrain_every == 0
         if retrain or n in budgets:
-            head = retrain_head(linker, left, right, labelled_frame(pool, given), seed=options.seed)
+            head = retrain_head(
+                linker, left, right, labelled_frame(pool, given), seed=options.seed, config=config
+            )
             if head is not None and retrain:
                 scores, cut = head_scores(linker, head, left, right, pool), head.threshold
             if n in budgets:
@@ -115,6 +118,7 @@ def random_run(
     test: pd.DataFrame,
     budgets: list[int],
     seed: int,
+    config: Any = None,
 ) -> dict[str, Any]:
     order = np.random.default_rng(seed).permutation(len(pool))
     f1: dict[str, float | None] = {}
@@ -127,7 +131,9 @@ def random_run(
                 strict=True,
             )
         )
-        head = retrain_head(linker, left, right, labelled_frame(pool, given), seed=seed)
+        head = retrain_head(
+            linker, left, right, labelled_frame(pool, given), seed=seed, config=config
+        )
         f1[str(n)] = evaluate(linker, left, right, head, test)
         print(f"  random {n}: F1 {f1[str(n)]}", flush=True)
     return {"f1": f1, "positives_in_labels": int(pool.iloc[order[: max(budgets)]]["label"].sum())}
@@ -159,6 +165,15 @@ def reference(
             result.threshold,
         )
     )
+
+
+def page_config(hidden: int | None) -> Any:
+    """The page's retraining configuration, with another classifier size if given."""
+    from dataclasses import replace
+
+    from prodmatch.review.active import RETRAIN_CONFIG
+
+    return RETRAIN_CONFIG if hidden is None else replace(RETRAIN_CONFIG, classifier_hidden=hidden)
 
 
 def plot(results: dict[str, Any], budgets: list[int], path: Path) -> None:
@@ -193,6 +208,12 @@ def main() -> None:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--retrain-every", type=int, default=20)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--hidden", type=int, default=None, help="Classifier hidden size (0: logistic regression)."
+    )
+    parser.add_argument(
+        "--split", choices=("test", "valid"), default="test", help="Measure on (valid: choosing)."
+    )
     args = parser.parse_args()
     record = start_record()
     budgets = sorted(int(b) for b in args.budgets.split(","))
@@ -202,31 +223,35 @@ def main() -> None:
     left, right = linker.prepare(data.left, data.right)
     pool = features(linker, left, right, data.train)
     valid = features(linker, left, right, data.valid)
-    test = features(linker, left, right, data.test)
+    test = features(linker, left, right, data.test if args.split == "test" else data.valid)
     print(f"prepared in {time.perf_counter() - start:.0f} s; {len(pool)} pool pairs", flush=True)
     results: dict[str, Any] = {
         "dataset": data.name,
         "train_pairs": len(pool),
         "budgets": budgets,
         "retrain_every": args.retrain_every,
+        "split": args.split,
+        "classifier_hidden": args.hidden,
         "reference_f1": reference(linker, left, right, pool, valid, test),
         "runs": [],
     }
     print(f"reference (all train pairs): F1 {results['reference_f1']:.3f}", flush=True)
     for seed in (int(s) for s in args.seeds.split(",")):
         options = QueueOptions(retrain_every=args.retrain_every, seed=seed)
+        config = page_config(args.hidden)
         pool["random"] = random_sample(len(pool), options)
         t = time.perf_counter()
         run = {
             "seed": seed,
-            "active": active_run(linker, left, right, pool, test, budgets, options),
-            "random": random_run(linker, left, right, pool, test, budgets, seed),
+            "active": active_run(linker, left, right, pool, test, budgets, options, config),
+            "random": random_run(linker, left, right, pool, test, budgets, seed, config),
         }
         run["seconds"] = round(time.perf_counter() - t, 1)
         results["runs"].append(run)
     args.out.mkdir(parents=True, exist_ok=True)
     append_record(args.out / "active_learning.json", record, results)
-    plot(results, budgets, args.out / "active_learning.png")
+    if args.split == "test":
+        plot(results, budgets, args.out / "active_learning.png")
     print(f"-> {args.out / 'active_learning.json'}")
 
 

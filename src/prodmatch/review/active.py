@@ -29,11 +29,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from prodmatch.train.head_trainer import HeadTrainingConfig
+
 if TYPE_CHECKING:
     from prodmatch.linker import Linker, Side
     from prodmatch.matcher.head import MatchHead
 
 Key = tuple[str, str]
+# The page retrains in seconds: fewer epochs than `prodmatch train --mode head`.
+RETRAIN_CONFIG = HeadTrainingConfig(projection_epochs=3, classifier_epochs=60)
 HEAD_SIGNALS = ("dense", "sparse", "code_agreement", "code_variant", "image", "image_both")
 
 
@@ -143,7 +147,7 @@ def retrain_head(
     threshold; below 20 labels all of them are used for both, as too few are left to hold
     out. Imports `prodmatch.train` only when called: matching never needs it.
     """
-    from prodmatch.train.head_trainer import HeadTrainingConfig, ListingVectors, train_head
+    from prodmatch.train.head_trainer import ListingVectors, train_head
 
     if left.vectors is None or right.vectors is None:
         return None
@@ -160,7 +164,7 @@ def retrain_head(
         train,
         valid,
         extra_columns=columns,
-        config=config or HeadTrainingConfig(projection_epochs=3, classifier_epochs=60),
+        config=config or RETRAIN_CONFIG,
         progress=False,
     )
     return result.head
