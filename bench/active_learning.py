@@ -167,13 +167,18 @@ def reference(
     )
 
 
-def page_config(hidden: int | None) -> Any:
-    """The page's retraining configuration, with another classifier size if given."""
+def page_config(hidden: int | None, projection_epochs: int | None) -> Any:
+    """The page's retraining configuration, with the options given changed."""
     from dataclasses import replace
 
     from prodmatch.review.active import RETRAIN_CONFIG
 
-    return RETRAIN_CONFIG if hidden is None else replace(RETRAIN_CONFIG, classifier_hidden=hidden)
+    config = RETRAIN_CONFIG
+    if hidden is not None:
+        config = replace(config, classifier_hidden=hidden)
+    if projection_epochs is not None:
+        config = replace(config, projection_epochs=projection_epochs)
+    return config
 
 
 def plot(results: dict[str, Any], budgets: list[int], path: Path) -> None:
@@ -212,6 +217,9 @@ def main() -> None:
         "--hidden", type=int, default=None, help="Classifier hidden size (0: logistic regression)."
     )
     parser.add_argument(
+        "--projection-epochs", type=int, default=None, help="Projection epochs (0: identity)."
+    )
+    parser.add_argument(
         "--split", choices=("test", "valid"), default="test", help="Measure on (valid: choosing)."
     )
     args = parser.parse_args()
@@ -232,13 +240,14 @@ def main() -> None:
         "retrain_every": args.retrain_every,
         "split": args.split,
         "classifier_hidden": args.hidden,
+        "projection_epochs": args.projection_epochs,
         "reference_f1": reference(linker, left, right, pool, valid, test),
         "runs": [],
     }
     print(f"reference (all train pairs): F1 {results['reference_f1']:.3f}", flush=True)
     for seed in (int(s) for s in args.seeds.split(",")):
         options = QueueOptions(retrain_every=args.retrain_every, seed=seed)
-        config = page_config(args.hidden)
+        config = page_config(args.hidden, args.projection_epochs)
         pool["random"] = random_sample(len(pool), options)
         t = time.perf_counter()
         run = {
