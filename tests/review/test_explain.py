@@ -123,3 +123,15 @@ def test_attributes_are_left_out_of_both_listings_and_words_one_at_a_time(
     # the shared model number is the left word whose removal costs most
     assert e.top_tokens("left", 1)[0].token == "PSLX350H"
     assert words[("left", "PSLX350H")].change > words[("left", "belt")].change
+
+
+def test_removing_words_at_once_agrees_with_one_at_a_time(tiny_model: Path) -> None:
+    linker = Linker(MatchSettings(model=str(tiny_model)), progress=False)
+    left, right = linker.prepare(LEFT, RIGHT)
+    explainer = Explainer(linker, left, right)
+    e = explainer.explain("a1", "b3", attributes=False)
+    code = next(t for t in e.tokens if t.token == "PSLX350H")
+    alone = explainer.score_without("a1", "b3", "left", [(code.attribute, code.position)])
+    assert alone == pytest.approx(e.score - code.change, abs=1e-6)
+    both = explainer.score_without("a1", "b3", "left", [("title", 0), ("title", 2)])
+    assert both < alone  # without "Sony" too it falls further

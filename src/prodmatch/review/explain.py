@@ -136,6 +136,23 @@ class Explainer:
             result.attributes, result.tokens = self._occlusions(li, ri, attributes, tokens)
         return result
 
+    def score_without(
+        self, left_id: str, right_id: str, side: str, words: list[tuple[str, int]]
+    ) -> float:
+        """The pair's score with several words of one side removed at once, each given as
+        (attribute, word position) as in `TokenPart`: for checking that the words an
+        explanation ranks first matter more than others."""
+        li, ri = self.position(self.left, left_id), self.position(self.right, right_id)
+        rec = _record(self.left if side == "left" else self.right, li if side == "left" else ri)
+        changed = dict(rec)
+        for column in {c for c, _ in words}:
+            drop = {k for c, k in words if c == column}
+            split = str(rec.get(column, "") or "").split()
+            changed[column] = " ".join(w for k, w in enumerate(split) if k not in drop)
+        other = _record(self.right if side == "left" else self.left, ri if side == "left" else li)
+        rows = ([changed], [other]) if side == "left" else ([other], [changed])
+        return float(self._score_changed(li, ri, rows[0], rows[1], [(0, 0)])[0])
+
     # -- occlusion ---------------------------------------------------------------------------
 
     def _occlusions(
