@@ -196,6 +196,7 @@ def plot(results: dict[str, Any], budgets: list[int], path: Path) -> None:
                  label=f"all {results['train_pairs']} train pairs")  # fmt: skip
     axes.set_xscale("log")
     axes.set_xticks(budgets, [str(b) for b in budgets])
+    axes.minorticks_off()
     axes.set_xlabel("labels")
     axes.set_ylabel("test F1 (head mode)")
     axes.set_title(results["dataset"])
