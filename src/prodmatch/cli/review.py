@@ -58,7 +58,7 @@ def review(
     least certain first: y same, n different, u unsure, Backspace undo, arrows move.
 
     Every label is written to --labels the moment it is given; the file trains a matcher
-    as it is (`prodmatch train LEFT RIGHT --train LABELS ...`).
+    as it is (`prodmatch train --left LEFT --right RIGHT --train LABELS --mode head -o M`).
     """
     from prodmatch.errors import ProdmatchError
     from prodmatch.io import check_outputs
