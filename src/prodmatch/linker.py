@@ -162,9 +162,14 @@ class Linker:
 
     def add_tfidf(self, sides: list[Side]) -> None:
         """Each side's TF-IDF rows: the matcher's vocabulary, else one fitted on these sides."""
-        index = self.lexical or SparseIndex([text for side in sides for text in side.plain])
+        index = self.lexical_index(*sides)
         for side in sides:
             side.tfidf = index.transform(side.plain)
+
+    def lexical_index(self, *sides: Side) -> SparseIndex:
+        """The TF-IDF statistics behind `sparse`: the matcher's, else fitted on these sides'
+        texts (as `prepare` fits them), so an explanation re-reads a changed listing alike."""
+        return self.lexical or SparseIndex([text for side in sides for text in side.plain])
 
     def side(self, catalog: Catalog) -> Side:
         """One catalog serialised (not yet encoded)."""

@@ -98,6 +98,13 @@ def match(
     chunk_rows: Annotated[
         int, typer.Option(help="Listings per chunk with --work-dir.")
     ] = DEFAULT_CHUNK_ROWS,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a self-contained HTML report: score histogram, precision-recall "
+            "curve (with --labels), the pairs nearest the threshold explained."
+        ),
+    ] = None,
 ) -> None:
     """Match two catalogs: which listings are the same product, with a score for each.
 
@@ -110,7 +117,7 @@ def match(
     from prodmatch.linker import Linker, with_ids
     from prodmatch.progress import peak_rss_mb
 
-    check_outputs([left, right, labels, settings], [output], work_dir)
+    check_outputs([left, right, labels, settings], [output, report], work_dir)
     config = _settings(
         settings,
         model,
@@ -125,9 +132,9 @@ def match(
         index=index,
     )
     if work_dir is not None:
-        if threshold == "auto" or all_candidates:
+        if threshold == "auto" or all_candidates or report is not None:
             raise ProdmatchError(
-                "--work-dir takes a numeric --threshold and writes matches only "
+                "--work-dir takes a numeric --threshold and writes matches only, no --report "
                 "(every candidate stays in WORK_DIR/candidates/*.parquet)"
             )
         console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
@@ -138,9 +145,8 @@ def match(
     _warn_large_k(k, left_cat, right_cat)
     linker = Linker(config)
     left_side, right_side = linker.prepare(left_cat, right_cat)
-    if threshold == "auto":
-        if labels is None:
-            raise ProdmatchError("--threshold auto needs labelled pairs: pass --labels FILE")
+    pairs = None
+    if labels is not None and (threshold == "auto" or report is not None):
         pairs = load_pairs(
             labels,
             left_ids=left_cat.ids,
@@ -149,6 +155,9 @@ def match(
             cols=parse_pair_cols(labels_cols, "--labels-cols"),
             encoding=encoding,
         )
+    if threshold == "auto":
+        if pairs is None:
+            raise ProdmatchError("--threshold auto needs labelled pairs: pass --labels FILE")
         scores = linker.score_id_pairs(left_side, right_side, pairs)
         config.threshold, f1 = best_threshold(scores, pairs["label"])
         console.print(
@@ -161,10 +170,27 @@ def match(
     kept = decided if all_candidates else decided[decided["decision"]]
     kept = with_ids(kept, left_side, right_side)
     write_table(_reviewable(kept, left_cat, right_cat, show_cols), output)
+    if report is not None:
+        _write_report(linker, left_side, right_side, decided, pairs, report)
     console.print(
         f"{int(decided['decision'].sum())} matches among {len(decided)} candidates "
         f"({len(left_cat)} x {len(right_cat)} listings, peak {peak_rss_mb():.0f} MB) -> {output}"
     )
+
+
+def _write_report(
+    linker: Any, left: Any, right: Any, decided: Any, labelled: Any, path: Path
+) -> None:
+    from prodmatch.io import atomic_write_text
+    from prodmatch.linker import with_ids
+    from prodmatch.review.report import build_report
+
+    title = f"{left.catalog.name} x {right.catalog.name}"
+    page = build_report(
+        linker, left, right, with_ids(decided, left, right), labelled=labelled, title=title
+    )
+    atomic_write_text(path, page)
+    console.print(f"report -> {path}")
 
 
 def _match_streamed(
