@@ -15,7 +15,8 @@ each choice. No test pair is read.
 
 The rules, fixed before looking: the largest floor whose validation F1 is at most 0.2 points
 below floor 0's (across datasets: the smallest of their choices); both orders only when they
-raise the refitted blend's validation F1 by more than 0.2 points (they double the time). Appends a record (date, commit, command, machine, figures, the choice) to
+raise the refitted blend's validation F1 by more than 0.2 points (they double the time).
+Appends a record (date, commit, command, machine, figures, the choice) to
 bench/results/rerank_floor.json.
 """
 
