@@ -25,7 +25,7 @@ import pandas as pd
 
 from prodmatch.data.catalog import Catalog
 from prodmatch.decide import best_threshold
-from prodmatch.encode.models import packaged_name, resolve_model_path
+from prodmatch.encode.models import packaged_name, require_torch_weights, resolve_model_path
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, Side, with_ids
 from prodmatch.matcher import (
@@ -133,6 +133,7 @@ def train_matcher(
         else None
     )
     if mode == "full":
+        require_torch_weights(base.model, "fine-tuning (--mode full)")
         assert listings is not None
         mined = (
             _mined_negatives(base, left, right, train, lexical, progress)
@@ -178,6 +179,7 @@ def train_matcher(
     metrics.update(head_metrics)
     shutil.rmtree(staging / CROSS_DIR, ignore_errors=True)
     if cross_config is not None:
+        require_torch_weights(trained.model, "a cross-encoder")
         if head_valid is None:
             raise ProdmatchError("the cross-encoder needs labelled training and validation pairs")
         assert train is not None and valid is not None and listings is not None
