@@ -2,7 +2,7 @@
 
 For each model, on bilingual synthetic catalogs (a Chinese shop against an English one, built
 by `prodmatch.synth.bilingual`, prices in yuan converted with the generator's rate table):
-blocking recall@10 (the union of dense and lexical candidates, and dense alone: only the
+blocking recall@1 and @10 (the union of dense and lexical candidates, and dense alone: only the
 encoder can cross scripts) and end-to-end F1 with the hybrid scorer, zero-shot and, with
 --head, after `train --mode head` on another bilingual world (its own seed). The same zero-shot
 figures with the model numbers taken out of the Chinese side ("nocode": the synthetic titles
@@ -56,8 +56,11 @@ def linkage(
     report, _ = link_and_evaluate(left, right, gold, Linker(settings, progress=False))
     by = report.recall_at_k_by_retriever
     return {
+        "recall@1": report.recall_at_k[1],
         "recall@10": report.recall_at_k[10],
+        "dense_recall@1": by["dense"][1] if "dense" in by else None,
         "dense_recall@10": by["dense"][10] if "dense" in by else None,
+        "sparse_recall@1": by["sparse"][1] if "sparse" in by else None,
         "sparse_recall@10": by["sparse"][10] if "sparse" in by else None,
         "precision": report.precision,
         "recall": report.recall,
