@@ -37,7 +37,7 @@ from prodmatch.retrieve import SparseIndex, retrieve_candidates
 from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
 from prodmatch.score import code_signals, needs_dense, needs_sparse, score_pairs
 from prodmatch.settings import MatchSettings
-from prodmatch.text import extract_model_numbers, serialize_records
+from prodmatch.text import extract_model_numbers, load_rates, serialize_records
 
 if TYPE_CHECKING:
     from prodmatch.dedup import DedupeOptions
@@ -175,8 +175,11 @@ class Linker:
         """One catalog serialised (not yet encoded)."""
         columns = self._columns(catalog)
         rows: list[dict[str, str]] = catalog.records[columns].to_dict("records")  # type: ignore[assignment]
+        rates = load_rates(self.settings.exchange_rates)  # prices in one currency, if given
         return Side.of_texts(
-            catalog, serialize_records(rows, columns), serialize_records(rows, columns, tags=False)
+            catalog,
+            serialize_records(rows, columns, rates=rates),
+            serialize_records(rows, columns, tags=False, rates=rates),
         )
 
     def _add_images(self, side: Side, column: str) -> None:

@@ -389,3 +389,39 @@ def test_cross_encoder_epoch_choice_runs_every_epoch_on_valid_only(
     summary = json.loads((out / "cross_epochs.json").read_text())[-1]["results"]
     assert summary["summary_of"] == [record["date"]]
     assert summary["chosen_epochs"] == chosen
+
+
+def test_multilingual_benchmark_records_each_model_and_variant(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    world = generate_catalogs(40, seed=8)
+    full = tmp_path / "datasets" / "abt-buy-full"
+    full.mkdir(parents=True)
+    for frame, name in ((world.left, "abt.csv"), (world.right, "buy.csv")):
+        frame.rename(columns={"title": "name"}).to_csv(full / name, sep="|", index=False)
+    world.gold.rename(columns={"left_id": "D1", "right_id": "D2"}).to_csv(
+        full / "gt.csv", sep="|", index=False
+    )
+    out = tmp_path / "results"
+    options = [
+        "--models", str(tiny_model), "--size", "20", "--abt-pairs", "10", "--speed-titles",
+        "10", "--datasets", str(tmp_path / "datasets"), "--out", str(out),
+    ]  # fmt: skip
+    script = str(ROOT / "bench" / "multilingual.py")
+    subprocess.run([sys.executable, script, *options], check=True, capture_output=True, text=True)
+    (record,) = json.loads((out / "multilingual.json").read_text())
+    assert _has_metadata(record, "python bench/multilingual.py")
+    row = record["results"][str(tiny_model)]
+    assert set(row) == {
+        "speed",
+        "bilingual/zero_shot",
+        "bilingual-nocode/zero_shot",
+        "abt-buy/zero_shot",
+    }
+    assert row["speed"]["titles"] == 10 and row["speed"]["titles_per_s"] > 0
+    assert row["abt-buy/zero_shot"]["true_matches"] == 10
+    zero = row["bilingual/zero_shot"]
+    # F1 is the harmonic mean of the precision and recall it reports
+    p, r = zero["precision"], zero["recall"]
+    assert zero["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
+    assert zero["oracle_f1"] >= zero["f1"] - 1e-9  # the best threshold is at least as good

@@ -20,9 +20,11 @@ from prodmatch.cli.options import (
     Columns,
     EncodingOpt,
     EngineOpt,
+    ExchangeRatesOpt,
     IdCol,
     ImageCol,
     IndexOpt,
+    LanguageOpt,
     Model,
     RetrievalOpt,
     ScorerOpt,
@@ -88,6 +90,8 @@ def match(
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
     index: IndexOpt = None,
+    language: LanguageOpt = None,
+    exchange_rates: ExchangeRatesOpt = None,
     work_dir: Annotated[
         Path | None,
         typer.Option(
@@ -109,7 +113,8 @@ def match(
     """Match two catalogs: which listings are the same product, with a score for each.
 
     The output has a row per match: the ids, each listing's title (or --show-cols), the
-    score (4 decimals), the right listing's rank and the signals behind the score.
+    score (4 decimals), the right listing's rank, the signals behind the score and each
+    listing's language.
     """
     from prodmatch.data import load_pairs, parse_pair_cols
     from prodmatch.decide import best_threshold
@@ -117,7 +122,7 @@ def match(
     from prodmatch.linker import Linker, with_ids
     from prodmatch.progress import peak_rss_mb
 
-    check_outputs([left, right, labels, settings], [output, report], work_dir)
+    check_outputs([left, right, labels, settings, exchange_rates], [output, report], work_dir)
     config = _settings(
         settings,
         model,
@@ -130,6 +135,8 @@ def match(
         threshold=_threshold(threshold),
         image_column=image_col,
         index=index,
+        language=language,
+        exchange_rates=str(exchange_rates) if exchange_rates else None,
     )
     if work_dir is not None:
         if threshold == "auto" or all_candidates or report is not None:
@@ -169,7 +176,7 @@ def match(
     decided = linker.decide(linker.candidates(left_side, right_side))
     kept = decided if all_candidates else decided[decided["decision"]]
     kept = with_ids(kept, left_side, right_side)
-    write_table(_reviewable(kept, left_cat, right_cat, show_cols), output)
+    write_table(_reviewable(kept, left_cat, right_cat, show_cols, config.language), output)
     if report is not None:
         _write_report(linker, left_side, right_side, decided, pairs, report)
     console.print(
