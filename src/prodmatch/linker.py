@@ -37,7 +37,7 @@ from prodmatch.retrieve import SparseIndex, retrieve_candidates
 from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
 from prodmatch.score import code_signals, needs_dense, needs_sparse, score_pairs
 from prodmatch.settings import MatchSettings
-from prodmatch.text import extract_model_numbers, serialize_records
+from prodmatch.text import extract_model_numbers, load_rates, serialize_records
 
 if TYPE_CHECKING:
     from prodmatch.dedup import DedupeOptions
@@ -162,16 +162,24 @@ class Linker:
 
     def add_tfidf(self, sides: list[Side]) -> None:
         """Each side's TF-IDF rows: the matcher's vocabulary, else one fitted on these sides."""
-        index = self.lexical or SparseIndex([text for side in sides for text in side.plain])
+        index = self.lexical_index(*sides)
         for side in sides:
             side.tfidf = index.transform(side.plain)
+
+    def lexical_index(self, *sides: Side) -> SparseIndex:
+        """The TF-IDF statistics behind `sparse`: the matcher's, else fitted on these sides'
+        texts (as `prepare` fits them), so an explanation re-reads a changed listing alike."""
+        return self.lexical or SparseIndex([text for side in sides for text in side.plain])
 
     def side(self, catalog: Catalog) -> Side:
         """One catalog serialised (not yet encoded)."""
         columns = self._columns(catalog)
         rows: list[dict[str, str]] = catalog.records[columns].to_dict("records")  # type: ignore[assignment]
+        rates = load_rates(self.settings.exchange_rates)  # prices in one currency, if given
         return Side.of_texts(
-            catalog, serialize_records(rows, columns), serialize_records(rows, columns, tags=False)
+            catalog,
+            serialize_records(rows, columns, rates=rates),
+            serialize_records(rows, columns, tags=False, rates=rates),
         )
 
     def _add_images(self, side: Side, column: str) -> None:

@@ -65,6 +65,31 @@ def with_listing_columns(
     return out
 
 
+def with_languages(
+    pairs: pd.DataFrame, left: Catalog, right: Catalog, language: str = "auto"
+) -> pd.DataFrame:
+    """`pairs` with left_language and right_language: each listing's language, detected from
+    its title (or all its text when it has no title column) with "auto", else `language`.
+
+    A reviewer then sees at a glance which matches crossed languages, where the encoder alone
+    carried the pair."""
+    from prodmatch.text.language import listing_languages
+
+    out = pairs.copy()
+    for side, catalog in (("left", left), ("right", right)):
+        ids = pd.Index(out[f"{side}_id"])
+        out[f"{side}_language"] = listing_languages(_listing_texts(catalog, ids), language)
+    return out
+
+
+def _listing_texts(catalog: Catalog, ids: pd.Index) -> list[str]:
+    title = title_column(catalog)
+    records = catalog.records.reindex(ids)
+    if title is not None:
+        return records[title].fillna("").astype(str).tolist()
+    return records.fillna("").astype(str).agg(" ".join, axis=1).tolist()
+
+
 def rounded(pairs: pd.DataFrame, decimals: int = SCORE_DECIMALS) -> pd.DataFrame:
     """The float score columns rounded to `decimals` (a copy)."""
     present = [c for c in ROUNDED_COLUMNS if c in pairs]

@@ -40,6 +40,10 @@ class MatchSettings:
     gives less than this probability are settled without it; 0 re-reads every candidate. The
     default 0.01 was chosen with test F1 among the evidence in an earlier session and is not
     yet re-decided on validation data (`bench/choose_rerank_floor.py` does; BENCHMARKS.md).
+    language: "auto" detects each listing's language (`prodmatch.text.language`) and records
+    it in the output; a code such as "zh" or "en" states it for every listing.
+    exchange_rates: a JSON table of currency -> value of one unit in a common currency; prices
+    are then compared in that currency (`prodmatch.text.price`). None keeps each shop's own.
     """
 
     model: str = DEFAULT_MODEL
@@ -58,6 +62,8 @@ class MatchSettings:
     image_column: str | None = None
     image_model: str | None = None
     rerank_floor: float = 0.01
+    language: str = "auto"
+    exchange_rates: str | None = None
 
     def __post_init__(self) -> None:
         _check_choice("engine", self.engine, Engine)
@@ -72,6 +78,8 @@ class MatchSettings:
         if not 0.0 <= self.rerank_floor < 1.0:
             raise ProdmatchError(f"rerank_floor must be in [0, 1), got {self.rerank_floor}")
         self._check_image_column()
+        if not isinstance(self.language, str) or not self.language.strip():
+            raise ProdmatchError(f"language must be 'auto' or a code, got {self.language!r}")
 
     def _check_image_column(self) -> None:
         """A named, non-empty column that is not also read as text (a path is no description)."""

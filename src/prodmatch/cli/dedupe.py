@@ -19,8 +19,10 @@ from prodmatch.cli.options import (
     DedupThreshold,
     EncodingOpt,
     EngineOpt,
+    ExchangeRatesOpt,
     IdCol,
     ImageCol,
+    LanguageOpt,
     MaxCluster,
     Model,
     OnePerSource,
@@ -106,6 +108,8 @@ def dedupe(
     show_cols: ShowCols = None,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
+    language: LanguageOpt = None,
+    exchange_rates: ExchangeRatesOpt = None,
 ) -> None:
     """Find duplicate listings in one catalog and group them into clusters.
 
@@ -123,7 +127,7 @@ def dedupe(
     from prodmatch.linker import Linker
     from prodmatch.progress import peak_rss_mb
 
-    check_outputs([catalog, settings], [output, pairs_output])
+    check_outputs([catalog, settings, exchange_rates], [output, pairs_output])
     options = _dedupe_options(
         threshold, cross_threshold, source_col, one_per_source, max_cluster_size
     )
@@ -136,6 +140,8 @@ def dedupe(
         engine=engine,
         threshold=cross_threshold,
         image_column=image_col,
+        language=language,
+        exchange_rates=str(exchange_rates) if exchange_rates else None,
     )
     cat = load_catalog(catalog, sep=sep, id_col=id_col, encoding=encoding)
     result = dedupe_catalog(Linker(config), cat, options)
@@ -143,7 +149,7 @@ def dedupe(
     write_table(clusters, output)
     shown = pairs["decision"] | pairs["same_photo"] if "same_photo" in pairs else pairs["decision"]
     if pairs_output is not None:
-        write_table(_reviewable(pairs[shown], cat, cat, show_cols), pairs_output)
+        write_table(_reviewable(pairs[shown], cat, cat, show_cols, config.language), pairs_output)
     groups = clusters.groupby("cluster_id").size()
     console.print(
         f"{len(cat)} listings -> {len(groups)} products; {int((groups > 1).sum())} clusters "

@@ -20,9 +20,11 @@ from prodmatch.cli.options import (
     Columns,
     EncodingOpt,
     EngineOpt,
+    ExchangeRatesOpt,
     IdCol,
     ImageCol,
     IndexOpt,
+    LanguageOpt,
     Model,
     RetrievalOpt,
     ScorerOpt,
@@ -88,6 +90,8 @@ def match(
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
     index: IndexOpt = None,
+    language: LanguageOpt = None,
+    exchange_rates: ExchangeRatesOpt = None,
     work_dir: Annotated[
         Path | None,
         typer.Option(
@@ -98,11 +102,19 @@ def match(
     chunk_rows: Annotated[
         int, typer.Option(help="Listings per chunk with --work-dir.")
     ] = DEFAULT_CHUNK_ROWS,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a self-contained HTML report: score histogram, precision-recall "
+            "curve (with --labels), the pairs nearest the threshold explained."
+        ),
+    ] = None,
 ) -> None:
     """Match two catalogs: which listings are the same product, with a score for each.
 
     The output has a row per match: the ids, each listing's title (or --show-cols), the
-    score (4 decimals), the right listing's rank and the signals behind the score.
+    score (4 decimals), the right listing's rank, the signals behind the score and each
+    listing's language.
     """
     from prodmatch.data import load_pairs, parse_pair_cols
     from prodmatch.decide import best_threshold
@@ -110,7 +122,7 @@ def match(
     from prodmatch.linker import Linker, with_ids
     from prodmatch.progress import peak_rss_mb
 
-    check_outputs([left, right, labels, settings], [output], work_dir)
+    check_outputs([left, right, labels, settings, exchange_rates], [output, report], work_dir)
     config = _settings(
         settings,
         model,
@@ -123,11 +135,13 @@ def match(
         threshold=_threshold(threshold),
         image_column=image_col,
         index=index,
+        language=language,
+        exchange_rates=str(exchange_rates) if exchange_rates else None,
     )
     if work_dir is not None:
-        if threshold == "auto" or all_candidates:
+        if threshold == "auto" or all_candidates or report is not None:
             raise ProdmatchError(
-                "--work-dir takes a numeric --threshold and writes matches only "
+                "--work-dir takes a numeric --threshold and writes matches only, no --report "
                 "(every candidate stays in WORK_DIR/candidates/*.parquet)"
             )
         console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
@@ -138,9 +152,8 @@ def match(
     _warn_large_k(k, left_cat, right_cat)
     linker = Linker(config)
     left_side, right_side = linker.prepare(left_cat, right_cat)
-    if threshold == "auto":
-        if labels is None:
-            raise ProdmatchError("--threshold auto needs labelled pairs: pass --labels FILE")
+    pairs = None
+    if labels is not None and (threshold == "auto" or report is not None):
         pairs = load_pairs(
             labels,
             left_ids=left_cat.ids,
@@ -149,6 +162,9 @@ def match(
             cols=parse_pair_cols(labels_cols, "--labels-cols"),
             encoding=encoding,
         )
+    if threshold == "auto":
+        if pairs is None:
+            raise ProdmatchError("--threshold auto needs labelled pairs: pass --labels FILE")
         scores = linker.score_id_pairs(left_side, right_side, pairs)
         config.threshold, f1 = best_threshold(scores, pairs["label"])
         console.print(
@@ -160,11 +176,28 @@ def match(
     decided = linker.decide(linker.candidates(left_side, right_side))
     kept = decided if all_candidates else decided[decided["decision"]]
     kept = with_ids(kept, left_side, right_side)
-    write_table(_reviewable(kept, left_cat, right_cat, show_cols), output)
+    write_table(_reviewable(kept, left_cat, right_cat, show_cols, config.language), output)
+    if report is not None:
+        _write_report(linker, left_side, right_side, decided, pairs, report)
     console.print(
         f"{int(decided['decision'].sum())} matches among {len(decided)} candidates "
         f"({len(left_cat)} x {len(right_cat)} listings, peak {peak_rss_mb():.0f} MB) -> {output}"
     )
+
+
+def _write_report(
+    linker: Any, left: Any, right: Any, decided: Any, labelled: Any, path: Path
+) -> None:
+    from prodmatch.io import atomic_write_text
+    from prodmatch.linker import with_ids
+    from prodmatch.review.report import build_report
+
+    title = f"{left.catalog.name} x {right.catalog.name}"
+    page = build_report(
+        linker, left, right, with_ids(decided, left, right), labelled=labelled, title=title
+    )
+    atomic_write_text(path, page)
+    console.print(f"report -> {path}")
 
 
 def _match_streamed(

@@ -141,3 +141,19 @@ MaxCluster = Annotated[
         help="Clusters past this many listings are cut stricter, with a warning; 0: no cap."
     ),
 ]
+LanguageOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Listings' language: auto detects each one's (recorded as left_language, "
+        "right_language), or a code such as en or zh for all.",
+        show_default=MatchSettings.language,
+    ),
+]
+ExchangeRatesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--exchange-rates",
+        help="JSON of currency -> value of one unit in a common currency "
+        '({"USD": 1, "CNY": 0.14}); prices are compared in that currency.',
+    ),
+]

@@ -27,14 +27,19 @@ def _load_pair(
     )
 
 
-def _reviewable(pairs: Any, left: Any, right: Any, show_cols: str | None) -> Any:
-    """The output columns, each listing's title (or --show-cols) beside its id, rounded."""
+def _reviewable(
+    pairs: Any, left: Any, right: Any, show_cols: str | None, language: str | None = None
+) -> Any:
+    """The output columns, each listing's title (or --show-cols) beside its id, rounded; with
+    `language`, each listing's language last (detected per listing with "auto")."""
     from prodmatch.linker import output_columns
-    from prodmatch.output import rounded, with_listing_columns
+    from prodmatch.output import rounded, with_languages, with_listing_columns
 
     shown = None if show_cols is None else [c.strip() for c in show_cols.split(",") if c.strip()]
     kept = [*output_columns(pairs), *(["kind"] if "kind" in pairs else [])]
     frame = with_listing_columns(pairs[kept], left, right, shown)
+    if language is not None:
+        frame = with_languages(frame, left, right, language)
     return rounded(frame)
 
 

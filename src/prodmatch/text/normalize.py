@@ -11,6 +11,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from prodmatch.text.cjk import normalize_cjk
+from prodmatch.text.price import normalize_price
+
+__all__ = ["extract_model_numbers", "normalize_price", "normalize_text"]
+
 # Canonical unit spellings; keys are the lower-cased forms seen in listings.
 _UNITS: dict[str, str] = {
     "gb": "gb",
@@ -76,7 +81,6 @@ _UNIT_ALTERNATION = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, rever
 # A number, optional space or hyphen, a unit, then a word boundary (or the inch mark).
 _UNIT_RE = re.compile(rf"(?<![\w.])(\d+(?:[.,]\d+)?)\s?-?\s?({_UNIT_ALTERNATION})(?=$|[^\w])")
 _SPACE_RE = re.compile(r"\s+")
-_PRICE_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 # A model number: a token of letters and digits (with inner - / .) holding both kinds.
 _MODEL_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
 _HAS_DIGIT = re.compile(r"\d")
@@ -87,9 +91,10 @@ def normalize_text(text: str) -> str:
     """NFKC, lower case, one canonical spelling per unit, single spaces.
 
     NFKC folds full-width characters (common in Chinese listings) and ligatures into their plain
-    forms, so full-width "500GB" and ASCII "500GB" become the same token.
+    forms, so full-width "500GB" and ASCII "500GB" become the same token. Chinese text is
+    folded to Simplified and its units rewritten in the Latin spellings (`text.cjk`).
     """
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = normalize_cjk(unicodedata.normalize("NFKC", text).lower())
     text = text.replace("\u201d", '"').replace("\u2033", '"')
     text = _UNIT_RE.sub(_join_unit, text)
     return _SPACE_RE.sub(" ", text).strip()
@@ -98,24 +103,6 @@ def normalize_text(text: str) -> str:
 def _join_unit(match: re.Match[str]) -> str:
     number = match.group(1).replace(",", ".")
     return f"{number}{_UNITS[match.group(2)]}"
-
-
-def normalize_price(value: str) -> str:
-    """The price as a plain number ("$1,299.00" -> "1299"), or '' when there is none.
-
-    Currency symbols and thousands separators vary by platform; a bare number lets both the
-    encoder and the price-ratio signal compare like with like.
-    """
-    match = _PRICE_RE.search(unicodedata.normalize("NFKC", value))
-    if match is None:
-        return ""
-    try:
-        number = float(match.group(0).replace(",", ""))
-    except ValueError:
-        return ""
-    if number == 0:
-        return ""  # several exports write 0 for "unknown"
-    return f"{number:.2f}".rstrip("0").rstrip(".")
 
 
 def extract_model_numbers(text: str) -> set[str]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
-from prodmatch.encode.models import packaged_name, resolve_model_path
+from prodmatch.encode.models import packaged_name, require_torch_weights, resolve_model_path
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.matcher import CROSS_DIR, ENCODER_DIR, LEXICAL_DIR, check_output, write_matcher
@@ -122,6 +122,7 @@ def train_matcher(
         else None
     )
     if mode == "full":
+        require_torch_weights(base.model, "fine-tuning (--mode full)")
         assert listings is not None
         mined = (
             mined_negatives(base, left, right, train, lexical, progress)
@@ -167,6 +168,7 @@ def train_matcher(
     metrics.update(head_metrics)
     shutil.rmtree(staging / CROSS_DIR, ignore_errors=True)
     if cross_config is not None:
+        require_torch_weights(trained.model, "a cross-encoder")
         if head_valid is None:
             raise ProdmatchError("the cross-encoder needs labelled training and validation pairs")
         assert train is not None and valid is not None and listings is not None
