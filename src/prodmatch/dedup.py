@@ -286,6 +286,7 @@ def _by_source(
         is_within = (pairs["kind"] == "within").to_numpy()
         score = pairs["score"].to_numpy(dtype=np.float64).copy()
         score[is_within] = dedup_scores(side, pairs[is_within], linker.settings.scorer)
+        pairs["dedup_score"] = score
         margin = score - np.where(is_within, within, cross)
         clustering = agglomerative_clusters(
             n,

@@ -36,7 +36,7 @@ def _reviewable(
     from prodmatch.output import rounded, with_languages, with_listing_columns
 
     shown = None if show_cols is None else [c.strip() for c in show_cols.split(",") if c.strip()]
-    kept = [*output_columns(pairs), *(["kind"] if "kind" in pairs else [])]
+    kept = [*output_columns(pairs), *(c for c in ("dedup_score", "kind") if c in pairs)]
     frame = with_listing_columns(pairs[kept], left, right, shown)
     if language is not None:
         frame = with_languages(frame, left, right, language)
