@@ -16,13 +16,15 @@ Two facts about matching make that possible:
   assignment, the *contenders*) are a mixture of matches and such best non-matches, whose
   weight is unknown: it ranged from under 40% to nearly 100% on real catalog pairs.
 
+For a listing with no match the rank-2 score is its *second* best non-match, a little below
+the best one that contends; moving the null up by the rank-2 to rank-3 gap for the
+estimated unmatched share was tried and lost F1 on the abt-buy train/valid listings at every
+share (bench/calibration.py builds those development sets), so the null is left as measured.
+
 The weight is estimated as in false-discovery-rate control (Storey's pi0): matches rarely
 score as low as a typical non-match, so the contenders below the null's median are nearly
 all non-matches, and their count, divided by the null's share below it, estimates all
-non-matching contenders. A rank-2 score is the *second* best of an unmatched listing's
-non-matches, a little lower than its best, which a contender is; the null is moved up by
-that gap (the listing's rank-2 minus rank-3 score) for the estimated share of unmatched
-listings. The match probability of a score is then one minus the local share of
+non-matching contenders. The match probability of a score is then one minus the local share of
 non-matches, estimated on score bins and made monotone (pool adjacent violators). A plain
 two-component mixture, by contrast, has no anchor for its non-match component and splits
 the matches in two when nearly every listing has one (measured: 76% of the best F1).
@@ -41,12 +43,8 @@ from prodmatch.decide.assign import Assignment, assign
 # Below these many contenders or rank-2 scores, an estimate is noise: keep the fixed threshold.
 MIN_CONTENDERS = 30
 MIN_NULL = 20
-# The null quantile below which contenders are taken to be non-matches (Storey's lambda).
+# The null quantile below which contenders are counted as non-matches (Storey's lambda).
 NULL_QUANTILE = 0.5
-# How far a listing's best non-match lies above its second, in rank-2 to rank-3 gaps: with
-# exponential-like score tails the k-th gap between top scores averages 1/k of the first.
-SPACING = 2.0
-ROUNDS = 3
 # Contenders per score bin of the probability curve (fewer bins on small catalogs).
 BIN_SIZE = 40
 
@@ -80,6 +78,17 @@ class Calibration:
         return np.interp(s, self.knots, self.probs)
 
 
+@dataclass(frozen=True)
+class Cut:
+    """The threshold a decision used and why: "given" (by the caller), "fixed" (the settings'
+    or the scorer's default) or "calibrated" (fitted to these candidates by `calibrate`,
+    which a fixed cut may carry too, for the probabilities)."""
+
+    threshold: float
+    source: str
+    calibration: Calibration | None = None
+
+
 def calibrate(
     pairs: pd.DataFrame, mode: Assignment = "one-to-one", *, left_rows: int | None = None
 ) -> Calibration:
@@ -91,16 +100,12 @@ def calibrate(
     contenders = _contenders(pairs, mode)
     null = _null_scores(pairs)
     n_left = left_rows if left_rows is not None else int(pairs["left"].nunique())
-    if len(contenders) < MIN_CONTENDERS or len(null[0]) < MIN_NULL:
+    if len(contenders) < MIN_CONTENDERS or len(null) < MIN_NULL:
         return Calibration(
             None, float("nan"), len(contenders), reason="too few candidates to calibrate"
         )
-    share0 = _nonmatch_share(contenders, null[0])
-    shifted = null[0]
-    for _ in range(ROUNDS):  # the null moved up for the unmatched listings (module docstring)
-        shifted = null[0] + SPACING * share0 * null[1]
-        share0 = _nonmatch_share(contenders, shifted)
-    knots, probs = _probability_curve(contenders, shifted, share0)
+    share0 = _nonmatch_share(contenders, null)
+    knots, probs = _probability_curve(contenders, null, share0)
     p = np.interp(contenders, knots, probs)
     threshold = _best_expected_f1(contenders, p)
     matches = float(p.sum())
@@ -123,24 +128,18 @@ def _contenders(pairs: pd.DataFrame, mode: Assignment) -> npt.NDArray[np.float64
     return np.sort(pairs["score"].to_numpy(np.float64)[chosen])
 
 
-def _null_scores(
-    pairs: pd.DataFrame,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Each left listing's rank-2 score, and its gap to the rank-3 score (0 without one)."""
-    ranks = pairs["rank"].to_numpy()
-    second = pairs.loc[ranks == 2, ["left", "score"]].set_index("left")["score"]
-    third = pairs.loc[ranks == 3, ["left", "score"]].set_index("left")["score"]
-    gap = (second - third.reindex(second.index)).fillna(0.0).clip(lower=0.0)
-    return second.to_numpy(np.float64), gap.to_numpy(np.float64)
+def _null_scores(pairs: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Each left listing's rank-2 score: a listing's best non-match when it has a match."""
+    return pairs["score"].to_numpy(np.float64)[pairs["rank"].to_numpy() == 2]
 
 
 def _nonmatch_share(
     contenders: npt.NDArray[np.float64], null: npt.NDArray[np.float64]
 ) -> float:
-    """The share of contenders that are non-matches: those below the null's median, over
-    the null's share below it (Storey's estimator with lambda at the median)."""
+    """The share of contenders that are non-matches: those below the null's lambda-quantile,
+    over lambda (Storey's estimator); too high by the few matches that score that low."""
     cut = float(np.quantile(null, NULL_QUANTILE))
-    below_null = float(np.mean(null < cut)) or 1.0 / len(null)
+    below_null = max(float(np.mean(null < cut)), 1.0 / len(null))
     below = float(np.mean(contenders < cut))
     return float(np.clip(below / below_null, 0.0, 1.0))
 
@@ -209,42 +208,3 @@ def _best_expected_f1(
     below = s[best + 1] if best + 1 < len(s) else s[best] - 1e-3
     return float((s[best] + below) / 2)
 
-
-def _kde(sample: npt.NDArray[np.float64], at: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Gaussian kernel density of `sample` at `at` (Silverman's bandwidth), binned for speed."""
-    spread = min(float(np.std(sample)), float(np.subtract(*np.quantile(sample, [0.75, 0.25]))) / 1.34)
-    width = 0.9 * max(spread, 1e-3) * len(sample) ** -0.2
-    lo, hi = min(sample.min(), at.min()) - 4 * width, max(sample.max(), at.max()) + 4 * width
-    grid = np.linspace(lo, hi, 1024)
-    counts = np.histogram(sample, bins=len(grid), range=(lo, hi))[0].astype(np.float64)
-    step = grid[1] - grid[0]
-    kernel_x = np.arange(-int(4 * width / step) - 1, int(4 * width / step) + 2) * step
-    kernel = np.exp(-0.5 * (kernel_x / width) ** 2)
-    density = np.convolve(counts, kernel / (kernel.sum() * step), mode="same") / len(sample)
-    return np.maximum(np.interp(at, grid + step / 2, density), 1e-12)
-
-
-def calibrate_em(
-    pairs: pd.DataFrame, mode: Assignment = "one-to-one", *, left_rows: int | None = None,
-    iterations: int = 200,
-) -> Calibration:
-    contenders = _contenders(pairs, mode)
-    second, gap = _null_scores(pairs)
-    n_left = left_rows if left_rows is not None else int(pairs["left"].nunique())
-    if len(contenders) < MIN_CONTENDERS or len(second) < MIN_NULL:
-        return Calibration(None, float("nan"), len(contenders), reason="too few")
-    x = contenders
-    share = 0.5
-    mu, sigma = float(np.quantile(x, 0.75)), float(np.std(x)) / 2
-    for step in range(iterations):
-        if step % 10 == 0:
-            f0 = _kde(second + SPACING * (1 - share) * gap, x)
-        f1 = np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
-        r = share * f1 / (share * f1 + (1 - share) * f0)
-        share = float(np.clip(r.mean(), 1e-4, 1 - 1e-4))
-        mu = float((r * x).sum() / r.sum())
-        sigma = max(float(np.sqrt((r * (x - mu) ** 2).sum() / r.sum())), 1e-3)
-    p = np.clip(_isotonic(r, np.ones(len(r))), 0.0, 1.0)
-    threshold = _best_expected_f1(x, p)
-    return Calibration(threshold, min(1.0, float(p.sum()) / max(n_left, 1)), len(x),
-                       knots=list(x), probs=list(p), reason="calibrated")
