@@ -66,8 +66,9 @@ def main() -> None:
     for case, row in results.items():
         print(
             f"{case}: best F1 {row['best_f1']:.3f} (t {row['best_threshold']:.3f}); fixed "
-            f"{row['fixed_f1']:.3f} ({row['fixed_ratio']:.1%}); calibrated {row['calibrated_f1']:.3f}"
-            f" ({row['calibrated_ratio']:.1%}, t {row['calibrated_threshold']:.3f}); share est "
+            f"{row['fixed_f1']:.3f} ({row['fixed_ratio']:.1%}); calibrated "
+            f"{row['calibrated_f1']:.3f} ({row['calibrated_ratio']:.1%}, "
+            f"t {row['calibrated_threshold']:.3f}); share est "
             f"{row['estimated_share']:.2f} true {row['true_share']:.2f}"
         )
     append_record(args.out / "calibration.json", record, results)

@@ -30,9 +30,11 @@ class MatchSettings:
 
     threshold: pairs scoring at least this are matches; a given threshold is always used as
     it is (a fixed decision).
-    decision: with no threshold, "calibrated" fits one to the candidates of the catalogs being
-    matched, without labels (`prodmatch.decide.calibrate`); "fixed" uses the scorer's default,
-    chosen on the built-in synthetic data (see BENCHMARKS.md), not on any benchmark.
+    decision: with no threshold, "fixed" (the default) uses the scorer's default, chosen on the
+    built-in synthetic data (see BENCHMARKS.md), not on any benchmark; "calibrated" fits one to
+    the candidates of the catalogs being matched, without labels (`prodmatch.decide.calibrate`).
+    Fixed stays the default because calibrated measured lower on both full tables
+    (bench/results/calibration.json; BENCHMARKS.md "How each default was chosen").
     engine: torch (reference), onnx, or onnx-int8 (fastest; see `prodmatch.encode.onnx`).
     dense_weight, code_weight: the hybrid scorer's mix (see `prodmatch.score`); the defaults
     were chosen on the validation splits of abt-buy and amazon-google, never their test splits,
@@ -61,7 +63,7 @@ class MatchSettings:
     dense_weight: float = 0.2
     code_weight: float = 0.1
     threshold: float | None = None
-    decision: Decision = "calibrated"
+    decision: Decision = "fixed"
     assignment: Assignment = "one-to-one"
     image_column: str | None = None
     image_model: str | None = None

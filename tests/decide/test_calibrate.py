@@ -51,7 +51,9 @@ def test_calibrated_threshold_reaches_nearly_the_best_f1_at_every_share() -> Non
         assert found.threshold is not None
         chosen = assign(pairs, -np.inf).to_numpy()
         positives = int(pairs["match"].sum())
-        _, best = best_threshold(pairs["score"][chosen], pairs["match"][chosen], positives=positives)
+        _, best = best_threshold(
+            pairs["score"][chosen], pairs["match"][chosen], positives=positives
+        )
         decided = assign(pairs, found.threshold).to_numpy()
         f1 = 2 * int(pairs["match"][decided].sum()) / (int(decided.sum()) + positives)
         assert f1 >= 0.97 * best, (share, found.threshold, f1, best)

@@ -62,7 +62,7 @@ def _threshold_line(
         source = f"the default of the {config.scorer} scorer"
         if config.calibrated and calibration is not None:  # calibration was asked for
             source += f" ({calibration.reason})"
-        elif config.decision == "fixed":
+        elif config.decision == "fixed" and given is None:
             source += " (--decision fixed)"
     return f"threshold {config.decision_threshold:.4f}: {source}"
 

@@ -130,12 +130,11 @@ def _contenders(pairs: pd.DataFrame, mode: Assignment) -> npt.NDArray[np.float64
 
 def _null_scores(pairs: pd.DataFrame) -> npt.NDArray[np.float64]:
     """Each left listing's rank-2 score: a listing's best non-match when it has a match."""
-    return pairs["score"].to_numpy(np.float64)[pairs["rank"].to_numpy() == 2]
+    scores: npt.NDArray[np.float64] = pairs["score"].to_numpy(np.float64)
+    return scores[pairs["rank"].to_numpy() == 2]
 
 
-def _nonmatch_share(
-    contenders: npt.NDArray[np.float64], null: npt.NDArray[np.float64]
-) -> float:
+def _nonmatch_share(contenders: npt.NDArray[np.float64], null: npt.NDArray[np.float64]) -> float:
     """The share of contenders that are non-matches: those below the null's lambda-quantile,
     over lambda (Storey's estimator); too high by the few matches that score that low."""
     cut = float(np.quantile(null, NULL_QUANTILE))
@@ -164,9 +163,7 @@ def _probability_curve(
     p = np.clip(_isotonic(np.clip(p, 0.0, 1.0), weights), 0.0, 1.0)
     centres = np.array(
         [
-            np.median(contenders[(contenders >= lo) & (contenders < hi)])
-            if count
-            else np.nan
+            np.median(contenders[(contenders >= lo) & (contenders < hi)]) if count else np.nan
             for lo, hi, count in zip(edges[:-1], edges[1:], observed, strict=True)
         ]
     )
@@ -194,9 +191,7 @@ def _isotonic(
     return np.repeat(means, counts)
 
 
-def _best_expected_f1(
-    contenders: npt.NDArray[np.float64], p: npt.NDArray[np.float64]
-) -> float:
+def _best_expected_f1(contenders: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> float:
     """The cut with the best expected F1: accepting the contenders from the top, each adds
     its probability to the expected true matches; all matches are the sum of them all."""
     order = np.argsort(-contenders, kind="stable")
@@ -207,4 +202,3 @@ def _best_expected_f1(
     best = int(np.argmax(np.where(last_of_tie, f1, -1.0)))
     below = s[best + 1] if best + 1 < len(s) else s[best] - 1e-3
     return float((s[best] + below) / 2)
-
