@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     record = start_record()
-    settings = MatchSettings(scorer=args.scorer, retrieval=args.retrieval)
+    settings = MatchSettings(scorer=args.scorer, retrieval=args.retrieval, decision="calibrated")
     linker = Linker(settings, progress=False)
     shares = [float(s) for s in args.shares.split(",") if s]
     results: dict[str, Any] = {}
