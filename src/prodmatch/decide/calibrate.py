@@ -130,8 +130,8 @@ def _contenders(pairs: pd.DataFrame, mode: Assignment) -> npt.NDArray[np.float64
 
 def _null_scores(pairs: pd.DataFrame) -> npt.NDArray[np.float64]:
     """Each left listing's rank-2 score: a listing's best non-match when it has a match."""
-    scores: npt.NDArray[np.float64] = pairs["score"].to_numpy(np.float64)
-    return scores[pairs["rank"].to_numpy() == 2]
+    second = pairs["rank"].to_numpy() == 2
+    return np.asarray(pairs["score"].to_numpy(np.float64)[second], dtype=np.float64)
 
 
 def _nonmatch_share(contenders: npt.NDArray[np.float64], null: npt.NDArray[np.float64]) -> float:
