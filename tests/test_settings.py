@@ -16,7 +16,13 @@ def test_settings_round_trip_through_json(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("scorer", "magic"), ("assignment", "many"), ("k", 0), ("dense_weight", 2.0)],
+    [
+        ("scorer", "magic"),
+        ("assignment", "many"),
+        ("k", 0),
+        ("dense_weight", 2.0),
+        ("decision", "guess"),
+    ],
 )
 def test_bad_settings_are_rejected(field: str, value: object) -> None:
     with pytest.raises(ProdmatchError, match=field):
@@ -26,6 +32,15 @@ def test_bad_settings_are_rejected(field: str, value: object) -> None:
 def test_unknown_keys_are_rejected() -> None:
     with pytest.raises(ProdmatchError, match="unknown settings: colour"):
         MatchSettings.from_dict({"colour": "red"})
+
+
+def test_decision_round_trips_and_a_given_threshold_is_fixed(tmp_path: Path) -> None:
+    settings = MatchSettings(decision="calibrated")
+    settings.save(tmp_path / "s.json")
+    loaded = MatchSettings.load(tmp_path / "s.json")
+    assert loaded.decision == "calibrated" and loaded.calibrated
+    assert not MatchSettings(decision="calibrated", threshold=0.5).calibrated
+    assert not MatchSettings().calibrated  # fixed by default (BENCHMARKS.md)
 
 
 def test_default_threshold_follows_the_scorer() -> None:

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from prodmatch.data.catalog import Catalog
 from prodmatch.decide import assign
+from prodmatch.decide.calibrate import Cut, calibrate
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.matcher.folder import (
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from prodmatch.matcher.head import MatchHead
     from prodmatch.rerank import Reranker
 
-MATCH_COLUMNS = ["left_id", "right_id", "score", "rank", "decision"]
+MATCH_COLUMNS = ["left_id", "right_id", "score", "probability", "rank", "decision"]
 SIGNAL_COLUMNS = (
     "dense",
     "sparse",
@@ -311,10 +312,38 @@ class Linker:
         return with_ids(self.decide(pairs, threshold), left_side, right_side)
 
     def decide(self, pairs: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
-        cut = threshold if threshold is not None else self.settings.decision_threshold
+        """`pairs` with a `decision` column (and `probability`, when it can be estimated)."""
+        return self.decide_explained(pairs, threshold)[0]
+
+    def decide_explained(
+        self, pairs: pd.DataFrame, threshold: float | None = None, *, left_rows: int | None = None
+    ) -> tuple[pd.DataFrame, Cut]:
+        """`decide`, and the threshold it used with the reason for it."""
+        cut = self.cut(pairs, threshold, left_rows=left_rows)
         pairs = pairs.copy()
-        pairs["decision"] = assign(pairs, cut, self.settings.assignment).to_numpy()
-        return pairs
+        if cut.calibration is not None and cut.calibration.knots:
+            scores = pairs["score"].to_numpy()
+            pairs["probability"] = cut.calibration.probabilities(scores).astype(np.float32)
+        pairs["decision"] = assign(pairs, cut.threshold, self.settings.assignment).to_numpy()
+        return pairs, cut
+
+    def cut(
+        self, pairs: pd.DataFrame, threshold: float | None = None, *, left_rows: int | None = None
+    ) -> Cut:
+        """The threshold for `pairs` (columns left, right, score, rank): `threshold` if given,
+        else the settings' fixed one, or one calibrated on these candidates (`calibrated`).
+
+        Every path decides through this: the streamed one passes its candidates (or a
+        sample of them), so one catalog pair gets one threshold whichever path runs it.
+        """
+        s = self.settings
+        if threshold is not None:
+            return Cut(float(threshold), "given")
+        # estimated under a fixed threshold too: it gives each pair its probability
+        found = None if pairs.empty else calibrate(pairs, s.assignment, left_rows=left_rows)
+        if s.calibrated and found is not None and found.threshold is not None:
+            return Cut(found.threshold, "calibrated", found)
+        return Cut(s.decision_threshold, "fixed", found)
 
     def dedupe(
         self,
@@ -406,9 +435,11 @@ def _ranked(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def output_columns(pairs: pd.DataFrame) -> list[str]:
-    """The columns users get: the decision and, as its explanation, each signal behind it."""
+    """The columns users get: the decision and, as its explanation, each signal behind it
+    (`probability` only where it was estimated)."""
     signals = [c for c in SIGNAL_COLUMNS if c in pairs]
-    return [*MATCH_COLUMNS, *signals]
+    shown = [c for c in MATCH_COLUMNS if c != "probability" or c in pairs]
+    return [*shown, *signals]
 
 
 def _image_signals(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from prodmatch.decide.assign import Assignment
 from prodmatch.encode.models import DEFAULT_MODEL
@@ -19,13 +19,22 @@ from prodmatch.retrieve.dense import IndexKind
 from prodmatch.retrieve.hybrid import Retrieval
 from prodmatch.score import DEFAULT_THRESHOLDS, Scorer
 
+# How the threshold is chosen when none is given: fitted to the candidates of the catalogs
+# being matched (`prodmatch.decide.calibrate`), or the scorer's fixed default.
+Decision = Literal["calibrated", "fixed"]
+
 
 @dataclass
 class MatchSettings:
     """How to encode, retrieve, score and decide.
 
-    threshold: pairs scoring at least this are matches; None uses the scorer's default, which
-    was chosen on the built-in synthetic data (see BENCHMARKS.md), not on any benchmark.
+    threshold: pairs scoring at least this are matches; a given threshold is always used as
+    it is (a fixed decision).
+    decision: with no threshold, "fixed" (the default) uses the scorer's default, chosen on the
+    built-in synthetic data (see BENCHMARKS.md), not on any benchmark; "calibrated" fits one to
+    the candidates of the catalogs being matched, without labels (`prodmatch.decide.calibrate`).
+    Fixed stays the default because calibrated measured lower on both full tables
+    (bench/results/calibration.json; BENCHMARKS.md "How each default was chosen").
     engine: torch (reference), onnx, or onnx-int8 (fastest; see `prodmatch.encode.onnx`).
     dense_weight, code_weight: the hybrid scorer's mix (see `prodmatch.score`); the defaults
     were chosen on the validation splits of abt-buy and amazon-google, never their test splits,
@@ -58,6 +67,7 @@ class MatchSettings:
     dense_weight: float = 0.2
     code_weight: float = 0.1
     threshold: float | None = None
+    decision: Decision = "fixed"
     assignment: Assignment = "one-to-one"
     image_column: str | None = None
     image_model: str | None = None
@@ -71,6 +81,7 @@ class MatchSettings:
         _check_choice("index", self.index, IndexKind)
         _check_choice("scorer", self.scorer, Scorer)
         _check_choice("assignment", self.assignment, Assignment)
+        _check_choice("decision", self.decision, Decision)
         if self.k < 1:
             raise ProdmatchError(f"k must be at least 1, got {self.k}")
         if not 0.0 <= self.dense_weight <= 1.0:
@@ -95,7 +106,14 @@ class MatchSettings:
 
     @property
     def decision_threshold(self) -> float:
+        """The fixed threshold: the given one, else the scorer's default (also the fallback
+        of a calibrated decision on too few candidates)."""
         return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS[self.scorer]
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the threshold is fitted to the catalogs: only when none is given."""
+        return self.threshold is None and self.decision == "calibrated"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -38,9 +38,9 @@ def test_match_writes_matches_with_scores(
     code, output = _run("match", world["left"], world["right"], "-o", out, "--model", tiny_model)
     assert code == 0, output
     matches = pd.read_parquet(out)
-    assert list(matches.columns[:7]) == [
+    assert list(matches.columns[:8]) == [
         *("left_id", "right_id", "left_title", "right_title"),
-        *("score", "rank", "decision"),
+        *("score", "probability", "rank", "decision"),
     ]
     assert matches["decision"].all()
     assert matches["left_id"].is_unique and matches["right_id"].is_unique  # one-to-one

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +20,7 @@ from prodmatch.cli.options import (
     _MATCHERS,
     AssignmentOpt,
     Columns,
+    DecisionOpt,
     EncodingOpt,
     EngineOpt,
     ExchangeRatesOpt,
@@ -76,6 +79,7 @@ def match(
         ),
     ] = None,
     assignment: AssignmentOpt = None,
+    decision: DecisionOpt = None,
     k: Annotated[
         int | None,
         typer.Option(
@@ -113,8 +117,9 @@ def match(
     """Match two catalogs: which listings are the same product, with a score for each.
 
     The output has a row per match: the ids, each listing's title (or --show-cols), the
-    score (4 decimals), the right listing's rank, the signals behind the score and each
-    listing's language.
+    score (4 decimals), its match probability (estimated from these catalogs, no labels),
+    the right listing's rank, the signals behind the score and each listing's language. With
+    --decision calibrated and no --threshold the threshold is calibrated on these catalogs.
     """
     from prodmatch.data import load_pairs, parse_pair_cols
     from prodmatch.decide import best_threshold
@@ -131,6 +136,7 @@ def match(
         retrieval=retrieval,
         engine=engine,
         assignment=assignment,
+        decision=decision,
         k=k,
         threshold=_threshold(threshold),
         image_column=image_col,
@@ -144,9 +150,9 @@ def match(
                 "--work-dir takes a numeric --threshold and writes matches only, no --report "
                 "(every candidate stays in WORK_DIR/candidates/*.parquet)"
             )
-        console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
         read = (sep, id_col, encoding)
-        _match_streamed(left, right, output, config, work_dir, chunk_rows, *read)
+        explain = partial(_threshold_line, config, threshold, settings, model)
+        _match_streamed(left, right, output, config, work_dir, chunk_rows, explain, *read)
         return
     left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
     _warn_large_k(k, left_cat, right_cat)
@@ -171,9 +177,11 @@ def match(
             f"threshold {config.threshold:.4f}: chosen on --labels "
             f"(F1 {f1:.3f} on {len(pairs)} labelled pairs)"
         )
-    else:
-        console.print(_threshold_line(config, threshold, settings, model), soft_wrap=True)
-    decided = linker.decide(linker.candidates(left_side, right_side))
+    candidates = linker.candidates(left_side, right_side)
+    decided, cut = linker.decide_explained(candidates, left_rows=len(left_cat))
+    if threshold != "auto":
+        line = _threshold_line(config, threshold, settings, model, cut)
+        console.print(line, soft_wrap=True)
     kept = decided if all_candidates else decided[decided["decision"]]
     kept = with_ids(kept, left_side, right_side)
     write_table(_reviewable(kept, left_cat, right_cat, show_cols, config.language), output)
@@ -207,6 +215,7 @@ def _match_streamed(
     config: Any,
     work_dir: Path,
     chunk_rows: int,
+    explain: Callable[[Any], str],
     sep: str | None,
     id_col: str,
     encoding: str | None,
@@ -218,6 +227,7 @@ def _match_streamed(
     read = ReadOptions(sep=sep, id_col=id_col, encoding=encoding)
     matcher = StreamMatcher(work_dir, config, chunk_rows=chunk_rows, read=read)
     result = matcher.run(left, right)
+    console.print(explain(result.cut), soft_wrap=True)
     write_table(rounded(result.matches), output)
     r = result.report
     console.print(

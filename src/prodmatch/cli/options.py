@@ -13,7 +13,7 @@ from prodmatch.encode.onnx import Engine
 from prodmatch.retrieve.dense import IndexKind
 from prodmatch.retrieve.hybrid import Retrieval
 from prodmatch.score import Scorer
-from prodmatch.settings import MatchSettings
+from prodmatch.settings import Decision, MatchSettings
 
 # Old option names that still work, hidden from --help so that each idea has one name there.
 OPTION_ALIASES = {"--assign": "--assignment", "--out": "--output"}
@@ -82,6 +82,15 @@ AssignmentOpt = Annotated[
         help="one-to-one: each listing matched at most once, best score first; best: each "
         "left listing's best; all: every pair above the threshold.",
         show_default=f"{MatchSettings.assignment}, {_MATCHERS}",
+    ),
+]
+DecisionOpt = Annotated[
+    Decision | None,
+    typer.Option(
+        "--decision",
+        help="With no --threshold: calibrated fits the threshold to these catalogs' candidates "
+        "(no labels needed); fixed uses the scorer's default.",
+        show_default=f"{MatchSettings.decision}, {_MATCHERS}",
     ),
 ]
 IndexOpt = Annotated[

@@ -44,11 +44,19 @@ def _reviewable(
 
 
 def _threshold_line(
-    config: Any, given: object, settings_file: Path | None, model: str | None
+    config: Any, given: object, settings_file: Path | None, model: str | None, cut: Any = None
 ) -> str:
-    """'threshold 0.3900: the default of the hybrid scorer', naming where it came from."""
+    """'threshold 0.3900: the default of the hybrid scorer', naming where it came from;
+    `cut` is the decision's (`Linker.cut`), which says whether it was calibrated."""
     from prodmatch.matcher import is_matcher, matcher_settings
 
+    calibration = None if cut is None else cut.calibration
+    if cut is not None and cut.source == "calibrated" and calibration is not None:
+        return (
+            f"threshold {cut.threshold:.4f}: calibrated on these catalogs (estimated "
+            f"{calibration.match_share:.0%} of left listings have a match, from "
+            f"{calibration.contenders} best candidates)"
+        )
     if given is not None:
         source = "given (--threshold)"
     elif settings_file is not None and "threshold" in MatchSettings.read(settings_file):
@@ -57,6 +65,10 @@ def _threshold_line(
         source = "the trained matcher's (chosen on its validation pairs)"
     else:
         source = f"the default of the {config.scorer} scorer"
+        if config.calibrated and calibration is not None:  # calibration was asked for
+            source += f" ({calibration.reason})"
+        elif config.decision == "fixed" and given is None:
+            source += " (--decision fixed)"
     return f"threshold {config.decision_threshold:.4f}: {source}"
 
 

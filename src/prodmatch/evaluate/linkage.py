@@ -84,12 +84,14 @@ def link_and_evaluate(
     pairs = linker.candidates(left_side, right_side, k=k)
     seconds["retrieve_and_score"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    pairs = with_ids(linker.decide(pairs), left_side, right_side)
+    decided, cut = linker.decide_explained(pairs, left_rows=len(left))
+    pairs = with_ids(decided, left_side, right_side)
     seconds["decide"] = time.perf_counter() - clock
     report = score_linkage(
         pairs,
         gold,
         linker,
+        threshold=cut.threshold,
         sizes=(len(left), len(right)),
         ks=ks,
         plot=plot,
@@ -105,6 +107,7 @@ def score_linkage(
     gold: pd.DataFrame,
     linker: Linker,
     *,
+    threshold: float | None = None,
     sizes: tuple[int, int],
     ks: Sequence[int] = DEFAULT_KS,
     plot: str | Path | None = None,
@@ -113,7 +116,8 @@ def score_linkage(
     """Compare decided candidate pairs with the gold mapping.
 
     ``oracle_f1`` is the best F1 any threshold would give; it uses the gold mapping and so is an
-    upper bound for the decision step, not a result.
+    upper bound for the decision step, not a result. `threshold` is the one the decisions
+    used (default: the settings' fixed one).
     """
     pairs = _with_scored_ranks(pairs)
     gold_set = set(zip(gold["left_id"], gold["right_id"], strict=True))
@@ -130,7 +134,7 @@ def score_linkage(
     oracle_threshold, oracle_f1 = best_threshold(
         scores[chosen], labels[chosen], positives=len(gold_set)
     )
-    threshold = linker.settings.decision_threshold
+    threshold = linker.settings.decision_threshold if threshold is None else threshold
     if plot is not None:
         plot_scores(
             scores[chosen],

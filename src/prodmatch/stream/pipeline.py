@@ -6,7 +6,8 @@
              `prodmatch.retrieve.dense`), nprobe calibrated against exact search, saved.
     search   the left side's vectors searched a chunk at a time; each chunk's candidates are
              scored (the same scorers as `Linker`) and written as one Parquet part.
-    decide   the parts above the threshold assigned (one-to-one by default) into matches.
+    decide   the threshold calibrated on the candidates (`Linker.cut`, on all of them or an
+             even sample), then the parts above it assigned (one-to-one by default).
 
 Everything a stage finishes is on disk before it counts as finished, so running the same
 command again resumes where a stopped run left off: at the first unfinished chunk of a side,
@@ -38,6 +39,7 @@ import pandas as pd
 from prodmatch.data.catalog import JSONL_SUFFIXES, PARQUET_SUFFIXES, Catalog
 from prodmatch.data.chunks import DEFAULT_CHUNK_ROWS, read_catalog_chunks
 from prodmatch.decide import assign
+from prodmatch.decide.calibrate import Cut
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.io import atomic_path, atomic_write_text
@@ -54,6 +56,9 @@ RECALL_QUERIES = 1_000  # queries to calibrate nprobe, and as many again to repo
 _RUN_FORMAT = "prodmatch-run/1"
 _BLOCK = 100_000  # vectors read at once when scanning the store
 BLOCK_CAP = 20  # model numbers on more listings than this a side are no block
+# Candidates read to calibrate the threshold (compact columns, ~20 bytes each); past this,
+# an even sample of the left file's parts: the estimate needs thousands, not millions.
+CALIBRATION_ROWS = 2_000_000
 
 
 @dataclass
@@ -95,6 +100,7 @@ class StageClock:
 class StreamResult:
     matches: pd.DataFrame
     report: dict[str, Any]
+    cut: Cut | None = None  # the threshold used, and why
 
 
 class StreamMatcher:
@@ -147,7 +153,7 @@ class StreamMatcher:
         right_store = self.prepare(Path(right), "right")
         index, recall = self.index(left_store, right_store)
         self.search(left_store, right_store, index)
-        matches = self.decide(threshold)
+        matches, cut = self.decide(threshold)
         report = {
             "left_rows": left_store.progress.rows,
             "right_rows": right_store.progress.rows,
@@ -156,12 +162,14 @@ class StreamMatcher:
             "index_recall": recall,
             "k": self.settings.k,
             "matches": len(matches),
+            "threshold": cut.threshold,
+            "decision": cut.source,
             "stages": self.clock.report(),
             "total_seconds": round(time.perf_counter() - started, 1),
             "peak_rss_mb": peak_rss_mb(),
         }
         atomic_write_text(self.work / "report.json", json.dumps(report, indent=2) + "\n")
-        return StreamResult(matches, report)
+        return StreamResult(matches, report, cut)
 
     # -- the run's identity ------------------------------------------------------------------
 
@@ -342,22 +350,27 @@ class StreamMatcher:
 
     # -- decide ------------------------------------------------------------------------------
 
-    def decide(self, threshold: float | None = None) -> pd.DataFrame:
-        """Matches among all candidate parts: only pairs above the threshold are read."""
-        cut = threshold if threshold is not None else self.settings.decision_threshold
+    def decide(self, threshold: float | None = None) -> tuple[pd.DataFrame, Cut]:
+        """Matches among all candidate parts, and the threshold used: the linker's (`Linker.cut`)
+        on the parts' compact columns, or an even sample of parts past `CALIBRATION_ROWS`
+        candidates; then only pairs above the threshold are read in full."""
         folder = self.work / "candidates"
         parts = sorted(folder.glob("*.parquet"))
         with self.clock.measure("decide"):
+            cut = self.linker.cut(_calibration_sample(parts), threshold)
             frames = (_candidates_part(p) for p in parts)
-            above = [frame[frame["score"] >= cut] for frame in frames]
+            above = [frame[frame["score"] >= cut.threshold] for frame in frames]
             pairs = pd.concat(above, ignore_index=True) if above else pd.DataFrame()
             if pairs.empty:
-                return pd.DataFrame(columns=output_columns(pd.DataFrame()))
-            pairs["decision"] = assign(pairs, cut, self.settings.assignment).to_numpy()
-            matches = pairs[pairs["decision"]]
+                return pd.DataFrame(columns=output_columns(pd.DataFrame())), cut
+            pairs["decision"] = assign(pairs, cut.threshold, self.settings.assignment).to_numpy()
+            matches = pairs[pairs["decision"]].copy()
+            if cut.calibration is not None and cut.calibration.knots:
+                probability = cut.calibration.probabilities(matches["score"].to_numpy())
+                matches["probability"] = probability.astype(np.float32)
             matches = matches.sort_values(["left", "score"], ascending=[True, False])
         self.clock.stages["decide"]["rows"] = len(pairs)
-        return matches[output_columns(matches)].reset_index(drop=True)
+        return matches[output_columns(matches)].reset_index(drop=True), cut
 
 
 class _RightSide:
@@ -449,6 +462,19 @@ def _candidates_part(path: Path) -> pd.DataFrame:
     if "codes" in part and "code_agreement" not in part:
         part = part.rename(columns={"codes": "code_agreement"})
     return part
+
+
+def _calibration_sample(parts: list[Path]) -> pd.DataFrame:
+    """The compact columns a calibration reads (`Linker.cut`), from every candidate part or,
+    past `CALIBRATION_ROWS` candidates, from parts spread evenly over the left file."""
+    columns = ["left", "right", "score", "rank"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    first = read_work_part(parts[0], columns)
+    wanted = max(1, min(len(parts), CALIBRATION_ROWS // max(len(first), 1)))
+    chosen = np.unique(np.linspace(0, len(parts) - 1, wanted).round().astype(int))
+    frames = [first if n == 0 else read_work_part(parts[n], columns) for n in chosen]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _part(folder: Path, number: int) -> Path:
