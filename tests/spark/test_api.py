@@ -38,9 +38,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def settings(tiny_model: Path) -> MatchSettings:
-    return MatchSettings(
-        model=str(tiny_model), batch_size=1, max_seq_length=32, k=5, index="flat"
-    )
+    return MatchSettings(model=str(tiny_model), batch_size=1, max_seq_length=32, k=5, index="flat")
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +73,7 @@ def _check_same(spark_all: pd.DataFrame, single: tuple[pd.DataFrame, pd.DataFram
     matches, candidates = single
     ours, theirs = _by_pair(spark_all), _by_pair(candidates)
     assert len(theirs) > 1000
-    pd.testing.assert_frame_equal(
-        ours[["left_id", "right_id"]], theirs[["left_id", "right_id"]]
-    )
+    pd.testing.assert_frame_equal(ours[["left_id", "right_id"]], theirs[["left_id", "right_id"]])
     for column in ("score", "dense", "sparse"):
         np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-5, atol=1e-6)
     for column in ("code_agreement", "code_variant", "rank"):
@@ -124,7 +120,7 @@ def test_calibrated_ivf_reports_its_recall_and_finds_most_candidates(
 def test_dedupe_clusters_are_the_connected_components_of_its_pairs(
     spark: Any, settings: MatchSettings
 ) -> None:
-    catalog, truth = generate_duplicates(400, seed=3)
+    catalog, _ = generate_duplicates(400, seed=3)
     df = spark.createDataFrame(catalog.astype(str))
     frames = SparkMatcher(settings, spark, SparkOptions(sample_rows=10_000)).dedupe(df)
     pairs, table = frames.pairs.toPandas(), frames.clusters.toPandas()
@@ -142,18 +138,14 @@ def test_dedupe_clusters_are_the_connected_components_of_its_pairs(
     assert pairs["decision"].sum() >= len(kept) > 0
 
 
-def test_a_missing_id_column_is_one_clear_error(
-    spark: Any, settings: MatchSettings
-) -> None:
+def test_a_missing_id_column_is_one_clear_error(spark: Any, settings: MatchSettings) -> None:
     df = spark.createDataFrame(pd.DataFrame({"sku": ["a", "b"], "title": ["x", "y"]}))
     with pytest.raises(InputError, match="no id column 'id'; columns are sku, title"):
         SparkMatcher(settings, spark).match(df, df)
 
 
 def test_duplicate_ids_are_one_clear_error(spark: Any, settings: MatchSettings) -> None:
-    df = spark.createDataFrame(
-        pd.DataFrame({"id": ["a", "b", " b"], "title": ["x", "y", "z"]})
-    )
+    df = spark.createDataFrame(pd.DataFrame({"id": ["a", "b", " b"], "title": ["x", "y", "z"]}))
     ok = spark.createDataFrame(pd.DataFrame({"id": ["c"], "title": ["w"]}))
     with pytest.raises(InputError, match=r"right, column 'id': duplicate id 'b' \(2 listings\)"):
         SparkMatcher(settings, spark).match(ok, df)

@@ -172,7 +172,10 @@ class SparkMatcher:
         same = table.select("_row", "cluster_id")
         pairs = (
             scored.join(same.withColumnRenamed("_row", "left"), "left")
-            .join(same.withColumnRenamed("_row", "right").withColumnRenamed("cluster_id", "c2"), "right")
+            .join(
+                same.withColumnRenamed("_row", "right").withColumnRenamed("cluster_id", "c2"),
+                "right",
+            )
             .withColumn("decision", same_cluster())
             .drop("cluster_id", "c2")
         )
@@ -199,9 +202,7 @@ def match(
 ) -> DataFrame:
     """The matches of two catalog DataFrames (see `SparkMatcher.match`). `settings` may be a
     `MatchSettings` or a trained matcher folder (its own settings)."""
-    matcher = SparkMatcher(
-        _settings(settings), left.sparkSession, options or SparkOptions()
-    )
+    matcher = SparkMatcher(_settings(settings), left.sparkSession, options or SparkOptions())
     return matcher.match(left, right, threshold=threshold)
 
 

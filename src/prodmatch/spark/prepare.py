@@ -29,16 +29,13 @@ def text_columns(df: DataFrame, job: Job, id_col: str, name: str) -> list[str]:
     """The columns read as product text, checked against the DataFrame's columns."""
     s = job.settings
     if id_col not in df.columns:
-        raise InputError(
-            f"no id column '{id_col}'; columns are {', '.join(df.columns)}", file=name
-        )
+        raise InputError(f"no id column '{id_col}'; columns are {', '.join(df.columns)}", file=name)
     if s.columns is None:
         return [c for c in df.columns if c not in (id_col, s.image_column)]
     missing = [c for c in s.columns if c not in df.columns]
     if missing:
-        raise ProdmatchError(
-            f"{name}: no column {', '.join(map(repr, missing))}; columns are {', '.join(df.columns)}"
-        )
+        named, have = ", ".join(map(repr, missing)), ", ".join(df.columns)
+        raise ProdmatchError(f"{name}: no column {named}; columns are {have}")
     return list(s.columns)
 
 
@@ -49,9 +46,7 @@ def check_ids(ids: DataFrame, name: str, id_col: str) -> None:
     empty = ids.filter(F.col("id").isNull() | (F.col("id") == "")).limit(1).count()
     if empty:
         raise InputError("empty id (every listing needs one)", file=name, column=id_col)
-    repeated = (
-        ids.groupBy("id").count().filter(F.col("count") > 1).orderBy("id").limit(1).collect()
-    )
+    repeated = ids.groupBy("id").count().filter(F.col("count") > 1).orderBy("id").limit(1).collect()
     if repeated:
         value, times = repeated[0]["id"], repeated[0]["count"]
         raise InputError(f"duplicate id {value!r} ({times} listings)", file=name, column=id_col)
