@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from prodmatch.dedup import DEFAULT_DEDUP_THRESHOLDS
+from prodmatch.encode.onnx import Engine
 from prodmatch.linker import MATCH_COLUMNS, Linker
 from prodmatch.retrieve import SparseIndex
 from prodmatch.retrieve.dense import EXACT_LIMIT
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 # Spark runs encode with int8 ONNX unless told otherwise (cosine 0.99 to torch, 3x faster).
-SPARK_ENGINE = "onnx-int8"
+SPARK_ENGINE: Engine = "onnx-int8"
 
 
 @dataclass

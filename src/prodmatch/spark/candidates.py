@@ -66,7 +66,7 @@ def stack(column: pd.Series) -> npt.NDArray[np.float32]:
     """An array column's values as one float32 matrix."""
     if len(column) == 0:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.ascontiguousarray(np.stack(column.to_numpy()), dtype=np.float32)
+    return np.ascontiguousarray(np.stack(list(column.to_numpy())), dtype=np.float32)
 
 
 def dense_pairs(
@@ -185,7 +185,9 @@ def _coarse_quantiser(right: DataFrame, n_right: int) -> npt.NDArray[np.float32]
     sample = right.select("vector").sample(fraction=fraction, seed=_SEED).limit(wanted)
     vectors = stack(sample.toPandas()["vector"])
     index = _empty("ivf", vectors.shape[1], n_right)
-    if index.nlist > len(vectors):  # a tiny side: fewer centroids than FAISS would want
+    if faiss.extract_index_ivf(index).nlist > len(
+        vectors
+    ):  # a tiny side: fewer centroids than FAISS would want
         index = faiss.IndexIVFFlat(
             faiss.IndexFlatIP(vectors.shape[1]),
             vectors.shape[1],

@@ -18,9 +18,17 @@ import pandas as pd
 from prodmatch.data.catalog import catalog_from_frame
 from prodmatch.errors import InputError, ProdmatchError
 from prodmatch.spark.workers import Job, linker_for
+from prodmatch.stream.store import VECTOR_DTYPE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+
+
+def stored_precision(vectors: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    """Vectors rounded as the streamed store keeps them (`VECTOR_DTYPE`, float16), so a pair
+    gets the same dense cosine, candidates and score on both scale-out paths."""
+    return np.asarray(vectors, dtype=VECTOR_DTYPE).astype(np.float32)
+
 
 PREPARED_SCHEMA = "_row long, id string, plain string, codes array<string>, vector array<float>"
 
@@ -77,7 +85,7 @@ def prepare_side(df: DataFrame, job: Job, *, name: str, id_col: str = "id") -> D
                     "id": catalog.ids,
                     "plain": side.plain,
                     "codes": [sorted(c) for c in side.codes],
-                    "vector": list(np.asarray(vectors, dtype=np.float32)),
+                    "vector": list(stored_precision(vectors)),
                 }
             )
 
