@@ -100,7 +100,7 @@ def spark_match(
     ] = False,
 ) -> None:
     """Match two catalogs on Spark: one row per match, with `prodmatch match`'s columns."""
-    from prodmatch.spark.tables import read_table, write_table
+    from prodmatch.spark.tables import check_writable, read_table, write_table
 
     _distinct([left, right], output)
     config = _config(
@@ -116,6 +116,7 @@ def spark_match(
     )
     matcher = _matcher(config, master, partitions, id_col=id_col, nprobe=nprobe)
     spark = matcher.spark
+    check_writable(spark, output)
     found = matcher.match(
         read_table(spark, left, sep=sep),
         read_table(spark, right, sep=sep),
@@ -152,11 +153,12 @@ def spark_dedupe(
     partitions: Partitions = None,
 ) -> None:
     """Cluster duplicate listings on Spark: one row per listing with its cluster."""
-    from prodmatch.spark.tables import read_table, write_table
+    from prodmatch.spark.tables import check_writable, read_table, write_table
 
     _distinct([catalog], output)
     config = _config(settings, model, scorer, columns, engine=engine, k=k, index=index)
     matcher = _matcher(config, master, partitions, id_col=id_col, nprobe=nprobe)
+    check_writable(matcher.spark, output)
     frames = matcher.dedupe(read_table(matcher.spark, catalog, sep=sep), threshold=threshold)
     table = frames.clusters.orderBy("cluster_id", "_row").drop("_row")
     run = {"inputs": [catalog], "settings": config.to_dict(), "report": matcher.report}

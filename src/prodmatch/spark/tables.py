@@ -46,11 +46,7 @@ def write_table(df: DataFrame, path: str, run: dict[str, Any]) -> None:
     """`df` written to `path` (CSV with a header for .csv/.tsv, else Parquet) with the run
     recorded in MARKER, replacing only an earlier prodmatch result."""
     spark = df.sparkSession
-    fs, target = _filesystem(spark, path)
-    if fs.exists(target) and not fs.exists(_jpath(spark, f"{path.rstrip('/')}/{MARKER}")):
-        raise ProdmatchError(
-            f"{path}: exists and was not written by prodmatch; choose another output"
-        )
+    fs, target = check_writable(spark, path)
     base = path.rstrip("/")
     parent, name = base.rsplit("/", 1) if "/" in base else (".", base)
     staging = f"{parent}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
@@ -70,6 +66,16 @@ def write_table(df: DataFrame, path: str, run: dict[str, Any]) -> None:
         raise ProdmatchError(f"{path}: could not move the result into place (left in {staging})")
     if fs.exists(_jpath(spark, old)):
         fs.delete(_jpath(spark, old), True)
+
+
+def check_writable(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """Refuse, before any work, an output that exists and is not a prodmatch result."""
+    fs, target = _filesystem(spark, path)
+    if fs.exists(target) and not fs.exists(_jpath(spark, f"{path.rstrip('/')}/{MARKER}")):
+        raise ProdmatchError(
+            f"{path}: exists and was not written by prodmatch; choose another output"
+        )
+    return fs, target
 
 
 def _jpath(spark: SparkSession, path: str) -> Any:
