@@ -133,7 +133,8 @@ class SparkMatcher:
             )
             pairs = pairs.groupBy("left", "right").agg(F.max("dense").alias("dense"))
         pairs = fill_dense(pairs, left_side, right_side)
-        scored = score(pairs, left_side, right_side, job)
+        # Scored once: the decision steps read the pairs several times.
+        scored = score(pairs, left_side, right_side, job).localCheckpoint()
         self.report.update(rows, **plan.report(), k=s.k)
         self.report["prepare_seconds"] = round(time.perf_counter() - started, 1)
         return scored, left_side, right_side
@@ -168,7 +169,6 @@ class SparkMatcher:
         if cut is None:
             cut = DEFAULT_DEDUP_THRESHOLDS.get(s.scorer, DEFAULT_THRESHOLDS[s.scorer])
         scored, side, _ = self.scored_candidates(df, df, exclude_self=True)
-        scored = scored.localCheckpoint()
         table = clusters(side, scored, cut)
         same = table.select("_row", "cluster_id")
         pairs = (
