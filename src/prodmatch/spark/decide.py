@@ -70,7 +70,7 @@ def decide(scored: DataFrame, threshold: float, mode: Assignment) -> DataFrame:
     labels = components(edges)
     grouped = kept.join(
         labels.filter(F.col("node") % 2 == 0).select(
-            (F.col("node") / 2).cast("long").alias("left"), "component"
+            F.shiftright("node", 1).alias("left"), "component"
         ),
         "left",
     )
