@@ -36,17 +36,16 @@ def get_session(master: str | None = None, *, partitions: int | None = None) -> 
     The workers run this interpreter, so they import the same prodmatch.
     """
     require_pyspark()
-    from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
     builder = SparkSession.builder.appName("prodmatch")
-    submitted = SparkConf().get("spark.master")  # set by spark-submit: its master wins
-    master = master or submitted or os.environ.get("PRODMATCH_SPARK_MASTER", "local[2]")
-    if master != submitted:
-        builder = builder.master(master)
+    if master is None and "PYSPARK_GATEWAY_PORT" in os.environ:
+        return builder.getOrCreate()  # under spark-submit: its master and settings win
+    master = master or os.environ.get("PRODMATCH_SPARK_MASTER", "local[2]")
+    builder = builder.master(master)
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
