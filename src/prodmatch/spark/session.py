@@ -43,7 +43,10 @@ def get_session(master: str | None = None, *, partitions: int | None = None) -> 
         return active
     builder = SparkSession.builder.appName("prodmatch")
     if master is None and "PYSPARK_GATEWAY_PORT" in os.environ:
-        return builder.getOrCreate()  # under spark-submit: its master and settings win
+        session = builder.getOrCreate()  # under spark-submit: its master and settings win
+        if partitions is not None:
+            session.conf.set("spark.sql.shuffle.partitions", str(partitions))
+        return session
     master = master or os.environ.get("PRODMATCH_SPARK_MASTER", "local[2]")
     builder = builder.master(master)
     if master.startswith("local"):
