@@ -272,6 +272,8 @@ def _exact_buckets(
 
     def search(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
+            if len(batch) == 0:
+                continue
             index = faiss.IndexFlatIP(shared.value.shape[1])
             index.add(stack(batch["vector"]))
             top = min(k, index.ntotal)
