@@ -104,7 +104,11 @@ def clusters(side: DataFrame, scored: DataFrame, threshold: float) -> DataFrame:
     keys = members.select("component").distinct().orderBy("component")
     numbered = keys.rdd.zipWithIndex().map(lambda pair: (pair[0][0], pair[1]))
     numbers = numbered.toDF("component long, cluster_id long")
-    members = members.join(numbers, "component")
+    endpoints = kept.select(F.col("left").alias("_row")).union(
+        kept.select(F.col("right").alias("_row"))
+    )
+    linked = endpoints.distinct().withColumn("linked", F.lit(True))
+    members = members.join(numbers, "component").join(linked, "_row", "left").localCheckpoint()
     inside = (
         scored.select("left", "right", "score")
         .join(members.select(F.col("_row").alias("left"), "component"), "left")
@@ -137,11 +141,7 @@ def clusters(side: DataFrame, scored: DataFrame, threshold: float) -> DataFrame:
         "_row long, cluster_id long, product_id string, representative_id string, "
         "cluster_size long, confidence double"
     )
-    alone = members.filter(F.col("component") == F.col("_row")).join(
-        kept.select(F.col("left").alias("_row")).union(kept.select(F.col("right").alias("_row"))),
-        "_row",
-        "left_anti",
-    )
+    alone = members.filter(F.col("linked").isNull())
     singles = alone.select(
         "_row",
         "cluster_id",
@@ -150,6 +150,6 @@ def clusters(side: DataFrame, scored: DataFrame, threshold: float) -> DataFrame:
         F.lit(1).cast("long").alias("cluster_size"),
         F.lit(float("nan")).alias("confidence"),
     )
-    grouped_members = members.join(alone.select("_row"), "_row", "left_anti")
+    grouped_members = members.filter(F.col("linked").isNotNull()).drop("linked")
     grouped = grouped_members.groupBy("component").cogroup(inside.groupBy("component"))
     return grouped.applyInPandas(describe, schema).unionByName(singles)
