@@ -158,7 +158,7 @@ class SparkMatcher:
             decided = decided.filter("decision")
         self.report["threshold"] = cut
         columns = [*MATCH_COLUMNS, *signal_columns(self._job_settings_only())]
-        return decided.select("left", "right", *columns)
+        return decided.select(*columns)
 
     def dedupe(self, df: DataFrame, *, threshold: float | None = None) -> DedupeFrames:
         """Duplicate pairs (left < right, with `decision`: same cluster) and one row per
@@ -169,7 +169,7 @@ class SparkMatcher:
         if cut is None:
             cut = DEFAULT_DEDUP_THRESHOLDS.get(s.scorer, DEFAULT_THRESHOLDS[s.scorer])
         scored, side, _ = self.scored_candidates(df, df, exclude_self=True)
-        table = clusters(side, scored, cut)
+        table = clusters(side, scored, cut).localCheckpoint()
         same = table.select("_row", "cluster_id")
         pairs = (
             scored.join(same.withColumnRenamed("_row", "left"), "left")

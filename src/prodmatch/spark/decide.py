@@ -115,6 +115,7 @@ def clusters(side: DataFrame, scored: DataFrame, threshold: float) -> DataFrame:
         .join(members.select(F.col("_row").alias("right"), F.col("component").alias("c2")), "right")
         .filter(F.col("component") == F.col("c2"))
         .drop("c2")
+        .localCheckpoint()  # a plan of its own: cogrouped with `members`, which it joins
     )
 
     def describe(group: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
