@@ -8,6 +8,7 @@ from prodmatch.cli import (  # noqa: F401  (registers them)
     match,
     review,
     serve,
+    spark,
     train,
 )
 from prodmatch.cli.app import _settings, app
