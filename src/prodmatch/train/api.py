@@ -2,7 +2,8 @@
 
 The steps: optionally fine-tune the encoder (full mode), encode every listing with it, train
 the projection head and pair classifier on frozen embeddings (head mode, the last step of
-both modes), choose the threshold on the validation pairs, and write one folder.
+both modes), choose the threshold on the candidates matching retrieves for the validation
+listings (compared there with the untrained default, `end_to_end`), and write one folder.
 
 With an image column, a fusion head is trained between the two (with the same contrastive
 loss, on the frozen text and photo vectors) and the listing vectors that the projection, the
