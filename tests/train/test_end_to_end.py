@@ -113,7 +113,7 @@ def test_recorded_threshold_is_the_best_on_the_validation_candidates(
     valid, train = data.valid, data.train
     matches, known = _known(valid), _known(train)
     linker = Linker(settings, progress=False)
-    listings = data.left.select(list(dict.fromkeys(valid["left_id"])))
+    listings = data.left.select(sorted({left_id for left_id, _ in matches}))
     pairs, labels = labelled_candidates(linker, listings, data.right, matches, known - matches)
     assert labels.sum() > 0 and len(pairs) > 2 * labels.sum()  # candidates are mostly non-matches
     best = _brute_force(linker, pairs, labels, len(matches))
