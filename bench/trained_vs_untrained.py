@@ -6,13 +6,16 @@ never opened), then the full tables matched with that matcher and with the untra
 (the hybrid score at its fixed default), one to one, against the whole gold mapping: F1 at the
 threshold each decides with and the best F1 any threshold gives (a bound: it reads the gold).
 Also the figures training recorded on its validation listings' candidates
-(prodmatch.json metrics.end_to_end). Appends a record to bench/results/trained_vs_untrained.json.
+(prodmatch.json metrics.end_to_end), and the full tables' F1 at the other thresholds training
+recorded (chosen on all validation listings; on the validation pairs). Appends a record to
+bench/results/trained_vs_untrained.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +60,19 @@ def compare(datasets: Path, name: str) -> dict[str, Any]:
             data.left, data.right, data.train, data.valid, folder, mode="head", progress=False
         )
         full = _full(datasets / name)
-        trained = measure(Linker(matcher_settings(folder), progress=False), *full)
+        settings = matcher_settings(folder)
+        trained = measure(Linker(settings, progress=False), *full)
+        record = report.metrics["end_to_end"]
+        others = {
+            f"{name}_f1": measure(
+                Linker(replace(settings, threshold=record[name]), progress=False), *full
+            )["fixed_f1"]
+            for name in ("all_listings_threshold", "pair_list_threshold")
+        }
     untrained = measure(Linker(MatchSettings(), progress=False), *full)
     keep = ("best_threshold", "best_f1", "fixed_threshold", "fixed_f1", "candidates")
     return {
-        "trained": {k: trained[k] for k in keep},
+        "trained": {k: trained[k] for k in keep} | others,
         "untrained": {k: untrained[k] for k in keep},
         "validation": report.metrics["end_to_end"],
         "train_seconds": round(report.seconds, 1),
