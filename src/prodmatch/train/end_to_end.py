@@ -4,21 +4,22 @@ A classifier's threshold chosen on the validation *pairs* fits their share of ma
 (DeepMatcher's lists hold about one match in ten), not the share among the candidates that
 `match` retrieves (k per listing, most of them non-matches): on abt-buy-full a head-mode
 matcher reached F1 0.893 end to end with it, against 0.930 untrained and 0.953 with the
-threshold chosen here (BENCHMARKS.md). So, once the matcher is
-trained, the validation pairs' left listings are matched against the training catalog's
-right listings exactly as `match` does (retrieval, scoring, the one-to-one assignment), and
-the threshold is the one with the best end-to-end F1 there. The untrained default (the
-hybrid scorer at its default decision) is scored on the same candidates, so a trained
-matcher that does worse is known, and said, before anyone uses it.
+threshold chosen here (BENCHMARKS.md). So, once the matcher is trained, validation listings
+are matched against the training catalog's right listings exactly as `match` does
+(retrieval, scoring, the one-to-one assignment), and the threshold is the one with the best
+end-to-end F1 there. The untrained default (the hybrid scorer at its default decision) is
+scored on the same candidates, so a trained matcher that does worse is known, and said,
+before anyone uses it.
 
-Labels: the listings are the validation pairs' left listings that have a validation match
-(a listing whose validation pairs are all non-matches may still have a match, unlabelled,
-among its candidates, counted as a non-match, which pushes the threshold up: on abt-buy 522 of
+Labels: the listings are the validation pairs' left listings that have a validation match.
+A listing whose validation pairs are all non-matches may still have a match, unlabelled,
+among its candidates; counted as a non-match, it pushes the threshold up (on abt-buy 522 of
 the 728 validation listings have no labelled match, since DeepMatcher samples pairs; the
-threshold chosen on all validation listings is recorded as `all_listings_threshold`). A candidate is a match when it is a validation match; candidates
-that are known matches from the training pairs are left out; every other candidate counts as
-a non-match, although some may be unlabelled true matches. Choosing on listings that all
-have a match assumes most listings do; on catalogs where few do, it may set the threshold low.
+threshold chosen on all of them is recorded as `all_listings_threshold`). A candidate is a
+match when it is a validation match; candidates that are known matches from the training
+pairs are left out; every other candidate counts as a non-match, although some may be
+unlabelled true matches. Choosing on listings that all have a match assumes most listings
+do; on catalogs where few do, it may set the threshold too low.
 """
 
 from __future__ import annotations
