@@ -197,7 +197,11 @@ def test_cross_encoder_is_trained_last_saved_in_cross_and_read_back(
     }
     info = json.loads((out / "prodmatch.json").read_text())
     assert info["cross_encoder"]["epochs"] == 1
-    assert info["settings"]["threshold"] == pytest.approx(cross["threshold"])
+    # the blend's threshold on the validation pairs gives way to the one chosen on the
+    # validation listings' candidates, as matching will decide (the blended scores)
+    end_to_end = info["metrics"]["end_to_end"]
+    assert end_to_end["pair_list_threshold"] == pytest.approx(cross["threshold"])
+    assert info["settings"]["threshold"] == pytest.approx(end_to_end["threshold"])
     assert "cross-encoder" in (out / "README.md").read_text()
     linker = Linker(matcher_settings(out), progress=False)
     assert linker.reranker is not None

@@ -41,6 +41,7 @@ from prodmatch.cli.show import (
     _reviewable,
     _threshold_line,
     _warn_large_k,
+    _warn_worse_matcher,
 )
 from prodmatch.data.chunks import DEFAULT_CHUNK_ROWS
 from prodmatch.errors import ProdmatchError
@@ -144,6 +145,7 @@ def match(
         language=language,
         exchange_rates=str(exchange_rates) if exchange_rates else None,
     )
+    _warn_worse_matcher(model)
     if work_dir is not None:
         if threshold == "auto" or all_candidates or report is not None:
             raise ProdmatchError(

@@ -62,7 +62,7 @@ def _threshold_line(
     elif settings_file is not None and "threshold" in MatchSettings.read(settings_file):
         source = f"from {settings_file}"
     elif model and is_matcher(model) and matcher_settings(model).threshold is not None:
-        source = "the trained matcher's (chosen on its validation pairs)"
+        source = f"the trained matcher's (chosen on {_matcher_threshold_source(model)})"
     else:
         source = f"the default of the {config.scorer} scorer"
         if config.calibrated and calibration is not None:  # calibration was asked for
@@ -70,6 +70,25 @@ def _threshold_line(
         elif config.decision == "fixed" and given is None:
             source += " (--decision fixed)"
     return f"threshold {config.decision_threshold:.4f}: {source}"
+
+
+def _matcher_threshold_source(model: str) -> str:
+    """Where a trained matcher's threshold was chosen: its validation listings' candidates
+    (matchers trained since that was done) or its validation pairs."""
+    from prodmatch.matcher import read_matcher_info
+
+    record = read_matcher_info(model).get("metrics", {}).get("end_to_end")
+    return "candidates retrieved for its validation listings" if record else "its validation pairs"
+
+
+def _warn_worse_matcher(model: str | None) -> None:
+    """The matcher's warning, when training measured it worse than no training at all."""
+    from prodmatch.matcher import is_matcher, read_matcher_info, worse_than_untrained
+
+    if model and is_matcher(model):
+        line = worse_than_untrained(read_matcher_info(model))
+        if line is not None:
+            console.print(f"[yellow]{line}[/]", soft_wrap=True)
 
 
 def _warn_large_k(k: int | None, *catalogs: Any) -> None:

@@ -172,6 +172,7 @@ def train(
         + (f"; validation F1 {head['f1']:.4f}" if "f1" in head else "")
         + (f", with the cross-encoder {cross['blend_f1']:.4f}" if cross else "")
     )
+    _end_to_end_lines(report.metrics)
 
 
 def _training_data(
@@ -207,3 +208,21 @@ def _training_data(
         )
 
     return left_cat, right_cat, read(pairs), read(valid)
+
+
+def _end_to_end_lines(metrics: dict[str, Any]) -> None:
+    """The threshold chosen on the validation listings' candidates, and a warning line when
+    the matcher does worse there than no training."""
+    from prodmatch.matcher import worse_than_untrained
+
+    record = metrics.get("end_to_end")
+    if not record:
+        return
+    console.print(
+        f"threshold {record['threshold']:.4f}: {record['how']} "
+        f"(F1 {record['trained_f1']:.4f}; untrained default {record['untrained_f1']:.4f})",
+        soft_wrap=True,
+    )
+    line = worse_than_untrained({"metrics": metrics})
+    if line is not None:
+        console.print(f"[yellow]{line}[/]", soft_wrap=True)

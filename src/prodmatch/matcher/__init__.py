@@ -20,6 +20,7 @@ from prodmatch.matcher.folder import (
     is_matcher,
     matcher_settings,
     read_matcher_info,
+    worse_than_untrained,
     write_matcher,
 )
 
@@ -36,5 +37,6 @@ __all__ = [
     "is_matcher",
     "matcher_settings",
     "read_matcher_info",
+    "worse_than_untrained",
     "write_matcher",
 ]

@@ -69,6 +69,19 @@ def read_matcher_info(folder: str | Path) -> dict[str, Any]:
     return info
 
 
+def worse_than_untrained(info: dict[str, Any]) -> str | None:
+    """One warning line when training measured the matcher worse end to end than the untrained
+    default on its validation listings (recorded under metrics.end_to_end), else None."""
+    record = (info.get("metrics") or {}).get("end_to_end") or {}
+    if not record.get("worse_than_untrained"):
+        return None
+    return (
+        f"warning: this trained matcher did worse end to end than the untrained default on its "
+        f"validation listings (F1 {record['trained_f1']:.3f} vs {record['untrained_f1']:.3f} "
+        "untrained); matching without --model may be better"
+    )
+
+
 def check_contained(folder: str | Path) -> None:
     """Refuse a matcher folder that could read outside itself or run code when loaded: a
     symbolic link leading out, a pickled weights file, or an encoder whose modules.json names

@@ -2,7 +2,8 @@
 
 The steps: optionally fine-tune the encoder (full mode), encode every listing with it, train
 the projection head and pair classifier on frozen embeddings (head mode, the last step of
-both modes), choose the threshold on the validation pairs, and write one folder.
+both modes), choose the threshold on the candidates matching retrieves for the validation
+listings (compared there with the untrained default, `end_to_end`), and write one folder.
 
 With an image column, a fusion head is trained between the two (with the same contrastive
 loss, on the frozen text and photo vectors) and the listing vectors that the projection, the
@@ -28,6 +29,7 @@ from prodmatch.linker import Linker
 from prodmatch.matcher import CROSS_DIR, ENCODER_DIR, LEXICAL_DIR, check_output, write_matcher
 from prodmatch.settings import MatchSettings
 from prodmatch.train.classifier_stage import EXTRA_COLUMNS, IMAGE_COLUMNS, cross_stage, decide_stage
+from prodmatch.train.end_to_end import end_to_end_stage
 from prodmatch.train.fine_tune import FineTuneConfig, fine_tune
 from prodmatch.train.fusion_stage import choose_fusion_config, fusion_stage, require_labels
 from prodmatch.train.head_trainer import HeadTrainingConfig
@@ -101,7 +103,7 @@ def train_matcher(
     (no pair classifier then, and every stage keeps its last epoch).
     """
     start = time.perf_counter()
-    base = settings or MatchSettings()
+    base = base_input = settings or MatchSettings()
     tune = fine_tune_config or FineTuneConfig()
     train, valid, validation = validation_pairs(left, right, train, valid, tune.seed, hold_out)
     output = Path(output)
@@ -174,6 +176,11 @@ def train_matcher(
         assert train is not None and valid is not None and listings is not None
         trained, metrics["cross_encoder"] = cross_stage(  # on the matcher's encoder
             trained, staging, listings, (train, valid, head_valid), cross_config, progress
+        )
+    if head_valid is not None:  # a classifier was trained: its threshold fits matching
+        assert train is not None and valid is not None
+        trained, metrics["end_to_end"] = end_to_end_stage(
+            trained, base_input, staging, (left, right, train, valid), lexical, progress, fusion
         )
     seconds = time.perf_counter() - start
     saved = replace(trained, model=".", image_model=_relative(trained.image_model, staging))

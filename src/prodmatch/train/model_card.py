@@ -36,7 +36,7 @@ def model_card(info: dict[str, Any]) -> str:
         lines += [
             f"- pair classifier: F1 {head.get('f1', nan):.4f}, precision "
             f"{head.get('precision', nan):.4f}, recall {head.get('recall', nan):.4f}"
-            f" at threshold {info['settings']['threshold']:.4f}",
+            f" at threshold {head.get('threshold', nan):.4f} (on the validation pairs)",
             f"- cosine of the input embeddings (before the head): best F1 "
             f"{head.get('baseline_f1', nan):.4f}",
         ]
@@ -51,7 +51,16 @@ def model_card(info: dict[str, Any]) -> str:
         lines.append(
             f"- with the cross-encoder (epoch {cross['best_epoch']:.0f} of "
             f"{cross['epochs_run']:.0f}; alone: best F1 {cross['best_valid_f1']:.4f}): F1 "
-            f"{cross['blend_f1']:.4f} at threshold {info['settings']['threshold']:.4f}"
+            f"{cross['blend_f1']:.4f} at threshold {cross['threshold']:.4f} "
+            "(on the validation pairs)"
+        )
+    whole = metrics.get("end_to_end", {})
+    if whole:
+        lines.append(
+            f"- end to end (the validation listings matched against the training catalog): F1 "
+            f"{whole['trained_f1']:.4f} at threshold {whole['threshold']:.4f}, the matcher's "
+            f"({whole['how']}); the untrained default: F1 {whole['untrained_f1']:.4f}"
+            + ("; WORSE than no training" if whole["worse_than_untrained"] else "")
         )
     fusion = metrics.get("fusion", {})
     if "f1" in fusion:
