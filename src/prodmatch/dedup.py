@@ -57,6 +57,10 @@ DEDUP_WEIGHTS = {"dense_weight": 0.5, "code_weight": 0.2}
 HUBNESS_NEIGHBOURS = 10
 HUBNESS_WEIGHT = 0.5
 DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.70}
+# The best average-linkage threshold of the plain linking score on the same merges ("chosen_plain"
+# of `bench/dedupe.py --choose`): for paths that see one pair at a time and no neighbourhood
+# (the registry joining a listing, Spark's dedupe).
+PLAIN_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.55}
 # A model number found in at most this many listings of the catalog names one product; one
 # found in more ("1080p", a series' base code) describes a feature. Chosen on the same
 # train+valid merges as the threshold (2 against 3 and 5, by the first version of

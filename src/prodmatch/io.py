@@ -43,6 +43,21 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def sync_dir(folder: Path) -> None:
+    """Flush a folder's entries (new names, renames) to disk, so a new or renamed file
+    survives a crash too; a no-op where unsupported."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _mode_for(target: Path) -> int:
     """The replaced file's permissions, or what a plain `open` would give a new file."""
     with contextlib.suppress(OSError):

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from prodmatch.errors import ProdmatchError
@@ -28,6 +28,10 @@ from prodmatch.registry.store import Event
 log = logging.getLogger("prodmatch.registry")
 MAX_BATCH = 1000
 MAX_BODY = 8 * 1024 * 1024
+
+# The largest integer SQLite and PostgreSQL store (a signed 64-bit BIGINT): ids and cursors past
+# it are refused as a 422, not turned into a server error by the database driver.
+DB_INT_MAX = 2**63 - 1
 
 
 def create_app(
@@ -151,12 +155,12 @@ def create_app(
         return {"similar": registry.similar(platform, listing_id, on, k)}
 
     @app.get("/products/{product}", dependencies=[read])
-    def get_product(product: int) -> dict[str, Any]:
+    def get_product(product: int = Path(ge=0, le=DB_INT_MAX)) -> dict[str, Any]:
         return registry.product(product)
 
     @app.get("/events", dependencies=[read])
     def events(
-        after: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=10_000)
+        after: int = Query(0, ge=0, le=DB_INT_MAX), limit: int = Query(1000, ge=1, le=10_000)
     ) -> dict[str, Any]:
         """Events after cursor `after`, in order; pass the last `seq` back to resume."""
         found = registry.events(after, limit)

@@ -16,15 +16,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
+from prodmatch.dedup import PLAIN_DEDUP_THRESHOLDS
 from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side
 from prodmatch.score import needs_sparse
 from prodmatch.text import serialize_record
-
-# The average linkage of the plain linking score a listing needs to join a product, per
-# scorer: the best threshold of that score on the train+valid merges of `bench/dedupe.py
-# --choose` ("chosen_plain"). Joining one listing at a time knows no neighbourhood, so the
-# registry cannot use batch dedup's hubness-corrected score.
-JOIN_THRESHOLDS: dict[str, float] = {"hybrid": 0.55}
 
 
 @dataclass(frozen=True)
@@ -51,12 +46,12 @@ class PairScorer:
     @property
     def cluster_threshold(self) -> float:
         """The average linkage a listing needs to join a product: a threshold set in the
-        settings (a trained matcher's), else the scorer's `JOIN_THRESHOLDS`, else its linking
-        one."""
+        settings (a trained matcher's), else the scorer's `PLAIN_DEDUP_THRESHOLDS`
+        (`prodmatch.dedup`), else its linking one."""
         settings = self.linker.settings
         if settings.threshold is not None:
             return settings.threshold
-        return JOIN_THRESHOLDS.get(settings.scorer, settings.decision_threshold)
+        return PLAIN_DEDUP_THRESHOLDS.get(settings.scorer, settings.decision_threshold)
 
     @property
     def dim(self) -> int:

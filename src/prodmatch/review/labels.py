@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodmatch.errors import InputError
-from prodmatch.io import atomic_path
+from prodmatch.io import atomic_path, sync_dir
 
 HEADER = ("ltable_id", "rtable_id", "label")
 UNSURE = -1  # the reviewer's "u": shown, not known
@@ -108,26 +108,13 @@ def _append(path: Path, label: Label) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     if new:
-        _sync_dir(path.parent)
+        sync_dir(path.parent)
 
 
 def _write_all(path: Path, labels: list[Label]) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(",".join(HEADER) + "\n" + "".join(map(_line, labels)), encoding="utf-8")
-    _sync_dir(path.parent)
-
-
-def _sync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    sync_dir(path.parent)
 
 
 def _read(path: Path, unsure: bool) -> list[Label]:

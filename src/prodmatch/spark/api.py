@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from prodmatch.dedup import DEFAULT_DEDUP_THRESHOLDS
+from prodmatch.dedup import PLAIN_DEDUP_THRESHOLDS
 from prodmatch.encode.onnx import Engine
+from prodmatch.errors import ProdmatchError
 from prodmatch.linker import MATCH_COLUMNS, Linker
 from prodmatch.retrieve import SparseIndex
 from prodmatch.retrieve.dense import EXACT_LIMIT
@@ -151,13 +152,19 @@ class SparkMatcher:
     ) -> DataFrame:
         """Matches (or, with `all_candidates`, every scored candidate) with `prodmatch
         match`'s columns: MATCH_COLUMNS, then the signals behind each score."""
+        if threshold is None and self.settings.calibrated:
+            raise ProdmatchError(
+                "Spark decides with a fixed threshold: --decision calibrated is not supported "
+                "on Spark yet (give --threshold, or leave the decision fixed)"
+            )
         cut = threshold if threshold is not None else self.settings.decision_threshold
         scored, _, _ = self.scored_candidates(left, right)
         decided = decide(scored, cut, self.settings.assignment)
         if not all_candidates:
             decided = decided.filter("decision")
         self.report["threshold"] = cut
-        columns = [*MATCH_COLUMNS, *signal_columns(self._job_settings_only())]
+        shown = [c for c in MATCH_COLUMNS if c != "probability"]  # estimated only when calibrated
+        columns = [*shown, *signal_columns(self._job_settings_only())]
         return decided.select(*columns)
 
     def dedupe(self, df: DataFrame, *, threshold: float | None = None) -> DedupeFrames:
@@ -167,7 +174,7 @@ class SparkMatcher:
         s = self.settings
         cut = threshold
         if cut is None:
-            cut = DEFAULT_DEDUP_THRESHOLDS.get(s.scorer, DEFAULT_THRESHOLDS[s.scorer])
+            cut = PLAIN_DEDUP_THRESHOLDS.get(s.scorer, DEFAULT_THRESHOLDS[s.scorer])
         scored, side, _ = self.scored_candidates(df, df, exclude_self=True)
         table = clusters(side, scored, cut).localCheckpoint()
         same = table.select("_row", "cluster_id")

@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from prodmatch.io import atomic_path, atomic_write_text
+from prodmatch.io import atomic_path, atomic_write_text, sync_dir
 
 STATE_FILE = "state.json"
 
@@ -48,12 +48,12 @@ def save_checkpoint(
     atomic_write_text(
         fresh / STATE_FILE, json.dumps({**state, "optimizer_groups": groups}, indent=2)
     )
-    _sync_dir(fresh)
+    sync_dir(fresh)
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
         os.replace(folder, old)
     os.replace(fresh, folder)
-    _sync_dir(folder.parent)
+    sync_dir(folder.parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -89,20 +89,6 @@ def _save(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     """One safetensors file, written and flushed to disk before it gets its name."""
     with atomic_path(path) as tmp:
         save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, str(tmp))
-
-
-def _sync_dir(folder: Path) -> None:
-    """Flush a folder's entries (new names, renames) to disk; a no-op where unsupported."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _flatten_optimizer(
