@@ -203,17 +203,7 @@ class Registry(Search):
         """Right-hand entries: stored listings FAISS finds (their pks), then the batch itself
         (a listing may match one sent before it in the same batch). Pairs index into them."""
         moving = {p.old.pk for p in pending if p.old is not None}
-        _, found = self.index.search(vectors, self.k + len(moving))
-        pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - moving)
-        stored = self.store.listings_by_pk(pks)
-        stored_vectors = self.store.vectors_of(pks)
-        right = [
-            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
-        ]
-        position = {pk: n for n, pk in enumerate(pks)}
-        pairs = [
-            (i, position[int(pk)]) for i, row in enumerate(found) for pk in row if pk in position
-        ]
+        pks, _, right, pairs = self._stored_neighbours(vectors, self.k, moving)
         offset = len(right)
         right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
         if len(left) > 1:

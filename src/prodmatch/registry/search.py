@@ -66,9 +66,11 @@ class Search:
         kept.sort(key=lambda c: (not c["same_product"], -c["score"]))
         return kept[:k]
 
-    def _ranked(
-        self, left: list[Entry], vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
-    ) -> list[list[dict[str, Any]]]:
+    def _stored_neighbours(
+        self, vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
+    ) -> tuple[list[int], dict[int, Listing], list[Entry], list[tuple[int, int]]]:
+        """The stored listings FAISS finds for each vector (`k` each, `exclude` left out):
+        their pks, the listings, their entries, and (query, entry) pairs indexing into them."""
         _, found = self.index.search(vectors, k + len(exclude))
         pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
         stored = self.store.listings_by_pk(pks)
@@ -83,6 +85,12 @@ class Search:
             for pk in row
             if int(pk) in position
         ]
+        return pks, stored, right, pairs
+
+    def _ranked(
+        self, left: list[Entry], vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
+    ) -> list[list[dict[str, Any]]]:
+        pks, stored, right, pairs = self._stored_neighbours(vectors, k, exclude)
         frame = self.scorer.score(left, right, pairs)
         out: list[list[dict[str, Any]]] = [[] for _ in left]
         for row in frame.to_dict("records"):
