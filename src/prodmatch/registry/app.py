@@ -41,8 +41,13 @@ def create_app(
     max_batch: int = MAX_BATCH,
     max_body: int = MAX_BODY,
     close_on_shutdown: bool = False,
+    review_page: bool = True,
 ) -> FastAPI:
     """An app serving `registry` (already open, so the app is ready when it answers).
+
+    With `review_page` the review page is served at /review/ over the registry's own pairs
+    (`prodmatch.registry.review`), behind the same keys: a read key to look, a write key to
+    label.
 
     With `close_on_shutdown` the registry is closed (its index saved) when the server stops:
     uvicorn waits for requests in flight first, then ends the process with the signal it got,
@@ -184,6 +189,12 @@ def create_app(
         found = registry.match([item.to_listing() for item in body.listings], body.k)
         return {"matches": found}
 
+    if review_page:
+        from prodmatch.registry.review import RegistryReview
+        from prodmatch.review.app import review_router
+
+        pages = review_router(RegistryReview(registry), read=[read], write=[write])
+        app.include_router(pages, prefix="/review")
     return app
 
 

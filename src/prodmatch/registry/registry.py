@@ -326,6 +326,22 @@ class Registry(Search):
                 "label": reason["label"],
             }
 
+    def forget_label(self, a: Key, b: Key) -> bool:
+        """Take a label back (the review page's undo); whether there was one.
+
+        Products stay as the label left them: a product id never changes silently, and
+        moving listings back would be a change no event explains. The pair is free again:
+        it no longer binds later matching, and a new label on it is applied as any other.
+        """
+        with self.lock, self.store.write():
+            return self.store.delete_label(a, b)
+
+    def labels(self) -> list[tuple[Key, Key, bool]]:
+        """Every label, in the order given (a relabelled pair counts as given again)."""
+        with self.lock:
+            rows = self.store.all_labels(by_time=True)
+        return [((ap, ai), (bp, bi), same) for ap, ai, bp, bi, same in rows]
+
     # -- reads -------------------------------------------------------------------------------
 
     def _listing(self, platform: str, listing_id: str) -> Listing:

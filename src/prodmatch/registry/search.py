@@ -66,6 +66,38 @@ class Search:
         kept.sort(key=lambda c: (not c["same_product"], -c["score"]))
         return kept[:k]
 
+    def stored_pairs(self, limit: int, k: int) -> list[tuple[Listing, Listing, float]]:
+        """Pairs of stored listings to ask a human about: the `limit` listings stored last,
+        each with its `k` nearest stored neighbours, scored through the core; each pair once,
+        its two listings ordered by (platform, id), as labels are kept."""
+        with self.lock:
+            self.index.catch_up(self.store)
+            recent = self.store.recent_pks(limit)
+            listings = self.store.listings_by_pk(recent)
+            vectors = self.store.vectors_of(recent)
+            recent = [pk for pk in recent if pk in listings and pk in vectors]
+            if not recent:
+                return []
+            left = [
+                Entry(f"e{pk}", listings[pk].text, listings[pk].plain, vectors[pk]) for pk in recent
+            ]
+            queries = np.stack([vectors[pk] for pk in recent])
+            pks, stored, right, found = self._stored_neighbours(queries, k + 1, set())
+            seen: set[tuple[int, int]] = set()
+            pairs = []
+            for i, j in found:
+                ends = (recent[i], pks[j])
+                if ends[0] != ends[1] and tuple(sorted(ends)) not in seen:
+                    seen.add((min(ends), max(ends)))
+                    pairs.append((i, j))
+            frame = self.scorer.score(left, right, pairs)
+        out = []
+        for row in frame.to_dict("records"):
+            a, b = listings[recent[int(row["left"])]], stored[pks[int(row["right"])]]
+            first, second = sorted((a, b), key=lambda x: (x.platform, x.id))
+            out.append((first, second, float(row["score"])))
+        return out
+
     def _stored_neighbours(
         self, vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
     ) -> tuple[list[int], dict[int, Listing], list[Entry], list[tuple[int, int]]]:

@@ -279,6 +279,11 @@ class Store:
         self._run("DELETE FROM listings WHERE pk = ?", (pk,))
         self._run("INSERT INTO gone (pk, vseq) VALUES (?, ?)", (pk, vseq))
 
+    def recent_pks(self, limit: int) -> list[int]:
+        """The pks of the `limit` listings stored last (newest first)."""
+        rows = self._all("SELECT pk FROM listings ORDER BY pk DESC LIMIT ?", (int(limit),))
+        return [int(row[0]) for row in rows]
+
     def count_listings(self) -> int:
         row = self._one("SELECT COUNT(*) FROM listings")
         return int(row[0]) if row else 0
@@ -375,6 +380,15 @@ class Store:
             (*a, *b, int(same), now()),
         )
 
+    def delete_label(self, a: tuple[str, str], b: tuple[str, str]) -> bool:
+        """Forget a pair's label; whether there was one."""
+        a, b = sorted((a, b))
+        cursor = self._run(
+            "DELETE FROM labels WHERE a_platform = ? AND a_id = ? AND b_platform = ? AND b_id = ?",
+            (*a, *b),
+        )
+        return bool(cursor.rowcount)
+
     def labels_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, str, bool]]:
         """Every label naming one of these listings, as (a_platform, a_id, b_platform, b_id,
         same)."""
@@ -388,10 +402,12 @@ class Store:
             found.update((r[0], r[1], r[2], r[3], bool(r[4])) for r in rows)
         return sorted(found)
 
-    def all_labels(self) -> list[tuple[str, str, str, str, bool]]:
+    def all_labels(self, *, by_time: bool = False) -> list[tuple[str, str, str, str, bool]]:
+        """Every label, by pair, or (`by_time`) in the order they were given."""
+        order = "at, " if by_time else ""
         rows = self._all(
             "SELECT a_platform, a_id, b_platform, b_id, same FROM labels "
-            "ORDER BY a_platform, a_id, b_platform, b_id"
+            f"ORDER BY {order}a_platform, a_id, b_platform, b_id"
         )
         return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 

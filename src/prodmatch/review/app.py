@@ -1,17 +1,24 @@
-"""The review page's web app: one HTML page and a small JSON API over a `ReviewSession`.
+"""The review page's web app: one HTML page and a small JSON API over a `ReviewQueue`.
 
-Served on 127.0.0.1 only (a labelling page for the person at this machine, not a service).
-FastAPI and uvicorn are the optional extra ``review``; nothing else imports this module.
+`review_router` holds the page and its API once; `prodmatch review` serves it alone on
+127.0.0.1 (`create_app`), and `prodmatch serve` mounts it under /review of the registry's
+app, behind the registry's API keys (`prodmatch.registry.app`). The page asks for its data
+with addresses relative to itself, so it works wherever it is mounted. FastAPI and uvicorn
+are the optional extra ``review``; nothing else imports this module.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at
-# definition time, and they name classes imported inside `create_app`.
+# definition time, and they name classes imported inside `review_router`.
 
+from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodmatch.errors import ProdmatchError
-from prodmatch.review.session import ReviewSession
+from prodmatch.review.queue import ReviewQueue
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
 
 HOST = "127.0.0.1"
 
@@ -20,63 +27,89 @@ def page_html() -> str:
     return resources.files("prodmatch.review").joinpath("page.html").read_text(encoding="utf-8")
 
 
-def create_app(session: ReviewSession) -> Any:
-    """The FastAPI app of one review session."""
+def _fastapi() -> Any:
     try:
-        from fastapi import FastAPI, HTTPException, Request
-        from fastapi.responses import FileResponse, HTMLResponse
+        import fastapi
     except ImportError:  # pragma: no cover - depends on the install
         raise ProdmatchError(
             "the review page needs FastAPI and uvicorn: pip install 'prodmatch[review]'"
         ) from None
+    return fastapi
 
-    app = FastAPI(title="prodmatch review", docs_url=None, redoc_url=None, openapi_url=None)
+
+def review_router(
+    session: ReviewQueue, *, read: Sequence[Any] = (), write: Sequence[Any] = ()
+) -> "APIRouter":
+    """The page and its API over `session`; `read` and `write` are the dependencies (key
+    checks) of the routes that read and that label. The page itself is static: it holds no
+    data, so it needs no key; it asks for one when its API answers 401 or 403.
+
+    The routes stay out of the OpenAPI schema: they are the page's own, not the service's
+    (a registry's labels go in through `POST /labels`, the documented route).
+    """
+    fastapi = _fastapi()
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.responses import FileResponse, HTMLResponse
+
+    router = fastapi.APIRouter(include_in_schema=False)
     html = page_html()
+    reads, writes = list(read), list(write)
+    missing = fastapi.HTTPException(400, "send left_id, right_id and label")
 
-    @app.get("/", response_class=HTMLResponse)
+    @router.get("/", response_class=HTMLResponse)
     def index() -> str:
         return html
 
-    @app.get("/api/view")
+    @router.get("/api/view", dependencies=reads)
     def view(position: int | None = None) -> dict[str, Any]:
         return session.view(position)
 
-    @app.get("/api/state")
+    @router.get("/api/state", dependencies=reads)
     def state() -> dict[str, Any]:
         return session.state()
 
-    @app.post("/api/label")
-    async def label(request: Request) -> dict[str, Any]:
-        body = await request.json()
+    @router.post("/api/label", dependencies=writes)
+    async def label(request: fastapi.Request) -> dict[str, Any]:
         try:
-            return session.label(str(body["left_id"]), str(body["right_id"]), str(body["label"]))
-        except (KeyError, TypeError) as error:
-            raise HTTPException(400, "send left_id, right_id and label") from error
+            body = await request.json()
+            ids = str(body["left_id"]), str(body["right_id"]), str(body["label"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise missing from error
+        try:
+            return await run_in_threadpool(session.label, *ids)
         except ProdmatchError as error:
-            raise HTTPException(400, str(error)) from error
+            raise fastapi.HTTPException(400, str(error)) from error
 
-    @app.post("/api/undo")
+    @router.post("/api/undo", dependencies=writes)
     def undo() -> dict[str, Any]:
         return session.undo()
 
-    @app.get("/api/explain")
+    @router.get("/api/explain", dependencies=reads)
     def explain(left_id: str, right_id: str) -> dict[str, Any]:
         try:
             return session.explain(left_id, right_id)
         except ProdmatchError as error:
-            raise HTTPException(404, str(error)) from error
+            raise fastapi.HTTPException(404, str(error)) from error
 
-    @app.get("/photo/{side}/{position}/{k}")
+    @router.get("/photo/{side}/{position}/{k}", dependencies=reads)
     def photo(side: str, position: int, k: int) -> Any:
         try:
             return FileResponse(session.photo(side, position, k))
         except ProdmatchError as error:
-            raise HTTPException(404, str(error)) from error
+            raise fastapi.HTTPException(404, str(error)) from error
 
+    return router
+
+
+def create_app(session: ReviewQueue) -> "FastAPI":
+    """The standalone page of one review session (no keys: it listens on 127.0.0.1)."""
+    fastapi = _fastapi()
+    app = fastapi.FastAPI(title="prodmatch review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(review_router(session))
     return app
 
 
-def serve(session: ReviewSession, port: int = 8765, *, log_level: str = "warning") -> None:
+def serve(session: ReviewQueue, port: int = 8765, *, log_level: str = "warning") -> None:
     """Run the page until interrupted (Ctrl-C)."""
     import uvicorn
 
