@@ -62,10 +62,13 @@ class ReviewQueue:
         self.training = False
         self._lock = threading.RLock()
         self._next: int | None = None
-        self.pool = pd.DataFrame({"left_id": [], "right_id": [], "score": [], "decision": []})
+        self.pool = pd.DataFrame()
         self.index: dict[Key, int] = {}
         self.rank_scores: npt.NDArray[np.float64] = np.zeros(0)
         self.rank_threshold = threshold
+        self._set_pool(
+            pd.DataFrame({"left_id": [], "right_id": [], "score": [], "decision": []})
+        )
 
     def _set_pool(self, pool: pd.DataFrame) -> None:
         """A new pool, ranked by its own scores; the random sample drawn for its size."""
