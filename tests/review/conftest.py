@@ -51,13 +51,46 @@ def _free_port() -> int:
 Server = Callable[..., tuple[subprocess.Popen[bytes], str]]
 
 
+def _start(
+    command: list[str], ready: str, log_path: Path, started: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
+    """Start a server process and wait until `ready` (a URL) answers 200."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env
+    )
+    started.append(process)
+    deadline = time.monotonic() + 180  # imports torch: slow on a busy machine
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(log_path.read_text())
+        try:
+            if httpx.get(ready, timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"the server did not start within 180 s: {log_path.read_text()}")
+
+
+@pytest.fixture
+def started_servers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Server processes a test starts, ended after it."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
 def review_server(
-    catalog_files: tuple[Path, Path], tiny_model: Path, tmp_path: Path
-) -> Iterator[Server]:
-    """Starts `prodmatch review` (as a user would) and returns (process, base URL); every
-    process started is ended after the test."""
-    started: list[subprocess.Popen[bytes]] = []
+    catalog_files: tuple[Path, Path],
+    tiny_model: Path,
+    tmp_path: Path,
+    started_servers: list[subprocess.Popen[bytes]],
+) -> Server:
+    """Starts `prodmatch review` (as a user would) and returns (process, base URL)."""
 
     def start(labels: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
         port = _free_port()
@@ -66,24 +99,33 @@ def review_server(
             sys.executable, "-m", "prodmatch.cli", "review", str(left), str(right),
             "--labels", str(labels), "--model", str(tiny_model), "--port", str(port), *extra,
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        log = (tmp_path / f"server-{port}.log").open("wb")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        started.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180  # imports torch: slow on a busy machine
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError((tmp_path / f"server-{port}.log").read_text())
-            try:
-                if httpx.get(url + "/api/state", timeout=1).status_code == 200:
-                    return process, url
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError("the review server did not start within 180 s")
+        log = tmp_path / f"server-{port}.log"
+        return _start(command, url + "/api/state", log, started_servers), url
 
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    return start
+
+
+@pytest.fixture
+def registry_server(
+    tiny_model: Path, tmp_path: Path, started_servers: list[subprocess.Popen[bytes]]
+) -> tuple[str, str]:
+    """`prodmatch serve` over a registry holding both catalogs (platforms `left` and
+    `right`): its base URL and a write key."""
+    from prodmatch.registry import NewListing, Registry
+    from prodmatch.registry.auth import add_key
+    from prodmatch.settings import MatchSettings
+
+    folder = tmp_path / "registry"
+    with Registry(folder, MatchSettings(model=str(tiny_model))) as registry:
+        for platform, rows in (("left", LEFT_ROWS), ("right", RIGHT_ROWS)):
+            registry.upsert([NewListing(platform, i, {"title": t, "price": p}) for i, t, p in rows])
+        key = add_key(registry, "write")
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "prodmatch.cli", "serve", "--registry", str(folder),
+        "--port", str(port),
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    _start(command, url + "/health", tmp_path / f"serve-{port}.log", started_servers)
+    return url, key

@@ -95,3 +95,41 @@ def test_label_by_keyboard_undo_reload_and_kill(
     page.get_by_test_id("left-id").wait_for()
     assert _labelled(page) == 3
     assert _shown(page) not in {p for p, _ in given}
+
+
+def test_the_page_inside_serve_asks_for_a_key_and_labels_into_the_registry(
+    page: Any, registry_server: tuple[str, str], tmp_path: Path
+) -> None:
+    import httpx
+
+    url, key = registry_server
+    page.goto(url + "/review")  # redirected to /review/: the page's API is relative to it
+    page.get_by_test_id("keyform").wait_for()  # 401: the page asks for a key
+    assert "needs an API key" in page.locator("#keywhy").inner_text()
+    page.get_by_test_id("api-key").fill(key)
+    page.keyboard.press("Enter")
+    page.get_by_test_id("left-id").wait_for()
+    assert "key" not in page.url
+    given = []
+    for n, value in enumerate(["y", "n"], start=1):
+        given.append((_shown(page), value))
+        page.keyboard.press(value)
+        _wait_labelled(page, n)
+    page.keyboard.press("u")
+    _wait_labelled(page, 3)
+    page.keyboard.press("Backspace")  # undo the unsure one
+    _wait_labelled(page, 2)
+    page.reload()  # the key stays with the tab; the counter comes from the registry
+    page.get_by_test_id("left-id").wait_for()
+    assert _labelled(page) == 2 and page.locator("#n-y").inner_text() == "1"
+    page.screenshot(path=str(tmp_path / "registry-review-page.png"), full_page=True)
+    headers = {"X-API-Key": key}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+        exported = http.get("/labels/export").text.splitlines()[1:]
+        expected = []
+        for (left, right), value in given:
+            (a_platform, a_id), (b_platform, b_id) = (x.split("/") for x in (left, right))
+            expected.append(f"{a_id},{b_id},{1 if value == 'y' else 0},{a_platform},{b_platform}")
+            products = {http.get(f"/listings/{x}/product").json()["id"] for x in (left, right)}
+            assert len(products) == (1 if value == "y" else 2)  # the registry acted on it
+        assert sorted(exported) == sorted(expected)
