@@ -45,6 +45,19 @@ def test_cache_returns_missing_positions(tmp_path: Path) -> None:
     assert cache.dim == 3
 
 
+def test_cache_serves_other_threads(tmp_path: Path) -> None:
+    """A server opens its encoder in one thread and encodes in request threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = EmbeddingCache("m", tmp_path)
+    cache.put_many(["a"], np.ones((1, 3), dtype=np.float32))
+    with ThreadPoolExecutor(2) as pool:
+        found = list(pool.map(lambda text: cache.get_many([text, "b"], 3), ["a", "a"]))
+        pool.submit(cache.put_many, ["b"], np.zeros((1, 3), dtype=np.float32)).result()
+    assert all(missing == [1] for _, missing in found)
+    assert cache.get_many(["b"], 3)[1] == [] and cache.dim == 3
+
+
 def test_cache_key_follows_the_weights(tiny_model: Path, tmp_path: Path) -> None:
     import shutil
 

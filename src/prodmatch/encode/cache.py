@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,20 +26,26 @@ def default_cache_dir() -> Path:
 
 
 class EmbeddingCache:
-    """Float32 vectors stored per (model fingerprint, text)."""
+    """Float32 vectors stored per (model fingerprint, text).
+
+    Usable from any thread, one at a time (a lock): a server opens its encoder in the main
+    thread and encodes in request threads.
+    """
 
     def __init__(self, model_key: str, directory: Path | None = None) -> None:
         folder = (directory or default_cache_dir()) / "embeddings"
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{model_key}.sqlite"
-        self._db = sqlite3.connect(self.path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._lock = threading.Lock()
         self._db.execute("CREATE TABLE IF NOT EXISTS emb (key BLOB PRIMARY KEY, vec BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
 
     @property
     def dim(self) -> int | None:
         """The vector size recorded by the first write, so a fully cached run skips the model."""
-        row = self._db.execute("SELECT value FROM meta WHERE name = 'dim'").fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'dim'").fetchone()
         return int(row[0]) if row else None
 
     @staticmethod
@@ -53,8 +60,9 @@ class EmbeddingCache:
         for start in range(0, len(unique), _LOOKUP_CHUNK):
             chunk = unique[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})", chunk)
-            found.update(rows.fetchall())
+            with self._lock:
+                rows = self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})", chunk)
+                found.update(rows.fetchall())
         out = np.zeros((len(texts), dim), dtype=np.float32)
         missing: list[int] = []
         for i, key in enumerate(keys):
@@ -70,11 +78,12 @@ class EmbeddingCache:
             (self.key(t), np.ascontiguousarray(v, dtype=np.float32).tobytes())
             for t, v in zip(texts, vectors, strict=True)
         ]
-        with self._db:
+        with self._lock, self._db:
             self._db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('dim', ?)", (str(vectors.shape[1]),)
             )
             self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
