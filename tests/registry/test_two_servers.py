@@ -21,7 +21,7 @@ pytest.importorskip("psycopg")
 pytest.importorskip("uvicorn")
 
 CLIENTS = 2  # writer threads per server
-BATCHES = 6
+BATCHES = 5
 BATCH = 3
 
 
