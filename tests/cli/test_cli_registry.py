@@ -59,3 +59,39 @@ def test_key_add_prints_a_key_once(tiny_model: Path, tmp_path: Path) -> None:
     assert token not in (folder / "registry.sqlite3").read_bytes().decode("latin-1")
     code, output = _run("registry", "key", "add", folder, "--scope", "admin")
     assert code == 2 and "scope must be one of read, write" in output
+
+
+def test_labels_export_as_the_pairs_train_reads(tiny_model: Path, tmp_path: Path) -> None:
+    """`registry labels --left P --right Q` writes what `train --left P.csv --right Q.csv
+    --train` reads, oriented P to Q even where Q sorts first; labels of other platforms stay
+    out."""
+    from prodmatch.cli import _training_data
+    from prodmatch.registry import Registry
+
+    rows = {
+        "walmart": "id,title\nw1,canon sd990 silver\nw2,nikon p100 black\n",
+        "amazon": "id,title\na1,canon powershot sd990\na2,nikon coolpix p100\n",
+        "ebay": "id,title\ne1,canon sd990 camera\n",
+    }
+    folder = tmp_path / "registry"
+    for platform, text in rows.items():
+        catalog = tmp_path / f"{platform}.csv"
+        catalog.write_text(text, encoding="utf-8")
+        model = ("--model", tiny_model) if platform == "walmart" else ()
+        code, output = _run("registry", "load", folder, catalog, "--platform", platform, *model)
+        assert code == 0, output
+    with Registry(folder) as registry:
+        registry.label(("walmart", "w1"), ("amazon", "a1"), True)
+        registry.label(("amazon", "a2"), ("walmart", "w1"), False)
+        registry.label(("ebay", "e1"), ("amazon", "a1"), True)  # not between the two
+    out = tmp_path / "labels.csv"
+    code, output = _run(
+        "registry", "labels", folder, "--left", "walmart", "--right", "amazon", "-o", out
+    )
+    assert code == 0 and "2 labelled pairs" in output, output
+    _, _, train, _ = _training_data(
+        None, tmp_path / "walmart.csv", tmp_path / "amazon.csv", out, None, None, "id"
+    )
+    assert sorted(map(tuple, train.to_numpy().tolist())) == [("w1", "a1", 1), ("w1", "a2", 0)]
+    code, output = _run("registry", "labels", folder, "--left", "walmart", "-o", out)
+    assert code == 2 and "give both platforms" in output

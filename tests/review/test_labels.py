@@ -24,6 +24,13 @@ def test_labels_are_a_training_file_and_reopen_in_order(tmp_path: Path) -> None:
         ["a1", "b3", 1],
         ["a1", "b4", 0],
     ]
+    from prodmatch.cli import _training_data  # and with the catalogs, as `train` calls it
+
+    left, right = tmp_path / "left.csv", tmp_path / "right.csv"
+    left.write_text("id,title\na1,x\na2,y\n", encoding="utf-8")
+    right.write_text("id,title\nb3,x\nb4,y\nb9,z\n", encoding="utf-8")
+    _, _, train, _ = _training_data(None, left, right, path, None, None, "id")
+    assert train.values.tolist() == pairs.values.tolist()
     again = LabelStore(path)
     assert [(x.key, x.label) for x in again.labels] == [
         (("a1", "b3"), 1),

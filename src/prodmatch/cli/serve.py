@@ -126,6 +126,36 @@ def load(
     console.print(f"{catalog}: {shown}", highlight=False, soft_wrap=True)
 
 
+@registry_app.command("labels")
+@friendly_errors
+def labels(
+    folder: Path,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The pairs CSV to write.")],
+    left: Annotated[
+        str | None, typer.Option(help="Left platform: only labels between it and --right.")
+    ] = None,
+    right: Annotated[str | None, typer.Option(help="Right platform (with --left).")] = None,
+    database: Database = None,
+) -> None:
+    """Write the registry's labels as training pairs (ltable_id,rtable_id,label). With
+    --left and --right, the pairs between those platforms, oriented left to right: `prodmatch
+    train --left LEFT.csv --right RIGHT.csv --train OUTPUT` reads them with the catalogs the
+    platforms were loaded from."""
+    from prodmatch.io import atomic_write_text, check_outputs
+    from prodmatch.registry.registry import SETTINGS_FILE
+    from prodmatch.registry.store import SQLITE_FILE
+
+    check_outputs([folder / SQLITE_FILE, folder / SETTINGS_FILE], [output])
+    opened = _open(folder, None, None, None, database)
+    try:
+        text = opened.export_labels(left, right)
+    finally:
+        opened.close()
+    atomic_write_text(output, text)
+    pairs = text.count("\n") - 1
+    console.print(f"{output}: {pairs} labelled pairs", highlight=False, soft_wrap=True)
+
+
 @key_app.command("add")
 @friendly_errors
 def key_add(

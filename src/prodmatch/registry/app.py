@@ -178,8 +178,12 @@ def create_app(
         return registry.label(a, b, body.same)
 
     @app.get("/labels/export", response_class=PlainTextResponse, dependencies=[read])
-    def export_labels() -> PlainTextResponse:
-        return PlainTextResponse(registry.export_labels(), media_type="text/csv")
+    def export_labels(
+        left: Platform | None = Query(None), right: Platform | None = Query(None)
+    ) -> PlainTextResponse:
+        """The labels as training pairs; with `left` and `right` (platforms), those between
+        the two, oriented left to right, for `prodmatch train --left --right`."""
+        return PlainTextResponse(registry.export_labels(left, right), media_type="text/csv")
 
     @app.post("/match", dependencies=[read])
     def match(body: MatchIn) -> dict[str, Any]:

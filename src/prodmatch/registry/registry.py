@@ -384,16 +384,30 @@ class Registry(Search):
                 "indexed": len(self.index),
             }
 
-    def export_labels(self) -> str:
+    def export_labels(self, left: str | None = None, right: str | None = None) -> str:
         """Labels as a pairs CSV (`ltable_id,rtable_id,label`, 1 = same) for `prodmatch
-        train`, with each listing's platform beside its id."""
+        train`, with each listing's platform beside its id.
+
+        With `left` and `right` platforms, only the labels between those two, each pair
+        oriented left to right: exactly what `prodmatch train --left LEFT.csv --right
+        RIGHT.csv --train labels.csv` reads, with the catalogs those platforms were loaded
+        from. Without them, every label, its listings in (platform, id) order.
+        """
+        if (left is None) != (right is None):
+            raise ProdmatchError("give both platforms (left and right), or neither")
         with self.lock:
             rows = self.store.all_labels()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["ltable_id", "rtable_id", "label", "left_platform", "right_platform"])
         for a_platform, a_id, b_platform, b_id, same in rows:
-            writer.writerow([a_id, b_id, int(same), a_platform, b_platform])
+            a, b = (a_platform, a_id), (b_platform, b_id)
+            if left is not None:
+                if (a_platform, b_platform) == (right, left):
+                    a, b = b, a
+                elif (a_platform, b_platform) != (left, right):
+                    continue
+            writer.writerow([a[1], b[1], int(same), a[0], b[0]])
         return out.getvalue()
 
 

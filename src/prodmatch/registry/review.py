@@ -65,9 +65,7 @@ class RegistryLabels:
 
     @property
     def labels(self) -> list[Label]:
-        stored = [
-            Label(page_id(a), page_id(b), int(same)) for a, b, same in self.registry.labels()
-        ]
+        stored = [Label(page_id(a), page_id(b), int(same)) for a, b, same in self.registry.labels()]
         known = {x.key for x in stored}
         merged: list[Label] = []
         unsure = sorted(self._unsure, key=lambda item: item[0])

@@ -27,14 +27,13 @@ def page_html() -> str:
     return resources.files("prodmatch.review").joinpath("page.html").read_text(encoding="utf-8")
 
 
-def _fastapi() -> Any:
+def _need_fastapi() -> None:
     try:
-        import fastapi
+        import fastapi  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the install
         raise ProdmatchError(
             "the review page needs FastAPI and uvicorn: pip install 'prodmatch[review]'"
         ) from None
-    return fastapi
 
 
 def review_router(
@@ -47,14 +46,15 @@ def review_router(
     The routes stay out of the OpenAPI schema: they are the page's own, not the service's
     (a registry's labels go in through `POST /labels`, the documented route).
     """
-    fastapi = _fastapi()
+    _need_fastapi()
+    from fastapi import APIRouter, HTTPException, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import FileResponse, HTMLResponse
 
-    router = fastapi.APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False)
     html = page_html()
     reads, writes = list(read), list(write)
-    missing = fastapi.HTTPException(400, "send left_id, right_id and label")
+    missing = HTTPException(400, "send left_id, right_id and label")
 
     @router.get("/", response_class=HTMLResponse)
     def index() -> str:
@@ -69,7 +69,7 @@ def review_router(
         return session.state()
 
     @router.post("/api/label", dependencies=writes)
-    async def label(request: fastapi.Request) -> dict[str, Any]:
+    async def label(request: Request) -> dict[str, Any]:
         try:
             body = await request.json()
             ids = str(body["left_id"]), str(body["right_id"]), str(body["label"])
@@ -78,7 +78,7 @@ def review_router(
         try:
             return await run_in_threadpool(session.label, *ids)
         except ProdmatchError as error:
-            raise fastapi.HTTPException(400, str(error)) from error
+            raise HTTPException(400, str(error)) from error
 
     @router.post("/api/undo", dependencies=writes)
     def undo() -> dict[str, Any]:
@@ -89,22 +89,24 @@ def review_router(
         try:
             return session.explain(left_id, right_id)
         except ProdmatchError as error:
-            raise fastapi.HTTPException(404, str(error)) from error
+            raise HTTPException(404, str(error)) from error
 
     @router.get("/photo/{side}/{position}/{k}", dependencies=reads)
     def photo(side: str, position: int, k: int) -> Any:
         try:
             return FileResponse(session.photo(side, position, k))
         except ProdmatchError as error:
-            raise fastapi.HTTPException(404, str(error)) from error
+            raise HTTPException(404, str(error)) from error
 
     return router
 
 
 def create_app(session: ReviewQueue) -> "FastAPI":
     """The standalone page of one review session (no keys: it listens on 127.0.0.1)."""
-    fastapi = _fastapi()
-    app = fastapi.FastAPI(title="prodmatch review", docs_url=None, redoc_url=None, openapi_url=None)
+    _need_fastapi()
+    from fastapi import FastAPI
+
+    app = FastAPI(title="prodmatch review", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(review_router(session))
     return app
 

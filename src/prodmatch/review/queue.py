@@ -66,9 +66,7 @@ class ReviewQueue:
         self.index: dict[Key, int] = {}
         self.rank_scores: npt.NDArray[np.float64] = np.zeros(0)
         self.rank_threshold = threshold
-        self._set_pool(
-            pd.DataFrame({"left_id": [], "right_id": [], "score": [], "decision": []})
-        )
+        self._set_pool(pd.DataFrame({"left_id": [], "right_id": [], "score": [], "decision": []}))
 
     def _set_pool(self, pool: pd.DataFrame) -> None:
         """A new pool, ranked by its own scores; the random sample drawn for its size."""
@@ -181,7 +179,9 @@ class ReviewQueue:
 
     def _state(self, labels: list[Label]) -> dict[str, Any]:
         given = {x.key: x.label for x in labels}
-        counts = {letter: sum(v == value for v in given.values()) for value, letter in LETTERS.items()}
+        counts = {
+            letter: sum(v == value for v in given.values()) for value, letter in LETTERS.items()
+        }
         return {
             "labelled": len(labels),
             "counts": {k: counts[k] for k in ("y", "n", "u")},
