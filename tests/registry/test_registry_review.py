@@ -95,7 +95,7 @@ def test_the_page_needs_a_read_key_to_look_and_a_write_key_to_label(page: Any) -
 def test_the_next_pair_is_the_least_certain_and_the_pool_follows_new_listings(
     filled: Any,
 ) -> None:
-    review = RegistryReview(filled, QueueOptions(random_share=0))
+    review = RegistryReview(filled, QueueOptions(random_share=0), rebuild_s=0)
     first = review.view()
     pool = review.pool
     nearest = int(np.argmin(np.abs(pool["score"].to_numpy() - review.threshold)))
@@ -106,7 +106,10 @@ def test_the_next_pair_is_the_least_certain_and_the_pool_follows_new_listings(
     keys = list(zip(pool["left_id"], pool["right_id"], strict=True))
     assert all(parse_id(left) < parse_id(right) for left, right in keys)  # as labels are kept
     size = len(pool)
+    waiting = RegistryReview(filled, rebuild_s=3600)  # rebuilds at most once an hour
+    assert waiting.state()["candidates"] == size
     filled.upsert([item("amazon", "a9", "canon powershot sd990 silver camera")])
+    assert waiting.state()["candidates"] == size
     assert review.state()["candidates"] > size
     now = zip(review.pool["left_id"], review.pool["right_id"], strict=True)
     assert any("amazon/a9" in pair for pair in now)

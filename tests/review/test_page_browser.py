@@ -122,6 +122,9 @@ def test_the_page_inside_serve_asks_for_a_key_and_labels_into_the_registry(
     page.reload()  # the key stays with the tab; the counter comes from the registry
     page.get_by_test_id("left-id").wait_for()
     assert _labelled(page) == 2 and page.locator("#n-y").inner_text() == "1"
+    page.wait_for_function(  # the explanation, encoded in a request thread
+        "document.getElementById('explain').textContent.includes('Why this score')"
+    )
     page.screenshot(path=str(tmp_path / "registry-review-page.png"), full_page=True)
     headers = {"X-API-Key": key}
     with httpx.Client(base_url=url, headers=headers, timeout=30) as http:

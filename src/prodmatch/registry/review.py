@@ -6,7 +6,8 @@ The page, its keys and its choice of the next pair are the standalone page's
 - **pairs**: the listings stored last (`listings`, default 2,000), each with its nearest
   stored neighbours, scored through the registry's core (`Search.stored_pairs`); the pool is
   rebuilt when the registry's vector generation moves (a listing added, re-worded or
-  deleted, by this process or another one on the same database). A pair's decision is its
+  deleted, by this process or another one on the same database), at most every 30 s, as a
+  rebuild holds the registry's lock while it scores. A pair's decision is its
   score reaching the registry's join threshold, which is also the threshold the uncertainty
   is measured from;
 - **labels**: "same" and "not same" go through `Registry.label`, the code behind
@@ -21,6 +22,7 @@ A pair is named on the page by its listings as ``platform/id`` (neither may hold
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
@@ -37,6 +39,7 @@ from prodmatch.review.queue import ReviewQueue
 
 LISTINGS = 2000  # listings whose neighbours make the pool
 PAGE_K = 5  # neighbours of each
+REBUILD_S = 30.0  # the least time between two rebuilds of the pool (each blocks writes)
 
 
 def page_id(key: Key) -> str:
@@ -109,6 +112,7 @@ class RegistryReview(ReviewQueue):
         *,
         listings: int = LISTINGS,
         k: int = PAGE_K,
+        rebuild_s: float = REBUILD_S,
     ) -> None:
         threshold = registry.scorer.cluster_threshold
         saved_to = "the registry (as POST /labels)"
@@ -116,14 +120,17 @@ class RegistryReview(ReviewQueue):
         self.registry = registry
         self.listings = listings
         self.k = k
+        self.rebuild_s = rebuild_s
         self.built_at: int | None = None  # the vector generation the pool was built at
+        self._built_when = 0.0  # time.monotonic() of that build
 
     def refresh(self) -> None:
         """Rebuild the pool when the registry's listings changed since it was built."""
         with self.registry.lock:
             generation = self.registry.store.vseq()
         with self._lock:
-            if generation == self.built_at:
+            recent = time.monotonic() - self._built_when < self.rebuild_s
+            if generation == self.built_at or (self.built_at is not None and recent):
                 return
             found = self.registry.stored_pairs(self.listings, self.k)
             self._set_pool(
@@ -136,7 +143,7 @@ class RegistryReview(ReviewQueue):
                     }
                 )
             )
-            self.built_at = generation
+            self.built_at, self._built_when = generation, time.monotonic()
 
     def _listing(self, name: str) -> Listing | None:
         try:
