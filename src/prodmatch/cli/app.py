@@ -107,7 +107,24 @@ def _settings(
     if columns:
         merged["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
     merged.update({k: v for k, v in overrides.items() if v is not None})
-    return MatchSettings.from_dict(merged)
+    result = MatchSettings.from_dict(merged)
+    _say_preset_overruled(result)
+    return result
+
+
+def _say_preset_overruled(settings: MatchSettings) -> None:
+    """One line when a named model (typed, in the settings file or a matcher's) is used
+    instead of the encoder the preset names, so nobody believes they ran the other one."""
+    from prodmatch.encode.presets import preset_model
+
+    if settings.preset is None or settings.model == preset_model(settings.preset):
+        return
+    console.print(
+        f"encoder {settings.model}: a named model wins over --preset {settings.preset} "
+        f"({preset_model(settings.preset)})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _threshold(value: str | None) -> float | None:
