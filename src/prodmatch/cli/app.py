@@ -108,6 +108,10 @@ def _settings(
         merged["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
     merged.update({k: v for k, v in overrides.items() if v is not None})
     result = MatchSettings.from_dict(merged)
+    if result.device == "cuda":  # refused now, in one line, not after reading the catalogs
+        from prodmatch.device import resolve_device
+
+        resolve_device(result.device)
     _say_preset_overruled(result)
     return result
 
