@@ -11,6 +11,7 @@ export (tens of seconds) happens once per model.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -70,10 +71,12 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     offline()
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # "Loading weights"
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
-    wrapper = _pooled_module(model, _pooling(model_dir))
-    sample = {name: torch.ones(2, 8, dtype=torch.long) for name in _INPUTS}
+    # MPNet (the accurate preset) has no token types: its graph takes the other two inputs
+    inputs = [n for n in _INPUTS if n in inspect.signature(model.forward).parameters]
+    wrapper = _pooled_module(model, _pooling(model_dir), inputs)
+    sample = {name: torch.ones(2, 8, dtype=torch.long) for name in inputs}
     target.parent.mkdir(parents=True, exist_ok=True)
-    axes = {name: {0: "batch", 1: "sequence"} for name in _INPUTS}
+    axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
     with atomic_path(target) as tmp, torch.inference_mode(), warnings.catch_warnings():
         # Both are about inputs this graph never gets: the padding branch is traced for
         # dynamic shapes (and checked against torch in the tests), no index is negative.
@@ -81,9 +84,9 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
         warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
             wrapper,
-            tuple(sample[n] for n in _INPUTS),
+            tuple(sample[n] for n in inputs),
             str(tmp),
-            input_names=list(_INPUTS),
+            input_names=inputs,
             output_names=[OUTPUT_NAME],
             dynamic_axes={**axes, OUTPUT_NAME: {0: "batch"}},
             opset_version=17,
@@ -213,7 +216,8 @@ def _pooling(model_dir: Path) -> str:
     raise ProdmatchError(f"{config}: only mean or CLS pooling can be exported to ONNX")
 
 
-def _pooled_module(model: Any, pooling: str) -> Any:
+def _pooled_module(model: Any, pooling: str, inputs: list[str]) -> Any:
+    """The transformer with pooling and normalisation, taking `inputs` in their order."""
     import torch
 
     class Pooled(torch.nn.Module):
@@ -221,10 +225,10 @@ def _pooled_module(model: Any, pooling: str) -> Any:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            hidden = self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+        def forward(self, *tensors: Any) -> Any:
+            named = dict(zip(inputs, tensors, strict=True))
+            attention_mask = named["attention_mask"]
+            hidden = self.model(**named).last_hidden_state
             if pooling == "cls":
                 pooled = hidden[:, 0]
             else:
