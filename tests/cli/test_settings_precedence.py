@@ -152,6 +152,12 @@ def test_a_preset_picks_the_encoder_unless_a_model_is_named(
     file = tmp_path / "preset.json"
     file.write_text(json.dumps({"preset": "accurate"}), encoding="utf-8")
     assert _settings_of(seen, *match, "--settings", file).model == "all-mpnet-base-v2"
+    # a matcher trained with a preset records it; using the matcher repeats no line about it
+    info = json.loads((files["matcher"] / MATCHER_FILE).read_text(encoding="utf-8"))
+    info["settings"]["preset"] = "accurate"
+    (files["matcher"] / MATCHER_FILE).write_text(json.dumps(info), encoding="utf-8")
+    code, output = _run(*match, "--model", files["matcher"])
+    assert seen[-1].preset == "accurate" and "wins over" not in output, output
 
 
 def test_dedupe_train_and_evaluate_take_the_preset_and_the_device(

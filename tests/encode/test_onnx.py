@@ -105,3 +105,30 @@ def test_int8_graph_of_the_real_minilm_agrees_with_torch(tmp_path: Path) -> None
     cosine = np.einsum("ij,ij->i", int8, torch_vectors)
     assert cosine.mean() >= 0.99, cosine.mean()
     assert cosine.min() >= 0.95, cosine.min()
+
+
+def test_a_model_without_token_types_exports_too(tiny_model: Path, tmp_path: Path) -> None:
+    """MPNet (the accurate preset's all-mpnet-base-v2) takes no token_type_ids: its graph has
+    the other two inputs and agrees with torch."""
+    import shutil
+
+    import torch
+    from transformers import MPNetConfig, MPNetModel
+
+    folder = tmp_path / "tiny-mpnet"
+    shutil.copytree(
+        tiny_model, folder, ignore=shutil.ignore_patterns("*.safetensors", "config.json")
+    )
+    torch.manual_seed(0)
+    config = MPNetConfig(
+        vocab_size=30527,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
+    MPNetModel(config).save_pretrained(folder)
+    encoder = OnnxEncoder(folder, "onnx", 128, cache_dir=tmp_path)
+    assert encoder.inputs == {"input_ids", "attention_mask"}
+    reference = TextEncoder(folder, cache=False).encode(TEXTS, progress=False)
+    assert np.einsum("ij,ij->i", encoder.encode(TEXTS), reference).min() > 0.9999

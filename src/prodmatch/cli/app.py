@@ -112,20 +112,21 @@ def _settings(
         from prodmatch.device import resolve_device
 
         resolve_device(result.device)
-    _say_preset_overruled(result)
+    _say_preset_overruled(result, overrides.get("preset") or from_file.get("preset"))
     return result
 
 
-def _say_preset_overruled(settings: MatchSettings) -> None:
-    """One line when a named model (typed, in the settings file or a matcher's) is used
-    instead of the encoder the preset names, so nobody believes they ran the other one."""
+def _say_preset_overruled(settings: MatchSettings, asked: str | None) -> None:
+    """One line when a preset typed or in the settings file is overruled by a named model
+    (typed, in the file or a matcher's), so nobody believes they ran the other encoder. A
+    matcher's own recorded preset says how it was trained and is not repeated."""
     from prodmatch.encode.presets import preset_model
 
-    if settings.preset is None or settings.model == preset_model(settings.preset):
+    if asked is None or settings.model == preset_model(asked):
         return
     console.print(
-        f"encoder {settings.model}: a named model wins over --preset {settings.preset} "
-        f"({preset_model(settings.preset)})",
+        f"encoder {settings.model}: a named model wins over --preset {asked} "
+        f"({preset_model(asked)})",
         highlight=False,
         soft_wrap=True,
     )
