@@ -132,3 +132,26 @@ def test_a_model_without_token_types_exports_too(tiny_model: Path, tmp_path: Pat
     assert encoder.inputs == {"input_ids", "attention_mask"}
     reference = TextEncoder(folder, cache=False).encode(TEXTS, progress=False)
     assert np.einsum("ij,ij->i", encoder.encode(TEXTS), reference).min() > 0.9999
+
+
+def test_an_int8_graph_that_disagrees_is_refused_once_and_for_all(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodmatch.encode import onnx
+    from prodmatch.errors import ProdmatchError
+
+    fp32 = ensure_onnx(tiny_model, "onnx", tmp_path)
+    assert onnx.graph_agreement(tiny_model, fp32, fp32) == pytest.approx(1.0)
+    monkeypatch.setattr(onnx, "graph_agreement", lambda *_: 0.03)  # as all-mpnet-base-v2's
+    with pytest.raises(ProdmatchError, match=r"int8 quantisation breaks this model \(cosine 0.03"):
+        ensure_onnx(tiny_model, "onnx-int8", tmp_path)
+    assert not onnx_path(tiny_model, "onnx-int8", tmp_path).exists()  # never used later
+
+    def no_second_try(*_: object) -> None:
+        raise AssertionError("quantised again")
+
+    monkeypatch.setattr(onnx, "quantize_int8", no_second_try)
+    with pytest.raises(ProdmatchError, match="use --engine onnx or torch"):
+        TextEncoder(tiny_model, engine="onnx-int8", cache_dir=tmp_path).encode(
+            TEXTS, progress=False
+        )

@@ -51,12 +51,55 @@ def ensure_onnx(model_dir: Path, engine: Engine, cache_dir: Path | None = None) 
     target = onnx_path(model_dir, engine, cache_dir)
     if target.is_file():
         return target
+    refused = target.with_suffix(".refused")
+    if refused.is_file():
+        raise ProdmatchError(refused.read_text(encoding="utf-8").strip())
     fp32 = onnx_path(model_dir, "onnx", cache_dir)
     if not fp32.is_file():
         export_onnx(model_dir, fp32)
     if engine == "onnx-int8":
         quantize_int8(fp32, target)
+        agreement = graph_agreement(model_dir, fp32, target)
+        if agreement < INT8_AGREEMENT:
+            target.unlink()
+            message = (
+                f"{model_dir.name}: int8 quantisation breaks this model (cosine {agreement:.2f} "
+                "to its float32 graph on sample titles); use --engine onnx or torch"
+            )
+            refused.write_text(message + "\n", encoding="utf-8")  # not quantised again
+            raise ProdmatchError(message)
     return target
+
+
+# An int8 graph whose vectors agree less than this (mean cosine) with its float32 graph is
+# refused, not used. MiniLM's agrees at 0.99; all-mpnet-base-v2's came out at 0.03, unrelated
+# vectors (bench/results/encode_speed.json), also with only its MatMuls quantised.
+INT8_AGREEMENT = 0.9
+_PROBES = (
+    "Sony Bravia KD-55X85J 55 inch 4K Ultra HD Smart LED TV",
+    "Canon PIXMA PG-245 black ink cartridge",
+    "Apple MacBook Air 13.3 M1 8GB 256GB space grey",
+    "Bose QuietComfort 45 wireless noise cancelling headphones white",
+    "Logitech MX Master 3 advanced wireless mouse",
+    "Samsung 970 EVO Plus 1TB NVMe M.2 internal SSD MZ-V7S1T0BW",
+)
+
+
+def graph_agreement(model_dir: Path, first: Path, second: Path) -> float:
+    """Mean cosine between two graphs' vectors of a few product titles."""
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    tokens = AutoTokenizer.from_pretrained(str(model_dir))(list(_PROBES), padding=True)
+    vectors = []
+    for graph in (first, second):
+        session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+        names = {i.name for i in session.get_inputs()}
+        feed = {n: np.asarray(tokens[n], dtype=np.int64) for n in _INPUTS if n in names}
+        if "token_type_ids" in names and "token_type_ids" not in feed:
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        vectors.append(np.asarray(session.run([OUTPUT_NAME], feed)[0], dtype=np.float64))
+    return float(np.einsum("ij,ij->i", *vectors).mean())
 
 
 def export_onnx(model_dir: Path, target: Path) -> Path:
