@@ -35,7 +35,6 @@ def test_the_split_is_stratified_by_cluster_and_seeded(pairs: pd.DataFrame) -> N
     share_others = (valid["label"] == 0).sum() / (pairs["label"] == 0).sum()
     assert 0.15 <= share_matches <= 0.3 and 0.15 <= share_others <= 0.3
     assert (split.valid_pairs, split.valid_matches) == (len(valid), valid["label"].sum())
-
     # the validation products were never a training match: no listing of a held-out match
     # is in a training match
     def matched(frame: pd.DataFrame) -> set[str]:
