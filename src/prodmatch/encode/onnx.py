@@ -73,7 +73,7 @@ def ensure_onnx(model_dir: Path, engine: Engine, cache_dir: Path | None = None) 
 
 # An int8 graph whose vectors agree less than this (mean cosine) with its float32 graph is
 # refused, not used. MiniLM's agrees at 0.99; all-mpnet-base-v2's came out at 0.03, unrelated
-# vectors (bench/results/encode_speed.json), also with only its MatMuls quantised.
+# vectors (bench/results/encode_speed.json).
 INT8_AGREEMENT = 0.9
 _PROBES = (
     "Sony Bravia KD-55X85J 55 inch 4K Ultra HD Smart LED TV",
