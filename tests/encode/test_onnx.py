@@ -113,21 +113,16 @@ def test_a_model_without_token_types_exports_too(tiny_model: Path, tmp_path: Pat
     import shutil
 
     import torch
-    from transformers import MPNetConfig, MPNetModel
+    from transformers import BertConfig, MPNetConfig, MPNetModel
 
     folder = tmp_path / "tiny-mpnet"
     shutil.copytree(
         tiny_model, folder, ignore=shutil.ignore_patterns("*.safetensors", "config.json")
     )
     torch.manual_seed(0)
-    config = MPNetConfig(
-        vocab_size=30527,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-    )
-    MPNetModel(config).save_pretrained(folder)
+    shape = BertConfig.from_pretrained(tiny_model).to_dict()  # the tiny BERT's sizes
+    sizes = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    MPNetModel(MPNetConfig(**{k: shape[k] for k in sizes})).save_pretrained(folder)
     encoder = OnnxEncoder(folder, "onnx", 128, cache_dir=tmp_path)
     assert encoder.inputs == {"input_ids", "attention_mask"}
     reference = TextEncoder(folder, cache=False).encode(TEXTS, progress=False)
