@@ -5,7 +5,8 @@ Nothing in prodmatch needs a GPU; the CPU path is the reference and the tested o
 everywhere. On CUDA the transformers run under mixed precision (bfloat16 where the GPU has it,
 else float16 for inference only, as float16 training would need loss scaling); on the CPU
 nothing changes, so CPU results are the same as before devices existed. The ONNX engines run
-on the CPU whatever the device.
+on the CPU whatever the device. A run on a GPU is not bit-for-bit repeatable (its kernels and
+its random state, which checkpoints do not keep, differ from the CPU's); the CPU run is.
 """
 
 from __future__ import annotations
