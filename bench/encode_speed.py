@@ -1,6 +1,7 @@
 """Encoding throughput, agreement and peak memory of the text encoder, engine by engine.
 
     .venv/bin/python bench/encode_speed.py [--n 10000] [--engines plain,torch,onnx,onnx-int8]
+    .venv/bin/python bench/encode_speed.py --preset accurate --n 1000   # all-mpnet-base-v2
 
 Encodes the same synthetic listings (titles only with --titles, else all columns as matching
 serialises them) with each engine, the cache off, after a warm-up: `plain` is
@@ -30,6 +31,7 @@ from _results import RESULTS, append_record, start_record
 from prodmatch.data import catalog_from_frame
 from prodmatch.encode import TextEncoder
 from prodmatch.encode.models import offline, resolve_model_path
+from prodmatch.encode.presets import PRESETS, preset_model
 from prodmatch.linker import Linker
 from prodmatch.synth import generate_catalogs
 
@@ -39,12 +41,16 @@ Encode = Callable[[list[str]], npt.NDArray[np.float32]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    parser.add_argument(
+        "--model", default=None, help="A model name or folder (wins over --preset)."
+    )
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=None)
     parser.add_argument("--engines", default="plain,torch,onnx,onnx-int8")
     parser.add_argument("--titles", action="store_true", help="Encode titles only.")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    args.model = args.model or preset_model(args.preset)
     record = start_record()
     engines: list[dict[str, Any]] = []
     texts = _texts(args.n, args.titles)
@@ -73,7 +79,13 @@ def main() -> None:
             }
         )
         print(json.dumps(engines[-1]), flush=True)
-    results = {"model": args.model, "titles": args.titles, "engines": engines}
+    results = {
+        "model": args.model,
+        "preset": args.preset,
+        "titles": args.titles,
+        "max_seq_length": args.max_seq_length,
+        "engines": engines,
+    }
     append_record(args.out / "encode_speed.json", record, results)
 
 

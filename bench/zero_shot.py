@@ -6,6 +6,8 @@ bench/results/zero_shot.json; bench/results/zero_shot.md tabulates the newest re
 
     .venv/bin/python bench/zero_shot.py [--datasets ../shared/datasets] [--scorers hybrid,...]
     .venv/bin/python bench/zero_shot.py --scorers dense --names abt-buy --engine onnx-int8
+    .venv/bin/python bench/zero_shot.py --preset accurate --names abt-buy,abt-buy-full \
+        --engine onnx --columns name
 
 The F1 figures do not depend on the machine's load; the reports' seconds and peak RSS do (the
 record says whether the machine was shared).
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from _results import append_record, start_record
 
+from prodmatch.encode.presets import PRESETS
 from prodmatch.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,12 +55,16 @@ def main() -> None:
     parser.add_argument("--engine", default=None, help="Text encoder engine (default: torch).")
     parser.add_argument("--only", choices=("pairs", "linkage"), default=None)
     parser.add_argument("--names", default=None, help="Only these datasets, e.g. abt-buy.")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=None)
+    parser.add_argument("--columns", default=None, help="Only these columns, e.g. name.")
     args = parser.parse_args()
-    record = start_record()
+    record = {**start_record(), "preset": args.preset or "fast"}
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for scorer in args.scorers.split(","):
             common = ["--scorer", scorer, *(["--engine", args.engine] if args.engine else [])]
+            common += ["--preset", args.preset] if args.preset else []
+            common += ["--columns", args.columns] if args.columns else []
             names = args.names.split(",") if args.names else None
             for name in PAIR_SETS:
                 folder = args.datasets / name

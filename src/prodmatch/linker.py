@@ -126,6 +126,7 @@ class Linker:
                 max_seq_length=s.max_seq_length,
                 batch_size=s.batch_size,
                 engine=s.engine,
+                device=s.device,
             )
         return self._encoder
 
@@ -475,7 +476,7 @@ def _load_reranker(settings: MatchSettings) -> Reranker | None:
         return None
     from prodmatch.rerank import Reranker
 
-    return Reranker.load(part(settings.model, CROSS_DIR))
+    return Reranker.load(part(settings.model, CROSS_DIR), device=settings.device)
 
 
 def _load_fusion(settings: MatchSettings) -> FusionHead | None:

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from prodmatch.decide.assign import Assignment
-from prodmatch.encode.models import DEFAULT_MODEL
+from prodmatch.device import Device
 from prodmatch.encode.onnx import Engine
+from prodmatch.encode.presets import PresetName, preset_model
 from prodmatch.errors import ProdmatchError
 from prodmatch.retrieve.dense import IndexKind
 from prodmatch.retrieve.hybrid import Retrieval
@@ -53,9 +54,13 @@ class MatchSettings:
     it in the output; a code such as "zh" or "en" states it for every listing.
     exchange_rates: a JSON table of currency -> value of one unit in a common currency; prices
     are then compared in that currency (`prodmatch.text.price`). None keeps each shop's own.
+    preset: the encoder chosen by name (fast, accurate; `prodmatch.encode.presets`); it fills
+    ``model`` when none is named (an empty ``model``), and a named model wins over it.
+    device: where torch runs (auto, cpu, cuda; `prodmatch.device`): the torch engine's
+    encoding and the cross-encoder; the onnx engines stay on the CPU.
     """
 
-    model: str = DEFAULT_MODEL
+    model: str = ""
     columns: list[str] | None = None
     max_seq_length: int = 128
     batch_size: int = 64
@@ -74,8 +79,15 @@ class MatchSettings:
     rerank_floor: float = 0.01
     language: str = "auto"
     exchange_rates: str | None = None
+    preset: PresetName | None = None
+    device: Device = "auto"
 
     def __post_init__(self) -> None:
+        if self.preset is not None:
+            _check_choice("preset", self.preset, PresetName)
+        _check_choice("device", self.device, Device)
+        if not self.model:
+            self.model = preset_model(self.preset)
         _check_choice("engine", self.engine, Engine)
         _check_choice("retrieval", self.retrieval, Retrieval)
         _check_choice("index", self.index, IndexKind)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from prodmatch.cli import app
@@ -127,3 +128,72 @@ def test_dedupe_and_evaluate_pairs_merge_the_same_way(
     pairs = ["evaluate", "pairs", tmp_path / "dm", "--model", files["matcher"]]
     assert _settings_of(seen, *pairs).engine == "onnx"
     assert _settings_of(seen, *pairs, "--engine", "torch").engine == "torch"
+
+
+def _run(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def test_a_preset_picks_the_encoder_unless_a_model_is_named(
+    seen: list[MatchSettings], files: dict[str, Path], tmp_path: Path
+) -> None:
+    match = _commands(files, tmp_path / "out.csv")["match"]
+    assert (_settings_of(seen, *match).model, seen[-1].preset) == ("all-MiniLM-L6-v2", None)
+    accurate = _settings_of(seen, *match, "--preset", "accurate")
+    assert (accurate.model, accurate.preset) == ("all-mpnet-base-v2", "accurate")
+    assert _settings_of(seen, *match, "--preset", "fast").model == "all-MiniLM-L6-v2"
+
+    code, output = _run(*match, "--preset", "accurate", "--model", "all-MiniLM-L6-v2")
+    assert seen[-1].model == "all-MiniLM-L6-v2" and code == 2
+    assert "a named model wins over --preset accurate (all-mpnet-base-v2)" in output
+    named = _settings_of(seen, *match, "--preset", "accurate", "--model", files["matcher"])
+    assert named.model == str(files["matcher"].resolve())  # a matcher brings its own encoder
+    file = tmp_path / "preset.json"
+    file.write_text(json.dumps({"preset": "accurate"}), encoding="utf-8")
+    assert _settings_of(seen, *match, "--settings", file).model == "all-mpnet-base-v2"
+    # a matcher trained with a preset records it; using the matcher repeats no line about it
+    info = json.loads((files["matcher"] / MATCHER_FILE).read_text(encoding="utf-8"))
+    info["settings"]["preset"] = "accurate"
+    (files["matcher"] / MATCHER_FILE).write_text(json.dumps(info), encoding="utf-8")
+    code, output = _run(*match, "--model", files["matcher"])
+    assert seen[-1].preset == "accurate" and "wins over" not in output, output
+
+
+def test_dedupe_train_and_evaluate_take_the_preset_and_the_device(
+    seen: list[MatchSettings],
+    files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dedupe = ["dedupe", files["left"], "-o", tmp_path / "c.csv", "--preset", "accurate"]
+    assert _settings_of(seen, *dedupe, "--device", "cpu").model == "all-mpnet-base-v2"
+    assert seen[-1].device == "cpu"
+    linkage = _commands(files, tmp_path / "out.csv")["linkage"]
+    assert _settings_of(seen, *linkage, "--preset", "accurate").model == "all-mpnet-base-v2"
+
+    trained: list[MatchSettings] = []
+
+    def record(*_: Any, settings: MatchSettings, **__: Any) -> None:
+        trained.append(settings)
+        raise ProdmatchError(STOP)
+
+    monkeypatch.setattr("prodmatch.train.api.train_matcher", record)
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("ltable_id,rtable_id,label\na1,b1,1\n")
+    train = ["train", "--left", files["left"], "--right", files["right"], "--pairs", pairs]
+    code, output = _run(*train, "--preset", "accurate", "--device", "cpu", "-o", tmp_path / "m")
+    assert code == 2 and STOP in output, output
+    assert (trained[-1].model, trained[-1].device) == ("all-mpnet-base-v2", "cpu")
+
+
+def test_device_cuda_without_cuda_is_one_line_before_any_work(
+    seen: list[MatchSettings],
+    files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, output = _run(*_commands(files, tmp_path / "out.csv")["match"], "--device", "cuda")
+    assert code == 2 and "torch sees no CUDA GPU" in output and "Traceback" not in output
+    assert not seen  # refused before a Linker was built

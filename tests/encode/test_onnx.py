@@ -105,3 +105,48 @@ def test_int8_graph_of_the_real_minilm_agrees_with_torch(tmp_path: Path) -> None
     cosine = np.einsum("ij,ij->i", int8, torch_vectors)
     assert cosine.mean() >= 0.99, cosine.mean()
     assert cosine.min() >= 0.95, cosine.min()
+
+
+def test_a_model_without_token_types_exports_too(tiny_model: Path, tmp_path: Path) -> None:
+    """MPNet (the accurate preset's all-mpnet-base-v2) takes no token_type_ids: its graph has
+    the other two inputs and agrees with torch."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, MPNetConfig, MPNetModel
+
+    folder = tmp_path / "tiny-mpnet"
+    shutil.copytree(
+        tiny_model, folder, ignore=shutil.ignore_patterns("*.safetensors", "config.json")
+    )
+    torch.manual_seed(0)
+    shape = BertConfig.from_pretrained(tiny_model).to_dict()  # the tiny BERT's sizes
+    sizes = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    MPNetModel(MPNetConfig(**{k: shape[k] for k in sizes})).save_pretrained(folder)
+    encoder = OnnxEncoder(folder, "onnx", 128, cache_dir=tmp_path)
+    assert encoder.inputs == {"input_ids", "attention_mask"}
+    reference = TextEncoder(folder, cache=False).encode(TEXTS, progress=False)
+    assert np.einsum("ij,ij->i", encoder.encode(TEXTS), reference).min() > 0.9999
+
+
+def test_an_int8_graph_that_disagrees_is_refused_once_and_for_all(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodmatch.encode import onnx
+    from prodmatch.errors import ProdmatchError
+
+    fp32 = ensure_onnx(tiny_model, "onnx", tmp_path)
+    assert onnx.graph_agreement(tiny_model, fp32, fp32) == pytest.approx(1.0)
+    monkeypatch.setattr(onnx, "graph_agreement", lambda *_: 0.03)  # as all-mpnet-base-v2's
+    with pytest.raises(ProdmatchError, match=r"int8 quantisation breaks this model \(cosine 0.03"):
+        ensure_onnx(tiny_model, "onnx-int8", tmp_path)
+    assert not onnx_path(tiny_model, "onnx-int8", tmp_path).exists()  # never used later
+
+    def no_second_try(*_: object) -> None:
+        raise AssertionError("quantised again")
+
+    monkeypatch.setattr(onnx, "quantize_int8", no_second_try)
+    with pytest.raises(ProdmatchError, match="use --engine onnx or torch"):
+        TextEncoder(tiny_model, engine="onnx-int8", cache_dir=tmp_path).encode(
+            TEXTS, progress=False
+        )

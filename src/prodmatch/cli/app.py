@@ -107,7 +107,29 @@ def _settings(
     if columns:
         merged["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
     merged.update({k: v for k, v in overrides.items() if v is not None})
-    return MatchSettings.from_dict(merged)
+    result = MatchSettings.from_dict(merged)
+    if result.device == "cuda":  # refused now, in one line, not after reading the catalogs
+        from prodmatch.device import resolve_device
+
+        resolve_device(result.device)
+    _say_preset_overruled(result, overrides.get("preset") or from_file.get("preset"))
+    return result
+
+
+def _say_preset_overruled(settings: MatchSettings, asked: str | None) -> None:
+    """One line when a preset typed or in the settings file is overruled by a named model
+    (typed, in the file or a matcher's), so nobody believes they ran the other encoder. A
+    matcher's own recorded preset says how it was trained and is not repeated."""
+    from prodmatch.encode.presets import preset_model
+
+    if asked is None or settings.model == preset_model(asked):
+        return
+    console.print(
+        f"encoder {settings.model}: a named model wins over --preset {asked} "
+        f"({preset_model(asked)})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _threshold(value: str | None) -> float | None:

@@ -17,6 +17,7 @@ from prodmatch.cli.options import (
     Columns,
     CrossThreshold,
     DedupThreshold,
+    DeviceOpt,
     EncodingOpt,
     EngineOpt,
     ExchangeRatesOpt,
@@ -26,6 +27,7 @@ from prodmatch.cli.options import (
     MaxCluster,
     Model,
     OnePerSource,
+    PresetOpt,
     RetrievalOpt,
     ScorerOpt,
     Sep,
@@ -97,6 +99,8 @@ def dedupe(
     encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
@@ -142,6 +146,8 @@ def dedupe(
         image_column=image_col,
         language=language,
         exchange_rates=str(exchange_rates) if exchange_rates else None,
+        preset=preset,
+        device=device,
     )
     cat = load_catalog(catalog, sep=sep, id_col=id_col, encoding=encoding)
     result = dedupe_catalog(Linker(config), cat, options)

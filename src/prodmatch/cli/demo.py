@@ -15,7 +15,9 @@ from prodmatch.cli.app import (
     friendly_errors,
 )
 from prodmatch.cli.options import (
+    DeviceOpt,
     Model,
+    PresetOpt,
     _Command,
 )
 from prodmatch.cli.show import (
@@ -37,6 +39,8 @@ def demo(
         typer.Option("--output", "-o", help="Folder for the catalogs, matches and plot."),
     ] = Path("prodmatch-demo"),
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     images: Annotated[
         bool,
         typer.Option(
@@ -73,6 +77,8 @@ def demo(
         None,
         image_column="image" if images else None,
         exchange_rates=rates,
+        preset=preset,
+        device=device,
     )
     linker = Linker(config)
     report, pairs = link_and_evaluate(left, right, gold, linker, plot=out / "scores.png")

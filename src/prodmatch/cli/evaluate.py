@@ -19,6 +19,7 @@ from prodmatch.cli.options import (
     Columns,
     CrossThreshold,
     DedupThreshold,
+    DeviceOpt,
     EncodingOpt,
     EngineOpt,
     IdCol,
@@ -27,6 +28,7 @@ from prodmatch.cli.options import (
     Model,
     OnePerSource,
     PlotOpt,
+    PresetOpt,
     RetrievalOpt,
     ScorerOpt,
     Sep,
@@ -50,6 +52,8 @@ def evaluate_pairs_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
     encoding: EncodingOpt = None,
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     columns: Columns = None,
@@ -62,7 +66,16 @@ def evaluate_pairs_command(
     from prodmatch.evaluate import evaluate_pairs
     from prodmatch.linker import Linker
 
-    config = _settings(settings, model, scorer, columns, engine=engine, image_column=image_col)
+    config = _settings(
+        settings,
+        model,
+        scorer,
+        columns,
+        engine=engine,
+        image_column=image_col,
+        preset=preset,
+        device=device,
+    )
     dataset = load_deepmatcher(folder, encoding=encoding)
     report = evaluate_pairs(dataset, Linker(config), plot=plot)
     _show(
@@ -98,6 +111,8 @@ def evaluate_linkage_command(
     encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
@@ -125,6 +140,8 @@ def evaluate_linkage_command(
         threshold=threshold,
         assignment=assignment,
         image_column=image_col,
+        preset=preset,
+        device=device,
     )
     left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
     gold_pairs = load_gold(
@@ -163,6 +180,8 @@ def evaluate_dedupe_command(
     encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
@@ -193,6 +212,8 @@ def evaluate_dedupe_command(
         retrieval=retrieval,
         engine=engine,
         threshold=cross_threshold,
+        preset=preset,
+        device=device,
     )
     cat = load_catalog(catalog, sep=sep, id_col=id_col, encoding=encoding)
     if gold_col is not None:

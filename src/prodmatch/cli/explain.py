@@ -11,10 +11,12 @@ import typer
 from prodmatch.cli.app import _settings, app, console, friendly_errors
 from prodmatch.cli.options import (
     Columns,
+    DeviceOpt,
     EncodingOpt,
     IdCol,
     ImageCol,
     Model,
+    PresetOpt,
     ScorerOpt,
     Sep,
     SettingsOpt,
@@ -35,6 +37,8 @@ def explain(
     encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     scorer: ScorerOpt = None,
     image_col: ImageCol = None,
     settings: SettingsOpt = None,
@@ -49,7 +53,9 @@ def explain(
     from prodmatch.linker import Linker
     from prodmatch.review.explain import Explainer
 
-    config = _settings(settings, model, scorer, columns, image_column=image_col)
+    config = _settings(
+        settings, model, scorer, columns, image_column=image_col, preset=preset, device=device
+    )
     left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
     linker = Linker(config, progress=not as_json)
     left_side, right_side = linker.prepare(left_cat, right_cat)

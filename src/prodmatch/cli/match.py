@@ -21,6 +21,7 @@ from prodmatch.cli.options import (
     AssignmentOpt,
     Columns,
     DecisionOpt,
+    DeviceOpt,
     EncodingOpt,
     EngineOpt,
     ExchangeRatesOpt,
@@ -29,6 +30,7 @@ from prodmatch.cli.options import (
     IndexOpt,
     LanguageOpt,
     Model,
+    PresetOpt,
     RetrievalOpt,
     ScorerOpt,
     Sep,
@@ -59,6 +61,8 @@ def match(
     encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     engine: EngineOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
@@ -144,6 +148,8 @@ def match(
         index=index,
         language=language,
         exchange_rates=str(exchange_rates) if exchange_rates else None,
+        preset=preset,
+        device=device,
     )
     _warn_worse_matcher(model)
     if work_dir is not None:

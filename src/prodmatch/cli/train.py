@@ -15,10 +15,12 @@ from prodmatch.cli.app import (
 )
 from prodmatch.cli.options import (
     Columns,
+    DeviceOpt,
     EncodingOpt,
     IdCol,
     ImageCol,
     Model,
+    PresetOpt,
     Sep,
     TrainLoss,
     TrainMode,
@@ -89,6 +91,8 @@ def train(
     encoding: EncodingOpt = None,
     columns: Columns = None,
     model: Model = None,
+    preset: PresetOpt = None,
+    device: DeviceOpt = None,
     image_col: ImageCol = None,
     train_image_block: Annotated[
         bool,
@@ -145,7 +149,9 @@ def train(
         folder, left, right, pairs, valid, sep, id_col, encoding, pairs_cols
     )
     require_labels(train_pairs, config.loss)
-    base = _settings(None, model, None, columns, image_column=image_col)
+    base = _settings(
+        None, model, None, columns, image_column=image_col, preset=preset, device=device
+    )
     if train_image_block and base.image_column is None:
         raise ProdmatchError("--train-image-block needs the photo column: pass --image-col")
     report = train_matcher(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from prodmatch.device import autocast, mixed_precision, resolve_device
 from prodmatch.encode.cache import EmbeddingCache
 from prodmatch.encode.models import model_fingerprint, offline, resolve_model_path
 from prodmatch.encode.native import NativeModel, Runner, native_at, native_key
@@ -38,6 +39,10 @@ class TextEncoder:
     engine: ``torch`` (the reference), ``onnx`` (the same weights run by ONNX Runtime) or
     ``onnx-int8`` (dynamically quantised, fastest); vectors of different engines are cached
     apart.
+
+    device: where the torch engine runs (auto, cpu, cuda; see `prodmatch.device`). On a GPU
+    it runs under mixed precision, whose vectors are cached apart from float32 ones; the onnx
+    engines run on the CPU.
     """
 
     def __init__(
@@ -49,6 +54,7 @@ class TextEncoder:
         cache: bool = True,
         cache_dir: Path | None = None,
         engine: Engine = "torch",
+        device: str = "auto",
     ) -> None:
         self.path = resolve_model_path(model)
         self.max_seq_length = max_seq_length
@@ -64,7 +70,12 @@ class TextEncoder:
                 f"{model}: runs in its own runtime ({self.native.distribution}); "
                 "the onnx engines are for PyTorch models"
             )
+        # torch's device; a native runtime and the onnx engines run on the CPU
+        self.device = resolve_device(device) if engine == "torch" and not self.native else "cpu"
         suffix = "" if engine == "torch" else f"-{engine}"
+        precision = mixed_precision(self.device)
+        if precision is not None:  # not float32: other vectors, cached apart
+            suffix += f"-{self.device}-{str(precision).removeprefix('torch.')}"
         if self.native is not None:
             self.key = native_key(self.native)
         else:
@@ -81,7 +92,7 @@ class TextEncoder:
 
             hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
-            self._model = _load_sentence_transformer(SentenceTransformer, self.path)
+            self._model = _load_sentence_transformer(SentenceTransformer, self.path, self.device)
             self._model.max_seq_length = self.max_seq_length
         return self._model
 
@@ -158,13 +169,14 @@ class TextEncoder:
         model = self.model
 
         def run_torch(chunk: list[str]) -> npt.NDArray[np.float32]:
-            vectors = model.encode(
-                chunk,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            with autocast(self.device):
+                vectors = model.encode(
+                    chunk,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
             return np.asarray(vectors, dtype=np.float32)
 
         return run_torch
@@ -186,12 +198,13 @@ class TextEncoder:
         return run_native
 
 
-def _load_sentence_transformer(factory: Any, path: Path) -> SentenceTransformer:
-    """The model in `path`; a damaged weights file is one line naming it, not a traceback."""
+def _load_sentence_transformer(factory: Any, path: Path, device: str) -> SentenceTransformer:
+    """The model in `path` on `device`; a damaged weights file is one line naming it, not a
+    traceback."""
     from safetensors import SafetensorError
 
     try:
-        model: SentenceTransformer = factory(str(path), device="cpu")
+        model: SentenceTransformer = factory(str(path), device=device)
     except (OSError, ValueError, RuntimeError, SafetensorError) as error:
         weights = path / "model.safetensors"  # the file a damaged-header error is about
         where = weights if isinstance(error, SafetensorError) and weights.is_file() else path

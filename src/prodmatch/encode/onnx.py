@@ -11,6 +11,7 @@ export (tens of seconds) happens once per model.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -50,12 +51,55 @@ def ensure_onnx(model_dir: Path, engine: Engine, cache_dir: Path | None = None) 
     target = onnx_path(model_dir, engine, cache_dir)
     if target.is_file():
         return target
+    refused = target.with_suffix(".refused")
+    if refused.is_file():
+        raise ProdmatchError(refused.read_text(encoding="utf-8").strip())
     fp32 = onnx_path(model_dir, "onnx", cache_dir)
     if not fp32.is_file():
         export_onnx(model_dir, fp32)
     if engine == "onnx-int8":
         quantize_int8(fp32, target)
+        agreement = graph_agreement(model_dir, fp32, target)
+        if agreement < INT8_AGREEMENT:
+            target.unlink()
+            message = (
+                f"{model_dir.name}: int8 quantisation breaks this model (cosine {agreement:.2f} "
+                "to its float32 graph on sample titles); use --engine onnx or torch"
+            )
+            refused.write_text(message + "\n", encoding="utf-8")  # not quantised again
+            raise ProdmatchError(message)
     return target
+
+
+# An int8 graph whose vectors agree less than this (mean cosine) with its float32 graph is
+# refused, not used. MiniLM's agrees at 0.99; all-mpnet-base-v2's came out at 0.03, unrelated
+# vectors (bench/results/encode_speed.json).
+INT8_AGREEMENT = 0.9
+_PROBES = (
+    "Sony Bravia KD-55X85J 55 inch 4K Ultra HD Smart LED TV",
+    "Canon PIXMA PG-245 black ink cartridge",
+    "Apple MacBook Air 13.3 M1 8GB 256GB space grey",
+    "Bose QuietComfort 45 wireless noise cancelling headphones white",
+    "Logitech MX Master 3 advanced wireless mouse",
+    "Samsung 970 EVO Plus 1TB NVMe M.2 internal SSD MZ-V7S1T0BW",
+)
+
+
+def graph_agreement(model_dir: Path, first: Path, second: Path) -> float:
+    """Mean cosine between two graphs' vectors of a few product titles."""
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    tokens = AutoTokenizer.from_pretrained(str(model_dir))(list(_PROBES), padding=True)
+    vectors = []
+    for graph in (first, second):
+        session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+        names = {i.name for i in session.get_inputs()}
+        feed = {n: np.asarray(tokens[n], dtype=np.int64) for n in _INPUTS if n in names}
+        if "token_type_ids" in names and "token_type_ids" not in feed:
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        vectors.append(np.asarray(session.run([OUTPUT_NAME], feed)[0], dtype=np.float64))
+    return float(np.einsum("ij,ij->i", *vectors).mean())
 
 
 def export_onnx(model_dir: Path, target: Path) -> Path:
@@ -70,10 +114,12 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
     offline()
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # "Loading weights"
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
-    wrapper = _pooled_module(model, _pooling(model_dir))
-    sample = {name: torch.ones(2, 8, dtype=torch.long) for name in _INPUTS}
+    # MPNet (the accurate preset) has no token types: its graph takes the other two inputs
+    inputs = [n for n in _INPUTS if n in inspect.signature(model.forward).parameters]
+    wrapper = _pooled_module(model, _pooling(model_dir), inputs)
+    sample = {name: torch.ones(2, 8, dtype=torch.long) for name in inputs}
     target.parent.mkdir(parents=True, exist_ok=True)
-    axes = {name: {0: "batch", 1: "sequence"} for name in _INPUTS}
+    axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
     with atomic_path(target) as tmp, torch.inference_mode(), warnings.catch_warnings():
         # Both are about inputs this graph never gets: the padding branch is traced for
         # dynamic shapes (and checked against torch in the tests), no index is negative.
@@ -81,9 +127,9 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
         warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
             wrapper,
-            tuple(sample[n] for n in _INPUTS),
+            tuple(sample[n] for n in inputs),
             str(tmp),
-            input_names=list(_INPUTS),
+            input_names=inputs,
             output_names=[OUTPUT_NAME],
             dynamic_axes={**axes, OUTPUT_NAME: {0: "batch"}},
             opset_version=17,
@@ -213,7 +259,8 @@ def _pooling(model_dir: Path) -> str:
     raise ProdmatchError(f"{config}: only mean or CLS pooling can be exported to ONNX")
 
 
-def _pooled_module(model: Any, pooling: str) -> Any:
+def _pooled_module(model: Any, pooling: str, inputs: list[str]) -> Any:
+    """The transformer with pooling and normalisation, taking `inputs` in their order."""
     import torch
 
     class Pooled(torch.nn.Module):
@@ -221,10 +268,10 @@ def _pooled_module(model: Any, pooling: str) -> Any:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            hidden = self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+        def forward(self, *tensors: Any) -> Any:
+            named = dict(zip(inputs, tensors, strict=True))
+            attention_mask = named["attention_mask"]
+            hidden = self.model(**named).last_hidden_state
             if pooling == "cls":
                 pooled = hidden[:, 0]
             else:

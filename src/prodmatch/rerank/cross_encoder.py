@@ -25,6 +25,7 @@ import numpy.typing as npt
 import torch
 from torch import Tensor, nn
 
+from prodmatch.device import autocast, resolve_device
 from prodmatch.encode.models import offline
 from prodmatch.errors import ProdmatchError, first_line
 from prodmatch.progress import progress_bar
@@ -45,6 +46,16 @@ class CrossEncoder(nn.Module):
         self.tokenizer = tokenizer
         self.max_seq_length = max_seq_length
         self.out = nn.Linear(int(transformer.config.hidden_size), 1)
+
+    @property
+    def device(self) -> str:
+        """Where the weights are: "cpu" or "cuda"."""
+        return str(self.out.weight.device.type)
+
+    def on(self, device: str) -> CrossEncoder:
+        """This model moved to `device` (auto, cpu, cuda; `prodmatch.device`)."""
+        self.to(resolve_device(device))
+        return self
 
     @classmethod
     def from_encoder(
@@ -96,6 +107,7 @@ class CrossEncoder(nn.Module):
         return batch
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        batch = {name: value.to(self.out.weight.device) for name, value in batch.items()}
         states = self.transformer(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
         pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
@@ -119,6 +131,7 @@ class CrossEncoder(nn.Module):
         self.eval()
         with (
             torch.inference_mode(),
+            autocast(self.device),
             progress_bar(
                 "cross-encoding pairs", len(left), unit="pairs", enabled=progress
             ) as advance,
@@ -126,7 +139,7 @@ class CrossEncoder(nn.Module):
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
                 batch = self.tokenize([left[i] for i in rows], [right[i] for i in rows])
-                out[rows] = self(batch).double().numpy()
+                out[rows] = self(batch).double().cpu().numpy()
                 advance(len(rows))
         self.train(was_training)
         return out

@@ -96,9 +96,11 @@ class Reranker:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, folder: str | Path) -> Reranker:
+    def load(cls, folder: str | Path, *, device: str = "cpu") -> Reranker:
+        """The saved reranker, its cross-encoder on `device` (auto, cpu, cuda)."""
         folder = Path(folder)
-        return cls(CrossEncoder.load(folder), Blend.load(folder / BLEND_FILE))
+        model = CrossEncoder.load(folder).on(device)
+        return cls(model, Blend.load(folder / BLEND_FILE))
 
     def save(self, folder: str | Path) -> Path:
         folder = self.model.save(folder)

@@ -130,6 +130,7 @@ class StreamMatcher:
             max_seq_length=s.max_seq_length,
             batch_size=s.batch_size,
             engine=s.engine,
+            device=s.device,
             cache=False,  # the work folder is the cache
         )
         self.linker = Linker(s, encoder=encoder, progress=progress)

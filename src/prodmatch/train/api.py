@@ -140,6 +140,7 @@ def train_matcher(
             tune,
             mined_negatives=mined,
             progress=progress,
+            device=base.device,
         )
         shutil.rmtree(staging / ENCODER_DIR, ignore_errors=True)
         result.model.save(str(staging / ENCODER_DIR))
@@ -183,7 +184,9 @@ def train_matcher(
             trained, base_input, staging, (left, right, train, valid), lexical, progress, fusion
         )
     seconds = time.perf_counter() - start
-    saved = replace(trained, model=".", image_model=_relative(trained.image_model, staging))
+    saved = replace(  # a matcher runs wherever it is loaded: no device of the training machine
+        trained, model=".", image_model=_relative(trained.image_model, staging), device="auto"
+    )
     info = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "base_model": (settings or MatchSettings()).model,

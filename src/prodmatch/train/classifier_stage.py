@@ -94,7 +94,14 @@ def cross_stage(
     train, valid, head_valid = labelled
     encoder = resolve_model_path(settings.model)  # the matcher's encoder, or the packaged one
     result = train_cross_encoder(
-        encoder, listings, train, valid, staging.parent, config, progress=progress
+        encoder,
+        listings,
+        train,
+        valid,
+        staging.parent,
+        config,
+        progress=progress,
+        device=settings.device,
     )
     assert result.valid_logits is not None
     labels = valid["label"].to_numpy()

@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 from prodmatch.decide import best_threshold
+from prodmatch.device import autocast, resolve_device
 from prodmatch.errors import ProdmatchError
 from prodmatch.rerank.cross_encoder import CrossEncoder
 from prodmatch.train.checkpoint import save_checkpoint
@@ -83,25 +84,38 @@ def train_cross_encoder(
     *,
     progress: bool = True,
     stop_after_steps: int | None = None,
+    device: str = "cpu",
 ) -> CrossTrainingResult:
     """Train a cross-encoder on the transformer at `model_path`; resumes from `run_dir`.
 
     `train`/`valid` have columns left_id, right_id, label. `stop_after_steps` ends the run
-    early (without marking it done): tests use it to simulate an interruption.
+    early (without marking it done): tests use it to simulate an interruption. `device`
+    (auto, cpu, cuda) is where it trains, with mixed precision on a GPU (`prodmatch.device`).
     """
     start = time.perf_counter()
     torch.manual_seed(config.seed)
     pairs = _pairs(train, listings)
     if not any(label for _, _, label in pairs):
         raise ProdmatchError("the cross-encoder needs labelled training pairs with some matches")
-    model = CrossEncoder.from_encoder(model_path, config.max_seq_length)
+    device = resolve_device(device)
+    model = CrossEncoder.from_encoder(model_path, config.max_seq_length).on(device)
     model.train()
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     for group in optimizer.param_groups:
         group["base_lr"] = config.lr
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(_positive_weight(pairs)))
+    loss_fn = torch.nn.BCEWithLogitsLoss(
+        pos_weight=torch.tensor(_positive_weight(pairs), device=device)
+    )
+
+    def batch_loss(batch: tuple[list[str], list[str], torch.Tensor]) -> torch.Tensor:
+        with autocast(device, training=True):
+            loss: torch.Tensor = loss_fn(
+                model(model.tokenize(batch[0], batch[1])), batch[2].to(device)
+            )
+        return loss
+
     modules: dict[str, torch.nn.Module] = {"cross": model}
     fingerprint = run_fingerprint(model_path, listings, train, valid)
     state = resume_state(run_dir / "cross-checkpoint", modules, optimizer, config, fingerprint)
@@ -110,7 +124,7 @@ def train_cross_encoder(
         state,
         optimizer,
         lambda epoch: _batches(pairs, epoch, config),
-        lambda batch: loss_fn(model(model.tokenize(batch[0], batch[1])), batch[2]),
+        batch_loss,
         lambda: _end_epoch(model, listings, valid, state, best, config, progress),
         lambda: save_checkpoint(run_dir / "cross-checkpoint", modules, optimizer, state),
         epochs=config.epochs,

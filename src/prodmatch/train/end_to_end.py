@@ -188,7 +188,7 @@ def _staged_linker(
     if (staging / CROSS_DIR).is_dir():
         from prodmatch.rerank import Reranker
 
-        linker.reranker = Reranker.load(staging / CROSS_DIR)
+        linker.reranker = Reranker.load(staging / CROSS_DIR, device=settings.device)
     linker.settings = replace(linker.settings, scorer="learned")
     return linker
 

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from prodmatch.decide import best_threshold
+from prodmatch.device import autocast, resolve_device
 from prodmatch.encode.models import offline
 from prodmatch.errors import ProdmatchError
 from prodmatch.matcher.head import ProjectionHead
@@ -109,6 +110,7 @@ def fine_tune(
     mined_negatives: dict[str, list[str]] | None = None,
     progress: bool = True,
     stop_after_steps: int | None = None,
+    device: str = "cpu",
 ) -> FineTuneResult:
     """Fine-tune the encoder at `model_path`; resumes from `run_dir` if a checkpoint is there.
 
@@ -117,12 +119,14 @@ def fine_tune(
     known matches) add to the labelled non-matches as InfoNCE's hard negatives. `valid` pairs,
     when given, select the best epoch by the cosine's F1 and stop
     early. `stop_after_steps` ends the run early (without marking it done): tests use it to
-    simulate an interruption.
+    simulate an interruption. `device` (auto, cpu, cuda) is where it trains, with mixed
+    precision on a GPU (`prodmatch.device`).
     """
     start = time.perf_counter()
     torch.manual_seed(config.seed)
-    model = _load_model(model_path, config)
-    projection = ProjectionHead(_dim(model))
+    device = resolve_device(device)
+    model = _load_model(model_path, config, device)
+    projection = ProjectionHead(_dim(model)).to(device)
     make_batches = _batch_maker(listings, train, config, mined_negatives or {})
     steps_per_epoch = len(make_batches(0))
     optimizer = _optimizer(model, projection, config)
@@ -140,7 +144,7 @@ def fine_tune(
         state,
         optimizer,
         epoch_batches,
-        lambda batch: _loss(model, projection, batch, config),
+        lambda batch: _loss(model, projection, batch, config, device),
         lambda: _end_epoch(model, listings, valid, state, best_path, config),
         lambda: save_checkpoint(run_dir / "checkpoint", modules, optimizer, state),
         epochs=config.epochs,
@@ -169,13 +173,13 @@ def fine_tune(
 # -- setup -------------------------------------------------------------------------------------
 
 
-def _load_model(path: Path, config: FineTuneConfig) -> SentenceTransformer:
+def _load_model(path: Path, config: FineTuneConfig, device: str) -> SentenceTransformer:
     offline()
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    model = SentenceTransformer(str(path), device="cpu")
+    model = SentenceTransformer(str(path), device=device)
     model.max_seq_length = config.max_seq_length
     if config.freeze_layers:
         transformer: Any = model[0].auto_model
@@ -349,27 +353,38 @@ def _selfsup_batches(listings: Listings, config: FineTuneConfig) -> Callable[[in
 
 def _embed(model: SentenceTransformer, projection: ProjectionHead, texts: Sequence[str]) -> Tensor:
     features = model.preprocess(list(texts))
+    features = {k: v.to(model.device) if isinstance(v, Tensor) else v for k, v in features.items()}
     out: Tensor = projection(model(features)["sentence_embedding"])
-    return out
+    return out.float()  # the losses in float32, also under mixed precision
 
 
 def _loss(
-    model: SentenceTransformer, projection: ProjectionHead, batch: Batch, config: FineTuneConfig
+    model: SentenceTransformer,
+    projection: ProjectionHead,
+    batch: Batch,
+    config: FineTuneConfig,
+    device: str = "cpu",
 ) -> Tensor:
-    anchors = _embed(model, projection, batch.texts)
+    with autocast(device, training=True):
+        anchors = _embed(model, projection, batch.texts)
+        positives = _embed(model, projection, batch.positives) if batch.positives else None
+        negatives = _embed(model, projection, batch.negatives) if batch.negatives else None
+
+    def labels(values: list[int] | None) -> Tensor | None:
+        return torch.tensor(values, device=anchors.device) if values else None
+
     if config.loss == "supcon":
         assert batch.labels is not None
-        return supcon_loss(anchors, torch.tensor(batch.labels), temperature=config.temperature)
-    assert batch.positives is not None
-    positives = _embed(model, projection, batch.positives)
-    negatives = _embed(model, projection, batch.negatives) if batch.negatives else None
+        supervised = torch.tensor(batch.labels, device=anchors.device)
+        return supcon_loss(anchors, supervised, temperature=config.temperature)
+    assert positives is not None
     return info_nce_loss(
         anchors,
         positives,
         temperature=config.temperature,
         hard_negatives=negatives,
-        labels=torch.tensor(batch.labels) if batch.labels is not None else None,
-        negative_labels=torch.tensor(batch.negative_labels) if batch.negative_labels else None,
+        labels=labels(batch.labels),
+        negative_labels=labels(batch.negative_labels),
     )
 
 
