@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["SupConLoss", "supcon_loss"]
+__all__ = ["SupConLoss", "supcon_against", "supcon_loss"]
 
 
 class SupConLoss(nn.Module):
@@ -75,11 +75,23 @@ def supcon_loss(features: Tensor, labels: Tensor, *, temperature: float = 0.07) 
             f"features must be (N, d) and labels (N,); got {tuple(features.shape)} "
             f"and {tuple(labels.shape)}"
         )
+    return supcon_against(features, labels, features[:0], labels[:0], temperature)
+
+
+def supcon_against(
+    features: Tensor, labels: Tensor, keys: Tensor, key_labels: Tensor, temperature: float
+) -> Tensor:
+    """SupCon of the batch `features` against the batch and the extra `keys` (K, d), whose
+    `key_labels` (K,) make them positives of the anchors of their cluster and negatives of the
+    rest; no keys (K = 0) is the plain batch loss, to the bit. Shapes are checked by callers."""
     z = F.normalize(features, dim=-1)
-    itself = torch.eye(len(z), dtype=torch.bool, device=z.device)
-    logits = (z @ z.T / temperature).masked_fill(itself, float("-inf"))
+    candidates = torch.cat([z, F.normalize(keys, dim=-1)])
+    candidate_labels = torch.cat([labels, key_labels])
+    itself = torch.zeros(len(z), len(candidates), dtype=torch.bool, device=z.device)
+    itself[:, : len(z)] = torch.eye(len(z), dtype=torch.bool, device=z.device)
+    logits = (z @ candidates.T / temperature).masked_fill(itself, float("-inf"))
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
-    positive = (labels[:, None] == labels[None, :]) & ~itself
+    positive = (labels[:, None] == candidate_labels[None, :]) & ~itself
     counts = positive.sum(dim=1)
     has_positive = counts > 0
     if not bool(has_positive.any()):
