@@ -5,8 +5,8 @@ alone on the frozen encoder. The options --loss, --epochs, --batch-size, --tempe
 --seed mean the contrastive stage of whichever mode runs: the encoder's fine-tuning in full
 mode, the projection head's training in head mode (``HeadTrainingConfig.loss``,
 ``projection_epochs``, ``batch_size``, ``temperature``; the seed also seeds the classifier).
-Options that only the encoder's fine-tuning has (--lr, --max-seq-length, --freeze-layers)
-are refused in head mode rather than ignored, and so is --loss selfsup, which needs no labels
+Options that only the encoder's fine-tuning has (--lr, --max-seq-length, --freeze-layers,
+--queue-size, --momentum) are refused in head mode rather than ignored, and so is --loss selfsup, which needs no labels
 and so has no head mode. An option not given keeps each stage's own default.
 """
 
@@ -36,6 +36,8 @@ class TrainOptions:
     lr: float | None = None
     max_seq_length: int | None = None
     freeze_layers: int | None = None
+    queue_size: int | None = None
+    momentum: float | None = None
 
 
 def training_configs(
@@ -54,6 +56,8 @@ def training_configs(
                 lr=options.lr,
                 max_seq_length=options.max_seq_length,
                 freeze_layers=options.freeze_layers,
+                queue_size=options.queue_size,
+                momentum=options.momentum,
             ),
             seed=options.seed,
         )
@@ -62,6 +66,8 @@ def training_configs(
         "--lr": options.lr,
         "--max-seq-length": options.max_seq_length,
         "--freeze-layers": options.freeze_layers,
+        "--queue-size": options.queue_size,
+        "--momentum": options.momentum,
     }
     given = [name for name, value in encoder_only.items() if value is not None]
     if given:
