@@ -119,7 +119,9 @@ def test_infonce_same_product_queue_entry_is_not_a_negative() -> None:
     # labelled as another product it is a negative and raises the loss
     queue = t((1.0, 0.0))
     plain = info_nce_loss(A2, P2, temperature=1.0, labels=PAIR_LABELS).item()
-    own = info_nce_queue_loss(A2, P2, torch.tensor([0, 0]), queue, torch.tensor([0]), temperature=1.0)
+    own = info_nce_queue_loss(
+        A2, P2, torch.tensor([0, 0]), queue, torch.tensor([0]), temperature=1.0
+    )
     other = info_nce_queue_loss(A2, P2, PAIR_LABELS, queue, torch.tensor([9]), temperature=1.0)
     assert own.item() == pytest.approx(
         info_nce_loss(A2, P2, temperature=1.0, labels=torch.tensor([0, 0])).item(), abs=1e-6

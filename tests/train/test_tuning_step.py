@@ -48,7 +48,9 @@ def test_queue_size_zero_is_exactly_todays_loss(
         assert torch.equal(step.loss(batch), _loss(model, projection, batch, config))
 
 
-@pytest.mark.parametrize(("loss", "batch", "pushed"), [("supcon", SUPCON, 4), ("infonce", INFONCE, 4)])
+@pytest.mark.parametrize(
+    ("loss", "batch", "pushed"), [("supcon", SUPCON, 4), ("infonce", INFONCE, 4)]
+)
 def test_the_queue_starts_empty_and_then_holds_the_batchs_keys(
     tiny_model: Path, tmp_path: Path, loss: str, batch: Batch, pushed: int
 ) -> None:
@@ -111,7 +113,9 @@ def test_selfsup_trains_on_the_cache_but_refuses_a_queue(
     tiny_model: Path, tmp_path: Path, data: Data
 ) -> None:
     listings, _, valid = data
-    config = FineTuneConfig(loss="selfsup", epochs=1, batch_size=8, max_seq_length=32, freeze_layers=1)
+    config = FineTuneConfig(
+        loss="selfsup", epochs=1, batch_size=8, max_seq_length=32, freeze_layers=1
+    )
     result = fine_tune(tiny_model, listings, None, valid, tmp_path, config, progress=False)
     assert result.history[0]["loss"] > 0
     with pytest.raises(ProdmatchError, match="--queue-size needs product clusters"):

@@ -177,7 +177,9 @@ class LayerCache:
         missing.sort(key=lambda i: len(self.tokens[i]["input_ids"]))
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
-            for i, state in zip(chunk, self._lower_states([self.tokens[i] for i in chunk]), strict=True):
+            for i, state in zip(
+                chunk, self._lower_states([self.tokens[i] for i in chunk]), strict=True
+            ):
                 self.states[self.offsets[i] : self.offsets[i + 1]] = state.numpy()
                 self.filled[i] = True
             self.computed += len(chunk)
@@ -192,8 +194,9 @@ class LayerCache:
         try:
             for module in lower:
                 module.eval()
-            with torch.no_grad(), _swapped(
-                transformer, transformer.encoder.layer[: self.layers], None
+            with (
+                torch.no_grad(),
+                _swapped(transformer, transformer.encoder.layer[: self.layers], None),
             ):
                 hidden: Tensor = transformer(**inputs).last_hidden_state
         finally:

@@ -6,8 +6,9 @@ alone on the frozen encoder. The options --loss, --epochs, --batch-size, --tempe
 mode, the projection head's training in head mode (``HeadTrainingConfig.loss``,
 ``projection_epochs``, ``batch_size``, ``temperature``; the seed also seeds the classifier).
 Options that only the encoder's fine-tuning has (--lr, --max-seq-length, --freeze-layers,
---queue-size, --momentum) are refused in head mode rather than ignored, and so is --loss selfsup, which needs no labels
-and so has no head mode. An option not given keeps each stage's own default.
+--queue-size, --momentum) are refused in head mode rather than ignored, and so is --loss
+selfsup, which needs no labels and so has no head mode. An option not given keeps each
+stage's own default.
 """
 
 from __future__ import annotations
@@ -40,9 +41,7 @@ class TrainOptions:
     momentum: float | None = None
 
 
-def training_configs(
-    mode: str, options: TrainOptions
-) -> tuple[FineTuneConfig, HeadTrainingConfig]:
+def training_configs(mode: str, options: TrainOptions) -> tuple[FineTuneConfig, HeadTrainingConfig]:
     """(fine-tuning config, head config) that the options ask for in `mode`."""
     if mode not in ("full", "head"):
         raise ProdmatchError(f"--mode must be full or head, got '{mode}'")

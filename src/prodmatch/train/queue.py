@@ -13,11 +13,14 @@ like the encoder itself.
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
 
 __all__ = ["EmbeddingQueue", "momentum_copy", "momentum_update"]
+
+M = TypeVar("M", bound=nn.Module)
 
 
 class EmbeddingQueue(nn.Module):
@@ -71,7 +74,7 @@ class EmbeddingQueue(nn.Module):
         return self.vectors[order], self.labels[order]
 
 
-def momentum_copy(module: nn.Module) -> nn.Module:
+def momentum_copy(module: M) -> M:
     """A copy of `module` that no gradient reaches, to be moved by :func:`momentum_update`;
     in eval mode, so its embeddings (the queue's keys) carry no dropout noise."""
     twin = copy.deepcopy(module)
@@ -89,5 +92,5 @@ def momentum_update(target: nn.Module, source: nn.Module, momentum: float) -> No
     pairs = zip(target.parameters(), source.parameters(), strict=True)
     for kept, trained in pairs:
         kept.mul_(momentum).add_(trained.detach(), alpha=1.0 - momentum)
-    for kept, trained in zip(target.buffers(), source.buffers(), strict=True):
-        kept.copy_(trained)
+    for kept_buffer, trained_buffer in zip(target.buffers(), source.buffers(), strict=True):
+        kept_buffer.copy_(trained_buffer)

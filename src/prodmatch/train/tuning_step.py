@@ -68,6 +68,7 @@ class TuningStep:
     def embed(
         self, model: SentenceTransformer, projection: nn.Module, texts: Sequence[str]
     ) -> Tensor:
+        """`projection` of `model`'s embeddings (the trained pair or the momentum copy)."""
         if self.cache is not None:
             sentence = self.cache.embed(model, texts)
         else:

@@ -121,11 +121,17 @@ def info_nce_queue_loss(
     keys = F.normalize(queue.detach(), dim=-1).T
     own = labels[:, None] == queue_labels[None, :]  # pair i is one product on both sides
     to_positive = torch.cat(
-        [to_positive, (F.normalize(anchors, dim=-1) @ keys / temperature).masked_fill(own, -torch.inf)],
+        [
+            to_positive,
+            (F.normalize(anchors, dim=-1) @ keys / temperature).masked_fill(own, -torch.inf),
+        ],
         dim=1,
     )
     to_anchor = torch.cat(
-        [to_anchor, (F.normalize(positives, dim=-1) @ keys / temperature).masked_fill(own, -torch.inf)],
+        [
+            to_anchor,
+            (F.normalize(positives, dim=-1) @ keys / temperature).masked_fill(own, -torch.inf),
+        ],
         dim=1,
     )
     return both_directions(to_positive, to_anchor)
