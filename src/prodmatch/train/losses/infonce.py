@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
+
+from prodmatch.train.losses.temperature import TemperatureLoss
 
 __all__ = ["InfoNCELoss", "both_directions", "check_shapes", "info_nce_loss", "pair_logits"]
 
 
-class InfoNCELoss(nn.Module):
+class InfoNCELoss(TemperatureLoss):
     """Symmetric InfoNCE: each anchor must pick its own positive out of the batch, and each
     positive its own anchor.
 
@@ -66,10 +68,7 @@ class InfoNCELoss(nn.Module):
     """
 
     def __init__(self, temperature: float = 0.05) -> None:
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        self.temperature = temperature
+        super().__init__(temperature)
 
     def forward(
         self,
@@ -88,9 +87,6 @@ class InfoNCELoss(nn.Module):
             labels=labels,
             negative_labels=negative_labels,
         )
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}"
 
 
 def info_nce_loss(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from prodmatch.train.losses.infonce import both_directions, check_shapes, pair_logits
+from prodmatch.train.losses.temperature import TemperatureLoss
 
 __all__ = ["QueueInfoNCELoss", "info_nce_queue_loss"]
 
 
-class QueueInfoNCELoss(nn.Module):
+class QueueInfoNCELoss(TemperatureLoss):
     """:class:`~prodmatch.train.losses.infonce.InfoNCELoss` with a queue of extra negatives
     that a momentum copy of the encoder embedded in earlier steps, as MoCo does.
 
@@ -67,10 +68,7 @@ class QueueInfoNCELoss(nn.Module):
     """
 
     def __init__(self, temperature: float = 0.05) -> None:
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        self.temperature = temperature
+        super().__init__(temperature)
 
     def forward(
         self,
@@ -93,9 +91,6 @@ class QueueInfoNCELoss(nn.Module):
             hard_negatives=hard_negatives,
             negative_labels=negative_labels,
         )
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}"
 
 
 def info_nce_queue_loss(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
+
+from prodmatch.train.losses.temperature import TemperatureLoss
 
 __all__ = ["SupConLoss", "supcon_against", "supcon_loss"]
 
 
-class SupConLoss(nn.Module):
+class SupConLoss(TemperatureLoss):
     """Pulls together all listings of one product and pushes apart the rest of the batch.
 
     Unlike pairwise InfoNCE, a batch holds whole clusters: every listing of a product (from
@@ -56,16 +58,10 @@ class SupConLoss(nn.Module):
     """
 
     def __init__(self, temperature: float = 0.07) -> None:
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        self.temperature = temperature
+        super().__init__(temperature)
 
     def forward(self, features: Tensor, labels: Tensor) -> Tensor:
         return supcon_loss(features, labels, temperature=self.temperature)
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}"
 
 
 def supcon_loss(features: Tensor, labels: Tensor, *, temperature: float = 0.07) -> Tensor:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from prodmatch.train.losses.supcon import supcon_against
+from prodmatch.train.losses.temperature import TemperatureLoss
 
 __all__ = ["QueueSupConLoss", "supcon_queue_loss"]
 
 
-class QueueSupConLoss(nn.Module):
+class QueueSupConLoss(TemperatureLoss):
     """:class:`~prodmatch.train.losses.supcon.SupConLoss` whose candidates are the batch plus
     a queue of listings that a momentum copy of the encoder embedded in earlier steps.
 
@@ -70,10 +71,7 @@ class QueueSupConLoss(nn.Module):
     """
 
     def __init__(self, temperature: float = 0.07) -> None:
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        self.temperature = temperature
+        super().__init__(temperature)
 
     def forward(
         self, features: Tensor, labels: Tensor, queue: Tensor, queue_labels: Tensor
@@ -81,9 +79,6 @@ class QueueSupConLoss(nn.Module):
         return supcon_queue_loss(
             features, labels, queue, queue_labels, temperature=self.temperature
         )
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}"
 
 
 def supcon_queue_loss(
