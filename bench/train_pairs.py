@@ -8,6 +8,12 @@ own commit; bench/results/train_pairs.md tabulates the newest record of each row
 
     .venv/bin/python bench/train_pairs.py [--datasets ../shared/datasets] [--configs head,supcon]
 
+`--queue-size N` and `--freeze-layers L` add the negative queue and the layer cache to the
+full-mode runs (the row is named e.g. `supcon+q4096+f3`). `--train-pairs N` trains on a seeded
+sample of N training pairs and measures on the validation split only, never test: the valid
+F1s and the fine-tuning steps' seconds by epoch (what the layer cache and the queue change)
+go to bench/results/train_pairs_subset.json instead.
+
 Slow (tens of minutes): not part of the test suite; tests/bench/test_bench_smoke.py runs it on a
 tiny synthetic folder with a tiny model.
 """
@@ -50,14 +56,24 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--extra", default="", help="More `prodmatch train` options, quoted.")
     parser.add_argument("--keep", type=Path, help="Keep the trained matchers in this folder.")
+    parser.add_argument("--queue-size", type=int, default=0, help="Full mode: --queue-size.")
+    parser.add_argument("--momentum", type=float, help="Full mode: --momentum of the queue.")
+    parser.add_argument("--freeze-layers", type=int, default=0, help="Full mode: cached layers.")
+    parser.add_argument(
+        "--train-pairs", type=int, help="Train on this many sampled pairs; valid figures only."
+    )
     args = parser.parse_args()
-    results_file = args.out / "train_pairs.json"
+    subset = args.train_pairs is not None
+    results_file = args.out / ("train_pairs_subset.json" if subset else "train_pairs.json")
     with tempfile.TemporaryDirectory() as tmp:
         models = args.keep or Path(tmp)
         for name in args.names.split(","):
             folder = args.datasets / name
+            sample = sampled_pairs(folder, args.train_pairs, Path(tmp)) if subset else None
             for config in args.configs.split(","):
-                model = models / f"{name}-{config}"
+                variant = _variant(args, config)
+                label = config + "".join(f"+{part}" for part in variant)
+                model = models / f"{name}-{label}"
                 data = (
                     [
                         "--left",
@@ -67,14 +83,23 @@ def main() -> None:
                         "--valid",
                         str(folder / "valid.csv"),
                     ]
-                    if config in UNLABELLED
+                    if config in UNLABELLED or sample is not None
                     else [str(folder)]
                 )
+                if sample is not None and config not in UNLABELLED:
+                    data += ["--pairs", str(sample)]
                 train = ["train", *data, "-o", str(model), "--overwrite", *CONFIGS[config]]
                 # --overwrite: a --keep folder of an earlier run
                 train += _applicable(args.extra.split(), CONFIGS[config])
+                train += [word for option in variant.values() for word in option]
                 record = start_record()
                 seconds = _run(train)
+                if subset:
+                    shown = [a.replace(tmp, "TMP") for a in train]  # the sample lives in TMP
+                    row = subset_row(f"{name}/{label}", model, seconds, shown, args.train_pairs)
+                    append_record(results_file, record, row)
+                    print(json.dumps(row))
+                    continue
                 report = Path(tmp) / "report.json"
                 _run(
                     ["evaluate", "pairs", str(folder), "--model", str(model), "--json", str(report)]
@@ -82,7 +107,7 @@ def main() -> None:
                 result = json.loads(report.read_text())
                 info = json.loads((model / "prodmatch.json").read_text())
                 row = {
-                    "row": f"{name}/{config}",
+                    "row": f"{name}/{label}",
                     "precision": result["precision"],
                     "recall": result["recall"],
                     "f1": result["f1"],
@@ -92,7 +117,7 @@ def main() -> None:
                             "prodmatch train",
                             *(a.replace(str(args.datasets), "../shared/datasets") for a in data),
                             "-o",
-                            f"{name}-{config}",
+                            f"{name}-{label}",
                             *train[len(data) + 3 :],
                         ]
                     ),
@@ -100,6 +125,8 @@ def main() -> None:
                     "cross_encoder": info["metrics"].get("cross_encoder", {}),
                 }
                 append_record(results_file, record, row)
+    if subset:
+        return
     table = markdown(newest_rows(read_records(results_file)))
     atomic_write_text(args.out / "train_pairs.md", table + "\n")
     print(table)
@@ -114,7 +141,60 @@ def newest_rows(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return rows
 
 
-FULL_MODE_ONLY = ("--lr", "--max-seq-length", "--freeze-layers")
+FULL_MODE_ONLY = ("--lr", "--max-seq-length", "--freeze-layers", "--queue-size", "--momentum")
+
+
+def _variant(args: argparse.Namespace, config: str) -> dict[str, list[str]]:
+    """The queue and layer-cache options a configuration takes (full mode only), by the
+    suffix they give its row: q<size> (and m<momentum>), f<layers>."""
+    if "head" in CONFIGS[config]:
+        return {}
+    variant: dict[str, list[str]] = {}
+    if args.queue_size and config not in UNLABELLED:  # the queue masks by cluster: labels
+        variant[f"q{args.queue_size}"] = ["--queue-size", str(args.queue_size)]
+        if args.momentum is not None:
+            variant[f"m{args.momentum:g}"] = ["--momentum", str(args.momentum)]
+    if args.freeze_layers:
+        variant[f"f{args.freeze_layers}"] = ["--freeze-layers", str(args.freeze_layers)]
+    return variant
+
+
+def sampled_pairs(folder: Path, pairs: int, tmp: Path) -> Path:
+    """`pairs` of `folder`'s training pairs, sampled with seed 0, as a pairs file in `tmp`;
+    runs on a sample read the tables, these and the validation pairs, never test.csv."""
+    import pandas as pd
+
+    train = pd.read_csv(folder / "train.csv")
+    path = tmp / f"{folder.name}-train-{pairs}.csv"
+    train.sample(n=min(pairs, len(train)), random_state=0).to_csv(path, index=False)
+    return path
+
+
+def subset_row(
+    row: str, model: Path, seconds: float, train: list[str], pairs: int
+) -> dict[str, Any]:
+    """Valid figures of a matcher trained on a sample, and its fine-tuning steps' seconds."""
+    info = json.loads((model / "prodmatch.json").read_text())
+    metrics = info["metrics"]
+    tune = metrics.get("fine_tune", {})
+    steps = tune.get("steps", 0.0)
+    epochs = tune.get("epochs_run", 0.0)
+    by_epoch = [tune[k] for k in sorted(tune) if k.startswith("steps_seconds_epoch_")]
+    return {
+        "row": row,
+        "train_pairs": pairs,
+        "train_seconds": round(seconds, 1),
+        "command": "prodmatch " + " ".join(train),
+        "valid_cosine_f1": tune.get("best_valid_f1"),
+        "valid_classifier_f1": metrics.get("head", {}).get("f1"),
+        "valid_end_to_end_f1": metrics.get("end_to_end", {}).get("trained_f1"),
+        "steps": steps,
+        "steps_seconds_by_epoch": by_epoch,
+        "seconds_per_step_by_epoch": [
+            round(s / (steps / epochs), 3) if steps and epochs else None for s in by_epoch
+        ],
+        "fine_tune": tune,
+    }
 
 
 def _applicable(extra: list[str], config: list[str]) -> list[str]:

@@ -128,6 +128,49 @@ def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) ->
     assert "| abt-buy | selfsup |" in (out / "train_pairs.md").read_text()
 
 
+def test_training_benchmark_on_a_sample_reports_valid_figures_and_step_times(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    world = generate_catalogs(80, seed=6)
+    datasets = tmp_path / "datasets"
+    write_deepmatcher(world, generate_pairs(world, seed=6), datasets / "abt-buy")
+    (datasets / "abt-buy" / "test.csv").unlink()  # a run on a sample never reads test
+    out = tmp_path / "results"
+    for extra in ([], ["--queue-size", "16", "--freeze-layers", "1"]):
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "train_pairs.py"),
+                "--datasets",
+                str(datasets),
+                "--names",
+                "abt-buy",
+                "--configs",
+                "supcon",
+                "--train-pairs",
+                "120",
+                "--out",
+                str(out),
+                "--extra",
+                f"--model {tiny_model} --epochs 2 --max-seq-length 32",
+                *extra,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    records = json.loads((out / "train_pairs_subset.json").read_text())
+    assert [r["results"]["row"] for r in records] == ["abt-buy/supcon", "abt-buy/supcon+q16+f1"]
+    assert all(_has_metadata(r, "python bench/train_pairs.py") for r in records)
+    plain, both = (r["results"] for r in records)
+    assert plain["train_pairs"] == 120 and "--queue-size" not in plain["command"]
+    assert "--queue-size 16 --freeze-layers 1" in both["command"]
+    assert both["fine_tune"]["epochs_run"] == 2 == len(both["steps_seconds_by_epoch"])
+    assert all(s > 0 for s in both["seconds_per_step_by_epoch"])
+    assert plain["valid_cosine_f1"] is not None and plain["valid_classifier_f1"] is not None
+    assert not (out / "train_pairs.md").exists()  # test figures only come from full runs
+
+
 @pytest.mark.slow
 def test_images_benchmark_reports_both_matchers_and_throughput(
     tmp_path: Path, tiny_model: Path

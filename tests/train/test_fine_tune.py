@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -55,23 +56,34 @@ def test_supcon_improves_validation_f1_of_the_tiny_model(
     assert result.metrics["best_valid_f1"] > before + 0.05
 
 
+# with the layer cache and the queue, the checkpoint must also hold the momentum copy and
+# the queue (the cache is rebuilt), or the resumed run would contrast with other negatives
+QUEUED = replace(CONFIG, freeze_layers=1, queue_size=32, momentum=0.9)
+
+
+@pytest.mark.parametrize("config", [CONFIG, QUEUED], ids=["plain", "queue+cache"])
 def test_resume_after_interruption_gives_the_same_weights(
-    tiny_model: Path, tmp_path: Path, data: tuple[Listings, pd.DataFrame, pd.DataFrame]
+    tiny_model: Path,
+    tmp_path: Path,
+    data: tuple[Listings, pd.DataFrame, pd.DataFrame],
+    config: FineTuneConfig,
 ) -> None:
     listings, train, valid = data
-    straight = fine_tune(tiny_model, listings, train, valid, tmp_path / "a", CONFIG, progress=False)
+    straight = fine_tune(tiny_model, listings, train, valid, tmp_path / "a", config, progress=False)
     fine_tune(
         tiny_model,
         listings,
         train,
         valid,
         tmp_path / "b",
-        CONFIG,
+        config,
         progress=False,
         stop_after_steps=5,
     )
     assert (tmp_path / "b" / "checkpoint" / "state.json").is_file()
-    resumed = fine_tune(tiny_model, listings, train, valid, tmp_path / "b", CONFIG, progress=False)
+    saved_queue = (tmp_path / "b" / "checkpoint" / "queue.safetensors").is_file()
+    assert saved_queue == bool(config.queue_size)
+    resumed = fine_tune(tiny_model, listings, train, valid, tmp_path / "b", config, progress=False)
     for (name, a), (_, b) in zip(
         straight.model.state_dict().items(), resumed.model.state_dict().items(), strict=True
     ):

@@ -33,12 +33,21 @@ def test_options_not_given_keep_each_stages_defaults() -> None:
     assert head.projection_epochs == HeadTrainingConfig().projection_epochs
 
 
+def test_full_mode_applies_the_queue_and_the_layer_cache() -> None:
+    tune, _ = training_configs("full", TrainOptions(queue_size=256, momentum=0.99, freeze_layers=3))
+    assert (tune.queue_size, tune.momentum, tune.freeze_layers) == (256, 0.99, 3)
+    assert FineTuneConfig().queue_size == 0  # off unless asked for
+    with pytest.raises(ProdmatchError, match="--queue-size"):
+        training_configs("full", TrainOptions(queue_size=-1))
+
+
 @pytest.mark.parametrize(
     ("options", "named"),
     [
         (TrainOptions(lr=1e-4), "--lr"),
         (TrainOptions(max_seq_length=32, freeze_layers=2), "--max-seq-length, --freeze-layers"),
         (TrainOptions(loss="selfsup"), "--loss selfsup needs --mode full"),
+        (TrainOptions(queue_size=64, momentum=0.9), "--queue-size, --momentum"),
     ],
 )
 def test_head_mode_refuses_what_it_cannot_apply(options: TrainOptions, named: str) -> None:

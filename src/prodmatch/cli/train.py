@@ -83,7 +83,22 @@ def train(
         int | None, typer.Option(help="Tokens per listing when fine-tuning (default 64).")
     ] = None,
     freeze_layers: Annotated[
-        int | None, typer.Option(help="Lower transformer layers kept fixed (default 0).")
+        int | None,
+        typer.Option(
+            help="Lower transformer layers kept fixed, their output cached per listing so each "
+            "step runs only the layers above (default 0; full mode only)."
+        ),
+    ] = None,
+    queue_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Also contrast each batch with this many recent embeddings of a momentum "
+            "encoder (MoCo; default 0 = off; supcon/infonce, full mode only)."
+        ),
+    ] = None,
+    momentum: Annotated[
+        float | None,
+        typer.Option(help="Momentum of the queue's encoder (default 0.995; with --queue-size)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same model.")] = 0,
     sep: Sep = None,
@@ -142,7 +157,16 @@ def train(
     check_outputs([folder, left, right, pairs, valid], [output], work_dir=output)
 
     options = TrainOptions(
-        loss, epochs, batch_size, temperature, seed, lr, max_seq_length, freeze_layers
+        loss,
+        epochs,
+        batch_size,
+        temperature,
+        seed,
+        lr,
+        max_seq_length,
+        freeze_layers,
+        queue_size=queue_size,
+        momentum=momentum,
     )
     config, head_config = training_configs(mode, options)
     left_cat, right_cat, train_pairs, valid_pairs = _training_data(

@@ -30,8 +30,10 @@ from prodmatch.train.augment import augment
 from prodmatch.train.checkpoint import save_checkpoint
 from prodmatch.train.clusters import ClusterBatchSampler, Clusters, build_clusters
 from prodmatch.train.fingerprint import run_fingerprint
+from prodmatch.train.layer_cache import freeze_lower_layers
 from prodmatch.train.loop import close_epoch, resume_state, run_epochs
 from prodmatch.train.losses import info_nce_loss, supcon_loss
+from prodmatch.train.tuning_step import TuningStep
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -45,8 +47,13 @@ class FineTuneConfig:
 
     max_seq_length: titles and the start of descriptions fit in 64 tokens; attention cost
     grows with length, so this is the main speed lever on a CPU.
-    freeze_layers: embeddings and this many lower transformer layers stay fixed; their
-    gradients are not computed, which makes each step cheaper.
+    freeze_layers: embeddings and this many lower transformer layers stay fixed, and their
+    output for each listing is computed once and cached (:mod:`prodmatch.train.layer_cache`),
+    so a step runs only the layers above.
+    queue_size: 0, or the number of momentum-encoded embeddings (with their clusters) that
+    each batch is also contrasted with (MoCo, :mod:`prodmatch.train.queue`); supcon and
+    infonce only, as the queue's masking needs clusters.
+    momentum: how slowly the queue's encoder (a moving average of the trained one) follows.
     checkpoint_every: steps between checkpoints (also written at each epoch's end).
     """
 
@@ -64,12 +71,26 @@ class FineTuneConfig:
     hard_negatives: bool = True
     checkpoint_every: int = 25
     seed: int = 0
+    queue_size: int = 0
+    momentum: float = 0.995
 
     def __post_init__(self) -> None:
         if self.loss not in ("supcon", "infonce", "selfsup"):
             raise ProdmatchError(f"loss must be supcon, infonce or selfsup; got {self.loss!r}")
         if self.epochs < 1 or self.batch_size < 2:
             raise ProdmatchError("need epochs >= 1 and batch_size >= 2")
+        if self.freeze_layers < 0:
+            raise ProdmatchError(f"--freeze-layers must be 0 or more, got {self.freeze_layers}")
+        if self.queue_size < 0 or not 0.0 <= self.momentum < 1.0:
+            raise ProdmatchError(
+                f"need --queue-size >= 0 and 0 <= --momentum < 1; got {self.queue_size} "
+                f"and {self.momentum}"
+            )
+        if self.queue_size and self.loss == "selfsup":
+            raise ProdmatchError(
+                "--queue-size needs product clusters to mask (--loss supcon or infonce); "
+                "--loss selfsup has none"
+            )
 
 
 @dataclass
@@ -130,22 +151,44 @@ def fine_tune(
     make_batches = _batch_maker(listings, train, config, mined_negatives or {})
     steps_per_epoch = len(make_batches(0))
     optimizer = _optimizer(model, projection, config)
-    modules: dict[str, torch.nn.Module] = {"encoder": model, "projection": projection}
+    step = (
+        TuningStep(
+            model, projection, config, [*listings.left.values(), *listings.right.values()], run_dir
+        )
+        if config.freeze_layers or config.queue_size
+        else None
+    )
+    modules: dict[str, torch.nn.Module] = {
+        "encoder": model,
+        "projection": projection,
+        **(step.modules() if step is not None else {}),
+    }
     fingerprint = run_fingerprint(model_path, listings, train, valid)
     state = resume_state(run_dir / "checkpoint", modules, optimizer, config, fingerprint)
     best_path = run_dir / "best.safetensors"
 
+    started = [0.0]
+
     def epoch_batches(epoch: int) -> list[Batch]:
         model.train()  # validation left it in eval mode
         projection.train()
+        started[0] = time.perf_counter()
         return make_batches(epoch)
+
+    def end_epoch() -> None:
+        steps_seconds = time.perf_counter() - started[0]
+        _end_epoch(model, listings, valid, state, best_path, config)
+        # the steps' time alone (no validation), by epoch: what the cache and the queue change
+        state.setdefault("steps_seconds", []).append(round(steps_seconds, 2))
 
     finished = run_epochs(
         state,
         optimizer,
         epoch_batches,
-        lambda batch: _loss(model, projection, batch, config, device),
-        lambda: _end_epoch(model, listings, valid, state, best_path, config),
+        step.loss
+        if step is not None
+        else lambda batch: _loss(model, projection, batch, config, device),
+        end_epoch,
         lambda: save_checkpoint(run_dir / "checkpoint", modules, optimizer, state),
         epochs=config.epochs,
         total_steps=steps_per_epoch * config.epochs,
@@ -166,6 +209,10 @@ def fine_tune(
         "best_epoch": float(state["best_epoch"]),
         "epochs_run": float(state["epoch"]),
         "steps": float(state["global_step"]),
+        **{
+            f"steps_seconds_epoch_{n}": seconds
+            for n, seconds in enumerate(state.get("steps_seconds", []), start=1)
+        },
     }
     return FineTuneResult(model, metrics, state["history"], time.perf_counter() - start)
 
@@ -182,12 +229,7 @@ def _load_model(path: Path, config: FineTuneConfig, device: str) -> SentenceTran
     model = SentenceTransformer(str(path), device=device)
     model.max_seq_length = config.max_seq_length
     if config.freeze_layers:
-        transformer: Any = model[0].auto_model
-        for parameter in transformer.embeddings.parameters():
-            parameter.requires_grad = False
-        for layer in transformer.encoder.layer[: config.freeze_layers]:
-            for parameter in layer.parameters():
-                parameter.requires_grad = False
+        freeze_lower_layers(model, config.freeze_layers)
     return model
 
 

@@ -5,9 +5,10 @@ alone on the frozen encoder. The options --loss, --epochs, --batch-size, --tempe
 --seed mean the contrastive stage of whichever mode runs: the encoder's fine-tuning in full
 mode, the projection head's training in head mode (``HeadTrainingConfig.loss``,
 ``projection_epochs``, ``batch_size``, ``temperature``; the seed also seeds the classifier).
-Options that only the encoder's fine-tuning has (--lr, --max-seq-length, --freeze-layers)
-are refused in head mode rather than ignored, and so is --loss selfsup, which needs no labels
-and so has no head mode. An option not given keeps each stage's own default.
+Options that only the encoder's fine-tuning has (--lr, --max-seq-length, --freeze-layers,
+--queue-size, --momentum) are refused in head mode rather than ignored, and so is --loss
+selfsup, which needs no labels and so has no head mode. An option not given keeps each
+stage's own default.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ class TrainOptions:
     lr: float | None = None
     max_seq_length: int | None = None
     freeze_layers: int | None = None
+    queue_size: int | None = None
+    momentum: float | None = None
 
 
-def training_configs(
-    mode: str, options: TrainOptions
-) -> tuple[FineTuneConfig, HeadTrainingConfig]:
+def training_configs(mode: str, options: TrainOptions) -> tuple[FineTuneConfig, HeadTrainingConfig]:
     """(fine-tuning config, head config) that the options ask for in `mode`."""
     if mode not in ("full", "head"):
         raise ProdmatchError(f"--mode must be full or head, got '{mode}'")
@@ -54,6 +55,8 @@ def training_configs(
                 lr=options.lr,
                 max_seq_length=options.max_seq_length,
                 freeze_layers=options.freeze_layers,
+                queue_size=options.queue_size,
+                momentum=options.momentum,
             ),
             seed=options.seed,
         )
@@ -62,6 +65,8 @@ def training_configs(
         "--lr": options.lr,
         "--max-seq-length": options.max_seq_length,
         "--freeze-layers": options.freeze_layers,
+        "--queue-size": options.queue_size,
+        "--momentum": options.momentum,
     }
     given = [name for name, value in encoder_only.items() if value is not None]
     if given:

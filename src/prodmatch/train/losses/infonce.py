@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-__all__ = ["InfoNCELoss", "info_nce_loss"]
+from prodmatch.train.losses.temperature import TemperatureLoss
+
+__all__ = ["InfoNCELoss", "both_directions", "check_shapes", "info_nce_loss", "pair_logits"]
 
 
-class InfoNCELoss(nn.Module):
+class InfoNCELoss(TemperatureLoss):
     """Symmetric InfoNCE: each anchor must pick its own positive out of the batch, and each
     positive its own anchor.
 
@@ -66,10 +68,7 @@ class InfoNCELoss(nn.Module):
     """
 
     def __init__(self, temperature: float = 0.05) -> None:
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        self.temperature = temperature
+        super().__init__(temperature)
 
     def forward(
         self,
@@ -89,9 +88,6 @@ class InfoNCELoss(nn.Module):
             negative_labels=negative_labels,
         )
 
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}"
-
 
 def info_nce_loss(
     anchors: Tensor,
@@ -103,7 +99,23 @@ def info_nce_loss(
     negative_labels: Tensor | None = None,
 ) -> Tensor:
     """The loss of :class:`InfoNCELoss` as a function (see there for the arguments)."""
-    _check_shapes(anchors, positives, hard_negatives, labels, negative_labels)
+    check_shapes(anchors, positives, hard_negatives, labels, negative_labels)
+    to_positive, to_anchor = pair_logits(
+        anchors, positives, temperature, hard_negatives, labels, negative_labels
+    )
+    return both_directions(to_positive, to_anchor)
+
+
+def pair_logits(
+    anchors: Tensor,
+    positives: Tensor,
+    temperature: float,
+    hard_negatives: Tensor | None = None,
+    labels: Tensor | None = None,
+    negative_labels: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """(anchor -> positive, positive -> anchor) logits, same-product cells masked to -inf;
+    column i of row i is each row's target. Shapes are checked by callers."""
     a = F.normalize(anchors, dim=-1)
     p = F.normalize(positives, dim=-1)
     to_positive = a @ p.T / temperature
@@ -117,7 +129,12 @@ def info_nce_loss(
         if labels is not None and negative_labels is not None:
             extra = extra.masked_fill(labels[:, None] == negative_labels[None, :], float("-inf"))
         to_positive = torch.cat([to_positive, extra], dim=1)
-    target = torch.arange(len(a), device=a.device)
+    return to_positive, to_anchor
+
+
+def both_directions(to_positive: Tensor, to_anchor: Tensor) -> Tensor:
+    """The mean of the two directions' cross-entropies, row i's target being column i."""
+    target = torch.arange(len(to_positive), device=to_positive.device)
     return (F.cross_entropy(to_positive, target) + F.cross_entropy(to_anchor, target)) / 2
 
 
@@ -127,7 +144,7 @@ def _same_product(labels: Tensor) -> Tensor:
     return same & ~torch.eye(len(labels), dtype=torch.bool, device=labels.device)
 
 
-def _check_shapes(
+def check_shapes(
     anchors: Tensor,
     positives: Tensor,
     hard_negatives: Tensor | None,

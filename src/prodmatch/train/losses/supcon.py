@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-__all__ = ["SupConLoss", "supcon_loss"]
+from prodmatch.train.losses.temperature import TemperatureLoss
+
+__all__ = ["SupConLoss", "supcon_against", "supcon_loss"]
 
 
-class SupConLoss(nn.Module):
+class SupConLoss(TemperatureLoss):
     """Pulls together all listings of one product and pushes apart the rest of the batch.
 
     Unlike pairwise InfoNCE, a batch holds whole clusters: every listing of a product (from
@@ -56,16 +58,10 @@ class SupConLoss(nn.Module):
     """
 
     def __init__(self, temperature: float = 0.07) -> None:
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        self.temperature = temperature
+        super().__init__(temperature)
 
     def forward(self, features: Tensor, labels: Tensor) -> Tensor:
         return supcon_loss(features, labels, temperature=self.temperature)
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}"
 
 
 def supcon_loss(features: Tensor, labels: Tensor, *, temperature: float = 0.07) -> Tensor:
@@ -75,11 +71,23 @@ def supcon_loss(features: Tensor, labels: Tensor, *, temperature: float = 0.07) 
             f"features must be (N, d) and labels (N,); got {tuple(features.shape)} "
             f"and {tuple(labels.shape)}"
         )
+    return supcon_against(features, labels, features[:0], labels[:0], temperature)
+
+
+def supcon_against(
+    features: Tensor, labels: Tensor, keys: Tensor, key_labels: Tensor, temperature: float
+) -> Tensor:
+    """SupCon of the batch `features` against the batch and the extra `keys` (K, d), whose
+    `key_labels` (K,) make them positives of the anchors of their cluster and negatives of the
+    rest; no keys (K = 0) is the plain batch loss, to the bit. Shapes are checked by callers."""
     z = F.normalize(features, dim=-1)
-    itself = torch.eye(len(z), dtype=torch.bool, device=z.device)
-    logits = (z @ z.T / temperature).masked_fill(itself, float("-inf"))
+    candidates = torch.cat([z, F.normalize(keys, dim=-1)])
+    candidate_labels = torch.cat([labels, key_labels])
+    itself = torch.zeros(len(z), len(candidates), dtype=torch.bool, device=z.device)
+    itself[:, : len(z)] = torch.eye(len(z), dtype=torch.bool, device=z.device)
+    logits = (z @ candidates.T / temperature).masked_fill(itself, float("-inf"))
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
-    positive = (labels[:, None] == labels[None, :]) & ~itself
+    positive = (labels[:, None] == candidate_labels[None, :]) & ~itself
     counts = positive.sum(dim=1)
     has_positive = counts > 0
     if not bool(has_positive.any()):
