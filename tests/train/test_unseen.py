@@ -55,8 +55,8 @@ def test_seen_pairs_are_those_whose_product_has_a_training_listing() -> None:
 def test_enough_given_unseen_pairs_are_kept_and_nothing_moves() -> None:
     train, valid, seen, split = split_unseen(TRAIN, VALID, fraction=0.1, seed=0)
     assert train.equals(TRAIN)
-    assert list(zip(valid["left_id"], valid["right_id"])) == [("h", "H"), ("i", "I")]
-    assert list(zip(seen["left_id"], seen["right_id"])) == [("a", "X"), ("h", "B")]
+    assert list(zip(valid["left_id"], valid["right_id"], strict=True)) == [("h", "H"), ("i", "I")]
+    assert list(zip(seen["left_id"], seen["right_id"], strict=True)) == [("a", "X"), ("h", "B")]
     assert (split.given_unseen_pairs, split.moved_pairs, split.dropped_pairs) == (2, 0, 0)
     assert (split.seen_pairs, split.seen_matches, split.valid_matches) == (2, 1, 1)
 
@@ -67,7 +67,7 @@ def test_too_few_moves_whole_products_and_shares_no_listing_with_training() -> N
     assert valid["label"].sum() >= 4 and split.moved_pairs > 0
     assert _listings(train).isdisjoint(_listings(valid))
     keys, product = product_clusters(train, valid)
-    where = dict(zip(keys, product))
+    where = dict(zip(keys, product, strict=True))
     assert {where[k] for k in _listings(train)}.isdisjoint({where[k] for k in _listings(valid)})
     # every training pair is kept, moved or dropped (it joined a moved product to a kept one)
     assert split.train_pairs + split.moved_pairs + split.dropped_pairs == len(TRAIN)
@@ -112,11 +112,10 @@ def test_validation_pairs_give_the_seen_and_unseen_parts_either_way() -> None:
         train, valid, parts, info = validation_pairs(
             left, right, TRAIN, VALID, seed=0, hold_out=0.1
         )
+    assert train is not None and train.equals(TRAIN)
     assert info["source"] == "unseen products" and parts["unseen"] is valid
     assert list(parts["seen"]["right_id"]) == ["X", "B"]
-    train, valid, parts, info = validation_pairs(
-        left, right, TRAIN, VALID, seed=0, valid_split="given"
-    )
+    _, valid, parts, info = validation_pairs(left, right, TRAIN, VALID, seed=0, valid_split="given")
     assert valid is VALID and info == {"source": "given"}
     assert list(parts["seen"]["right_id"]) == ["X", "B"]
     assert list(parts["unseen"]["right_id"]) == ["H", "I"]

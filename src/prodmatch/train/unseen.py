@@ -186,7 +186,8 @@ def split_unseen(
 
 
 def _labels(train: pd.DataFrame, given: pd.DataFrame) -> npt.NDArray[np.int64]:
-    return np.r_[train["label"].to_numpy(np.int64), given["label"].to_numpy(np.int64)]
+    both = [train["label"].to_numpy(np.int64), given["label"].to_numpy(np.int64)]
+    return np.concatenate(both).astype(np.int64)
 
 
 def _grow(
@@ -211,8 +212,13 @@ def _grow(
             links[x].append(y)
             links[y].append(x)
     tie = rng.permutation(count)
-    joined = np.zeros(count, dtype=np.int64)
-    frontier: list[tuple[int, int, int]] = []
+    joined = np.zeros(count, dtype=np.int64)  # pairs from each product into the held ones
+    for given in np.flatnonzero(held).tolist():
+        for other in links[given]:
+            if not held[other]:
+                joined[other] += 1
+    frontier = [(-int(joined[p]), int(tie[p]), int(p)) for p in np.flatnonzero(joined)]
+    heapq.heapify(frontier)
 
     def hold(product: int) -> None:
         held[product] = True
@@ -221,12 +227,6 @@ def _grow(
                 joined[other] += 1
                 heapq.heappush(frontier, (-int(joined[other]), int(tie[other]), other))
 
-    for product in np.flatnonzero(held):
-        for other in links[product]:
-            if not held[other]:
-                joined[other] += 1
-    frontier = [(-int(joined[p]), int(tie[p]), int(p)) for p in np.flatnonzero(joined)]
-    heapq.heapify(frontier)
     starts = iter(rng.permutation(count).tolist())
     left_in_training = int(inside[~held].sum())
     got = int(inside[held].sum())
@@ -236,7 +236,7 @@ def _grow(
         if frontier:
             product = heapq.heappop(frontier)[2]
         else:
-            product = next((p for p in starts if not held[p]), -1)
+            product = next((int(p) for p in starts if not held[p]), -1)
             if product < 0:
                 return
         if inside[product] and left_in_training - inside[product] <= 0:
