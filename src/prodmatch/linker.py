@@ -39,6 +39,12 @@ from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
 from prodmatch.score import code_signals, needs_dense, needs_sparse, score_pairs
 from prodmatch.settings import MatchSettings
 from prodmatch.text import extract_model_numbers, load_rates, serialize_records
+from prodmatch.text.attributes import (
+    ATTRIBUTE_COLUMNS,
+    Attributes,
+    attribute_signals,
+    listing_attributes,
+)
 
 if TYPE_CHECKING:
     from prodmatch.dedup import DedupeOptions
@@ -56,6 +62,7 @@ SIGNAL_COLUMNS = (
     "image",
     "image_both",
     "same_photo",
+    *ATTRIBUTE_COLUMNS,
 )
 # Pairs whose vectors are gathered at once: gathering every candidate's two vectors in one go
 # held 2 x candidates x dim floats (3 GB for a million 384-dim pairs) for one dot product.
@@ -75,6 +82,7 @@ class Side:
     image_vectors: npt.NDArray[np.float32] | None = field(default=None, repr=False)
     has_image: npt.NDArray[np.bool_] | None = field(default=None, repr=False)
     image_paths: list[list[Path]] | None = field(default=None, repr=False)
+    attributes: list[Attributes] | None = field(default=None, repr=False)  # read when asked
 
     @classmethod
     def of_texts(cls, catalog: Catalog, texts: list[str], plain: list[str]) -> Side:
@@ -220,9 +228,17 @@ class Linker:
     # -- scoring -----------------------------------------------------------------------------
 
     def features(
-        self, left: Side, right: Side, li: npt.ArrayLike, ri: npt.ArrayLike
+        self,
+        left: Side,
+        right: Side,
+        li: npt.ArrayLike,
+        ri: npt.ArrayLike,
+        *,
+        attributes: bool | None = None,
     ) -> pd.DataFrame:
-        """The raw signals of given (left position, right position) pairs."""
+        """The raw signals of given (left position, right position) pairs. The attribute
+        signals (`prodmatch.text.attributes`) are added with `attributes`, by default when
+        the matcher's classifier reads any: they cost a pass over each pair in Python."""
         li = np.asarray(li, dtype=np.int64)
         ri = np.asarray(ri, dtype=np.int64)
         frame = pd.DataFrame({"left": li, "right": ri})
@@ -234,7 +250,23 @@ class Linker:
             frame[name] = values
         if left.image_vectors is not None and right.image_vectors is not None:
             frame["image"], frame["image_both"] = _image_signals(left, right, li, ri)
+        if attributes is None:
+            read = self.head.extra_columns if self.head is not None else ()
+            attributes = not set(read).isdisjoint(ATTRIBUTE_COLUMNS)
+        if attributes:
+            pairs = attribute_signals(self._attributes(left), self._attributes(right), li, ri)
+            for name, values in pairs.items():
+                frame[name] = values
         return frame
+
+    def _attributes(self, side: Side) -> list[Attributes]:
+        """Each listing's attributes, read once per side from the columns matching reads."""
+        if side.attributes is None:
+            columns = self._columns(side.catalog)
+            rows: list[dict[str, str]] = side.catalog.records[columns].to_dict("records")  # type: ignore[assignment]
+            rates = load_rates(self.settings.exchange_rates)
+            side.attributes = [listing_attributes(row, columns, rates) for row in rows]
+        return side.attributes
 
     def score(self, left: Side, right: Side, features: pd.DataFrame) -> npt.NDArray[np.float64]:
         s = self.settings
