@@ -187,14 +187,16 @@ def validation_pairs(
     out by product cluster (see :mod:`prodmatch.train.split`); either is said in a warning
     line. `hold_out` is the share held out; None holds none out (training then runs without
     validation when none is given, and on the given pairs as they are)."""
-    if train is None or not (train["label"] == 1).any() or (hold_out is None and valid is None):
-        return train, valid, {}, {"source": "given" if valid is not None else "none"}
-    if valid_split == "unseen" and hold_out is not None:
+    labelled = train is not None and bool((train["label"] == 1).any())
+    if labelled and valid_split == "unseen" and hold_out is not None:
+        assert train is not None
         train, chosen, seen, unseen = split_unseen(train, valid, fraction=hold_out, seed=seed)
         warnings.warn(unseen.message(), UserWarning, stacklevel=3)
         parts = {"seen": seen, "unseen": chosen}
         return train, chosen, parts, {"source": "unseen products", **unseen.to_dict()}
     if valid is not None:
+        if train is None:
+            return train, valid, {}, {"source": "given"}
         same = left is right or (left.source is not None and left.source == right.source)
         shared = overlapping_pairs(train, valid, either_orientation=same)
         if shared:
@@ -205,7 +207,8 @@ def validation_pairs(
                 stacklevel=3,
             )
         return train, valid, _parts(train, valid), {"source": "given"}
-    assert hold_out is not None
+    if hold_out is None or train is None or not labelled:
+        return train, valid, {}, {"source": "none"}
     train, valid, split = split_validation(train, fraction=hold_out, seed=seed)
     warnings.warn(split.message(), UserWarning, stacklevel=3)
     info = {"source": "split off the training pairs", **split.to_dict()}
