@@ -21,7 +21,7 @@ from prodmatch.matcher.head import MatchHead
 from prodmatch.settings import MatchSettings
 from prodmatch.synth import generate_pairs, write_deepmatcher
 from prodmatch.synth.pictures import generate_multimodal
-from prodmatch.train.api import train_matcher
+from prodmatch.train.api import EXTRA_COLUMNS, train_matcher
 from prodmatch.train.fine_tune import FineTuneConfig
 from prodmatch.train.fusion_trainer import FusionTrainingConfig
 
@@ -73,10 +73,7 @@ def test_head_mode_with_photos_writes_a_fusion_head_that_matching_uses(
     assert info["fusion"]["loss"] == loss and "epoch" in info["metrics"]["fusion"]
     assert "fusion/" in (out / "README.md").read_text()
     head = MatchHead.load(out / "head")
-    assert head.extra_columns == (
-        *("dense", "sparse", "code_agreement", "code_variant"),
-        *("image", "image_both"),
-    )
+    assert head.extra_columns == (*EXTRA_COLUMNS, "image", "image_both")
     settings = matcher_settings(out)
     assert settings.image_column == "image" and settings.scorer == "learned"
     linker = Linker(settings, progress=False)

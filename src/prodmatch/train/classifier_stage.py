@@ -34,7 +34,23 @@ if TYPE_CHECKING:
 
 __all__ = ["EXTRA_COLUMNS", "IMAGE_COLUMNS", "cross_stage", "decide_stage", "threshold_only"]
 
-EXTRA_COLUMNS = ("dense", "sparse", "code_agreement", "code_variant")
+# The classifier's scalar signals. The attribute signals (`prodmatch.text.attributes`) that
+# earned a place on validation pairs of unseen products, abt-buy and amazon-google, by
+# `bench/choose_signals.py --add all --seeds 0,1` (bench/results/signals.json): price (ratio
+# and missing flag), year, edition and platform together raised the mean validation F1 from
+# 0.609 to 0.652 (amazon-google 0.423 -> 0.511, abt-buy 0.795 -> 0.794); brand and units
+# alone lowered it, so they are left out.
+EXTRA_COLUMNS = (
+    "dense",
+    "sparse",
+    "code_agreement",
+    "code_variant",
+    "price_ratio",
+    "price_missing",
+    "year_agreement",
+    "edition_agreement",
+    "platform_agreement",
+)
 IMAGE_COLUMNS = ("image", "image_both")
 
 
