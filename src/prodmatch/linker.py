@@ -44,6 +44,7 @@ from prodmatch.text.attributes import (
     Attributes,
     attribute_signals,
     listing_attributes,
+    tagged_attributes,
 )
 
 if TYPE_CHECKING:
@@ -250,23 +251,34 @@ class Linker:
             frame[name] = values
         if left.image_vectors is not None and right.image_vectors is not None:
             frame["image"], frame["image_both"] = _image_signals(left, right, li, ri)
-        if attributes is None:
-            read = self.head.extra_columns if self.head is not None else ()
-            attributes = not set(read).isdisjoint(ATTRIBUTE_COLUMNS)
-        if attributes:
-            pairs = attribute_signals(self._attributes(left), self._attributes(right), li, ri)
+        if attributes if attributes is not None else self.reads_attributes():
+            pairs = attribute_signals(self.attributes(left), self.attributes(right), li, ri)
             for name, values in pairs.items():
                 frame[name] = values
         return frame
 
-    def _attributes(self, side: Side) -> list[Attributes]:
-        """Each listing's attributes, read once per side from the columns matching reads."""
+    def attributes(self, side: Side) -> list[Attributes]:
+        """Each listing's attributes, read once per side: from the columns matching reads,
+        or, for a side kept only as tagged texts (the registry's), from the tags."""
         if side.attributes is None:
-            columns = self._columns(side.catalog)
-            rows: list[dict[str, str]] = side.catalog.records[columns].to_dict("records")  # type: ignore[assignment]
-            rates = load_rates(self.settings.exchange_rates)
-            side.attributes = [listing_attributes(row, columns, rates) for row in rows]
+            if side.catalog.columns:
+                columns = self._columns(side.catalog)
+                rows: list[dict[str, str]] = side.catalog.records[columns].to_dict("records")  # type: ignore[assignment]
+                rates = load_rates(self.settings.exchange_rates)
+                side.attributes = [listing_attributes(row, columns, rates) for row in rows]
+            elif side.texts:
+                side.attributes = [tagged_attributes(text) for text in side.texts]
+            else:
+                raise ProdmatchError(
+                    f"{side.catalog.name}: the listings' attributes (price, year, ...) were not "
+                    "kept, and this matcher reads them"
+                )
         return side.attributes
+
+    def reads_attributes(self) -> bool:
+        """Whether the matcher's classifier reads any attribute signal."""
+        read = self.head.extra_columns if self.head is not None else ()
+        return not set(read).isdisjoint(ATTRIBUTE_COLUMNS)
 
     def score(self, left: Side, right: Side, features: pd.DataFrame) -> npt.NDArray[np.float64]:
         s = self.settings

@@ -21,6 +21,7 @@ The agreements are +1 (agree), -1 (disagree) or 0 (no evidence: one side does no
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ __all__ = [
     "price_ratio",
     "quantities_of",
     "set_agreement",
+    "tagged_attributes",
     "unit_agreement",
     "years_of",
 ]
@@ -93,6 +95,7 @@ _QUANTITY_RE = re.compile(
     + "|".join(sorted(_UNIT_SCALE, key=len, reverse=True))
     + r")(?![\w])"
 )
+_TAG_RE = re.compile(r"(?:^|\s)\[([^\[\]]+)\]\s")
 _YEAR_RE = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?!\d)")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 EDITION_WORDS = frozenset(
@@ -135,6 +138,35 @@ class Attributes:
     editions: frozenset[str]
     platforms: frozenset[str]
 
+    def to_json(self) -> str:
+        """One line of JSON, for the pipelines that keep prepared listings on disk (streamed,
+        Spark) and score them later without their columns."""
+        return json.dumps(
+            {
+                "price": self.price,
+                "currency": self.currency,
+                "brand": self.brand,
+                "quantities": {k: sorted(v) for k, v in sorted(self.quantities.items())},
+                "years": sorted(self.years),
+                "editions": sorted(self.editions),
+                "platforms": sorted(self.platforms),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Attributes:
+        data = json.loads(text)
+        return cls(
+            price=data["price"],
+            currency=data["currency"],
+            brand=data["brand"],
+            quantities={k: frozenset(v) for k, v in data["quantities"].items()},
+            years=frozenset(data["years"]),
+            editions=frozenset(data["editions"]),
+            platforms=frozenset(data["platforms"]),
+        )
+
 
 def listing_attributes(
     record: Mapping[str, str], columns: Sequence[str], rates: ExchangeRates | None = None
@@ -153,6 +185,15 @@ def listing_attributes(
         editions=editions_of(title),
         platforms=platforms_of(title),
     )
+
+
+def tagged_attributes(text: str) -> Attributes:
+    """The attributes of a listing kept only as its tagged text (``[title] ... [price] ...``,
+    as the registry keeps listings): each tag is read as its column. Prices there are plain
+    numbers in the exchange-rate table's currency, or in their own without one."""
+    parts = _TAG_RE.split(text)
+    record = {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    return listing_attributes(record, list(record))
 
 
 def _title_column(columns: Sequence[str]) -> str:
