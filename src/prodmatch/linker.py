@@ -253,8 +253,8 @@ class Linker:
             frame["image"], frame["image_both"] = _image_signals(left, right, li, ri)
         if attributes if attributes is not None else self.reads_attributes():
             pairs = attribute_signals(self.attributes(left), self.attributes(right), li, ri)
-            for name, values in pairs.items():
-                frame[name] = values
+            for name, signal in pairs.items():
+                frame[name] = signal
         return frame
 
     def attributes(self, side: Side) -> list[Attributes]:

@@ -335,8 +335,8 @@ class StreamMatcher:
             feats[name] = values
         if right.attributes is not None:
             mine = [Attributes.from_json(text) for text in info["attributes"]]
-            for name, values in attribute_signals(mine, right.attributes, li, ri).items():
-                feats[name] = values
+            for name, signal in attribute_signals(mine, right.attributes, li, ri).items():
+                feats[name] = signal
         unique, local = np.unique(ri, return_inverse=True)
         feats.insert(1, "right", local.astype(np.int64))
         left_side = _side(info["id"].tolist(), info["plain"].tolist(), left_codes, queries)

@@ -218,7 +218,7 @@ def brand_of(brand: str, title: str) -> str | None:
     """The brand as one comparable word: the brand value's first word, else the title's
     ("Sony Corp." -> "sony"); None when both are empty."""
     for text in (normalize_text(brand), title):
-        words = _WORD_RE.findall(text)
+        words: list[str] = _WORD_RE.findall(text)
         if words:
             return words[0]
     return None
