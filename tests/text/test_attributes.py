@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from prodmatch.data import catalog_from_frame
-from prodmatch.linker import Linker
+from prodmatch.data.catalog import Catalog
+from prodmatch.linker import Linker, Side
 from prodmatch.settings import MatchSettings
 from prodmatch.text import normalize_text
 from prodmatch.text.attributes import (
@@ -22,6 +25,7 @@ from prodmatch.text.attributes import (
     price_ratio,
     quantities_of,
     set_agreement,
+    tagged_attributes,
     unit_agreement,
     years_of,
 )
@@ -116,6 +120,20 @@ def test_the_linker_adds_them_only_when_asked(tiny_model: object) -> None:
     both = linker.features(side, side, [0], [0], attributes=True)
     assert both.loc[0, "year_agreement"] == 1 and both.loc[0, "price_ratio"] == 1.0
     assert both.loc[0, "price_missing"] == 0
+
+
+def test_tagged_texts_are_read_by_their_tags(tiny_model: object) -> None:
+    got = tagged_attributes("[title] office 2008 for mac [manufacturer] microsoft [price] 49.99")
+    assert got.years == frozenset({"2008"}) and got.platforms == frozenset({"mac"})
+    assert (got.brand, got.price, got.currency) == ("microsoft", 49.99, None)
+    # a side kept only as tagged texts (the registry's) reads them so
+    frame = pd.DataFrame({"id": ["1"], "title": ["Office 2008 for Mac"], "price": ["$5"]})
+    linker = Linker(MatchSettings(model=str(tiny_model), scorer="tfidf"), progress=False)
+    full = linker.side(catalog_from_frame(frame))
+    kept = Catalog("kept", pd.DataFrame(index=pd.Index(["1"], name="id")))
+    bare = Side.of_texts(kept, full.texts, full.plain)
+    (tagged,), (read,) = linker.attributes(bare), linker.attributes(full)
+    assert read.currency == "USD" and tagged == replace(read, currency=None)  # tags drop it
 
 
 @pytest.mark.parametrize("title", ["", "no units here"])
