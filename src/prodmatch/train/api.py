@@ -113,11 +113,11 @@ def train_matcher(
     start = time.perf_counter()
     base = base_input = settings or MatchSettings()
     tune = fine_tune_config or FineTuneConfig()
+    output = Path(output)
+    check_output(output, overwrite=overwrite)  # refused before anything is said or done
     train, valid, parts, validation = validation_pairs(
         left, right, train, valid, tune.seed, hold_out, valid_split
     )
-    output = Path(output)
-    check_output(output, overwrite=overwrite)
     partial = output.with_name(output.name + ".partial")
     if restart and (partial / PARTIAL_MARK).is_file():
         shutil.rmtree(partial)  # only our own checkpoints live there
