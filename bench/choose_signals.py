@@ -40,6 +40,7 @@ from prodmatch.linker import Linker
 from prodmatch.matcher import HEAD_DIR
 from prodmatch.matcher.head import MatchHead
 from prodmatch.settings import MatchSettings
+from prodmatch.text.attributes import ATTRIBUTE_COLUMNS
 from prodmatch.train.head_trainer import (
     HeadTrainingConfig,
     ListingVectors,
@@ -162,13 +163,14 @@ def choose_additions(
     """Which signal groups to add, decided on validation pairs of unseen products (the
     split training chooses on by default, seeded like training), never on test.
 
-    The rule, fixed before looking: a group is kept when adding it alone to today's signals
+    The rule, fixed before looking: a group is kept when adding it alone to the other signals
     raises the validation F1 averaged over the seeds and datasets; the kept groups are then
     trained together, and adopted only if that too beats today's signals (else none is).
     Each run trains the head of `train --mode head` (projection and classifier, seeded) on
     one encoding of the listings per dataset, so variants differ only in the signals read.
     """
-    base = tuple(classifier_stage.EXTRA_COLUMNS)
+    # the classifier's signals other than the attribute signals ("today": before these)
+    base = tuple(c for c in classifier_stage.EXTRA_COLUMNS if c not in ATTRIBUTE_COLUMNS)
     runs: list[dict[str, Any]] = []
     prepared = {name: _Features(without_test(datasets / name), settings) for name in names}
 

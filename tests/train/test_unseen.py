@@ -126,6 +126,10 @@ def test_part_scores_are_counted_at_the_threshold() -> None:
     found = part_scores(scores, np.array([1, 1, 0, 0]), 0.5)
     assert found == {"pairs": 4.0, "matches": 2.0, "precision": 0.5, "recall": 0.5, "f1": 0.5}
     assert "f1" not in part_scores(scores, np.zeros(4, dtype=np.int64), 0.5)
+    assert part_scores(np.zeros(0), np.zeros(0, dtype=np.int64), 0.5) == {
+        "pairs": 0.0,
+        "matches": 0.0,
+    }
 
 
 def test_cli_train_reports_seen_and_unseen_f1(tiny_model: Path, tmp_path: Path) -> None:

@@ -96,8 +96,12 @@ def decide_stage(
     head_valid = head_probabilities(result.head, *vectors, valid_features)
     metrics: dict[str, Any] = dict(result.metrics)
     for name, pairs in parts.items():
-        scores = head_probabilities(
-            result.head, *vectors, pair_features(linker, left_side, right_side, pairs)
+        scores = (
+            head_probabilities(
+                result.head, *vectors, pair_features(linker, left_side, right_side, pairs)
+            )
+            if len(pairs)
+            else np.zeros(0)
         )
         metrics[name] = part_scores(scores, pairs["label"].to_numpy(), result.threshold)
     return learned, {"head": metrics, "head_history": result.history}, head_valid
