@@ -38,7 +38,9 @@ class TrainOptions:
     freeze_layers: int | None = None
 
 
-def training_configs(mode: str, options: TrainOptions) -> tuple[FineTuneConfig, HeadTrainingConfig]:
+def training_configs(
+    mode: str, options: TrainOptions
+) -> tuple[FineTuneConfig, HeadTrainingConfig]:
     """(fine-tuning config, head config) that the options ask for in `mode`."""
     if mode not in ("full", "head"):
         raise ProdmatchError(f"--mode must be full or head, got '{mode}'")
