@@ -39,6 +39,13 @@ from prodmatch.retrieve.hybrid import NOT_RANKED, RANK_COLUMNS
 from prodmatch.score import code_signals, needs_dense, needs_sparse, score_pairs
 from prodmatch.settings import MatchSettings
 from prodmatch.text import extract_model_numbers, load_rates, serialize_records
+from prodmatch.text.attributes import (
+    ATTRIBUTE_COLUMNS,
+    Attributes,
+    attribute_signals,
+    listing_attributes,
+    tagged_attributes,
+)
 
 if TYPE_CHECKING:
     from prodmatch.dedup import DedupeOptions
@@ -56,6 +63,7 @@ SIGNAL_COLUMNS = (
     "image",
     "image_both",
     "same_photo",
+    *ATTRIBUTE_COLUMNS,
 )
 # Pairs whose vectors are gathered at once: gathering every candidate's two vectors in one go
 # held 2 x candidates x dim floats (3 GB for a million 384-dim pairs) for one dot product.
@@ -75,6 +83,7 @@ class Side:
     image_vectors: npt.NDArray[np.float32] | None = field(default=None, repr=False)
     has_image: npt.NDArray[np.bool_] | None = field(default=None, repr=False)
     image_paths: list[list[Path]] | None = field(default=None, repr=False)
+    attributes: list[Attributes] | None = field(default=None, repr=False)  # read when asked
 
     @classmethod
     def of_texts(cls, catalog: Catalog, texts: list[str], plain: list[str]) -> Side:
@@ -221,9 +230,17 @@ class Linker:
     # -- scoring -----------------------------------------------------------------------------
 
     def features(
-        self, left: Side, right: Side, li: npt.ArrayLike, ri: npt.ArrayLike
+        self,
+        left: Side,
+        right: Side,
+        li: npt.ArrayLike,
+        ri: npt.ArrayLike,
+        *,
+        attributes: bool | None = None,
     ) -> pd.DataFrame:
-        """The raw signals of given (left position, right position) pairs."""
+        """The raw signals of given (left position, right position) pairs. The attribute
+        signals (`prodmatch.text.attributes`) are added with `attributes`, by default when
+        the matcher's classifier reads any: they cost a pass over each pair in Python."""
         li = np.asarray(li, dtype=np.int64)
         ri = np.asarray(ri, dtype=np.int64)
         frame = pd.DataFrame({"left": li, "right": ri})
@@ -235,7 +252,34 @@ class Linker:
             frame[name] = values
         if left.image_vectors is not None and right.image_vectors is not None:
             frame["image"], frame["image_both"] = _image_signals(left, right, li, ri)
+        if attributes if attributes is not None else self.reads_attributes():
+            pairs = attribute_signals(self.attributes(left), self.attributes(right), li, ri)
+            for name, signal in pairs.items():
+                frame[name] = signal
         return frame
+
+    def attributes(self, side: Side) -> list[Attributes]:
+        """Each listing's attributes, read once per side: from the columns matching reads,
+        or, for a side kept only as tagged texts (the registry's), from the tags."""
+        if side.attributes is None:
+            if side.catalog.columns:
+                columns = self._columns(side.catalog)
+                rows: list[dict[str, str]] = side.catalog.records[columns].to_dict("records")  # type: ignore[assignment]
+                rates = load_rates(self.settings.exchange_rates)
+                side.attributes = [listing_attributes(row, columns, rates) for row in rows]
+            elif side.texts:
+                side.attributes = [tagged_attributes(text) for text in side.texts]
+            else:
+                raise ProdmatchError(
+                    f"{side.catalog.name}: the listings' attributes (price, year, ...) were not "
+                    "kept, and this matcher reads them"
+                )
+        return side.attributes
+
+    def reads_attributes(self) -> bool:
+        """Whether the matcher's classifier reads any attribute signal."""
+        read = self.head.extra_columns if self.head is not None else ()
+        return not set(read).isdisjoint(ATTRIBUTE_COLUMNS)
 
     def score(self, left: Side, right: Side, features: pd.DataFrame) -> npt.NDArray[np.float64]:
         s = self.settings

@@ -340,6 +340,24 @@ def test_signal_choice_compares_head_matchers_with_and_without_the_signal(
     assert results["keep"] == (means["all"] > means["without code_variant"])
 
 
+def test_signal_additions_are_weighed_on_unseen_validation_pairs(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    datasets = _deepmatcher(tmp_path, "abt-buy", seed=8)
+    out = tmp_path / "results"
+    args = ["--datasets", str(datasets), "--names", "abt-buy", "--seeds", "0"]
+    args += ["--add", "price,year", "--model", str(tiny_model), "--out", str(out)]
+    _bench("choose_signals.py", *args)
+    (record,) = json.loads((out / "signals.json").read_text())
+    results = record["results"]
+    variants = [r["variant"] for r in results["runs"]]
+    assert variants[:3] == ["today", "+price", "+year"]
+    means = results["mean_valid_f1"]
+    helped = [g for g in ("price", "year") if means[f"+{g}"] > means["today"]]
+    assert results["keep"] == helped or ("+kept" in means and results["keep"] == [])
+    assert ("price_ratio" in results["columns"]) == ("price" in results["keep"])
+
+
 def test_rerank_floor_choice_replays_floors_on_valid(tmp_path: Path, tiny_model: Path) -> None:
     datasets = _deepmatcher(tmp_path, "abt-buy", seed=9)
     folder, matcher = datasets / "abt-buy", tmp_path / "matcher"

@@ -149,3 +149,35 @@ def test_duplicate_ids_are_one_clear_error(spark: Any, settings: MatchSettings) 
     ok = spark.createDataFrame(pd.DataFrame({"id": ["c"], "title": ["w"]}))
     with pytest.raises(InputError, match=r"right, column 'id': duplicate id 'b' \(2 listings\)"):
         SparkMatcher(settings, spark).match(ok, df)
+
+
+def test_a_trained_matcher_reading_attributes_scores_as_the_streamed_run(
+    spark: Any, settings: MatchSettings, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The pair classifier reads the listings' attributes (price, year, ...), which Spark
+    keeps from preparation to scoring as the streamed run does: the same scores."""
+    from prodmatch.data import catalog_from_frame
+    from prodmatch.matcher import matcher_settings
+    from prodmatch.synth import generate_pairs
+    from prodmatch.text.attributes import ATTRIBUTE_COLUMNS
+    from prodmatch.train.api import train_matcher
+
+    world = generate_catalogs(SIZE, seed=5)
+    names = {"ltable_id": "left_id", "rtable_id": "right_id"}
+    pairs = {k: v.rename(columns=names) for k, v in generate_pairs(world, seed=5).items()}
+    out = tmp_path / "matcher"
+    left, right = catalog_from_frame(world.left), catalog_from_frame(world.right)
+    train_matcher(
+        left, right, pairs["train"], pairs["valid"], out, mode="head", settings=settings,
+        progress=False,
+    )  # fmt: skip
+    learned = matcher_settings(out)
+    work = tmp_path / "single"
+    StreamMatcher(work, learned, sample_rows=10_000, progress=False).run(*files)
+    streamed = pd.concat([pd.read_parquet(p) for p in sorted((work / "candidates").glob("*"))])
+    _, found = _run(spark, learned, files)
+    ours, theirs = _by_pair(found), _by_pair(streamed)
+    assert "price_ratio" in ours and len(ours) == len(theirs) > 600
+    np.testing.assert_allclose(ours["score"], theirs["score"], rtol=1e-5, atol=1e-6)
+    for column in set(ATTRIBUTE_COLUMNS) & set(theirs.columns):
+        np.testing.assert_allclose(ours[column], theirs[column])

@@ -79,6 +79,7 @@ def test_one_pair_gets_the_same_features_on_every_path(
         mode="head",
         settings=base,
         progress=False,
+        valid_split="given",  # data.valid's features are looked up below
     )
     assert (out / LEXICAL_DIR / "lexical.json").is_file()
     assert "lexical/" in (out / "README.md").read_text()

@@ -35,6 +35,7 @@ def test_the_split_is_stratified_by_cluster_and_seeded(pairs: pd.DataFrame) -> N
     share_others = (valid["label"] == 0).sum() / (pairs["label"] == 0).sum()
     assert 0.15 <= share_matches <= 0.3 and 0.15 <= share_others <= 0.3
     assert (split.valid_pairs, split.valid_matches) == (len(valid), valid["label"].sum())
+
     # the validation products were never a training match: no listing of a held-out match
     # is in a training match
     def matched(frame: pd.DataFrame) -> set[str]:
@@ -76,11 +77,13 @@ def test_validation_pairs_that_are_training_pairs_are_warned_with_the_count(
     left, right = catalog_from_frame(world.left), catalog_from_frame(world.right)
     valid = pd.concat([pairs.iloc[:7], pairs.iloc[-20:]])
     with pytest.warns(UserWarning, match="^7 of the 27 validation pairs are training pairs"):
-        validation_pairs(left, right, pairs.iloc[:-20], valid, seed=0)
+        validation_pairs(left, right, pairs.iloc[:-20], valid, seed=0, valid_split="given")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        kept = validation_pairs(left, right, pairs.iloc[:-20], pairs.iloc[-20:], seed=0)
-    assert kept[1] is not None and len(kept[1]) == 20 and kept[2] == {"source": "given"}
+        kept = validation_pairs(
+            left, right, pairs.iloc[:-20], pairs.iloc[-20:], seed=0, valid_split="given"
+        )
+    assert kept[1] is not None and len(kept[1]) == 20 and kept[3] == {"source": "given"}
 
 
 def test_cli_train_without_valid_holds_pairs_out_and_trains_a_classifier(
@@ -93,6 +96,7 @@ def test_cli_train_without_valid_holds_pairs_out_and_trains_a_classifier(
     out = tmp_path / "m"
     args = ["train", "--left", paths["left"], "--right", paths["right"], "--pairs"]
     args += [tmp_path / "train.csv", "--mode", "head", "--model", tiny_model, "-o", out]
+    args += ["--valid-split", "given"]
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     info = json.loads((out / "prodmatch.json").read_text())
@@ -109,5 +113,5 @@ def test_cli_train_without_valid_holds_pairs_out_and_trains_a_classifier(
 def test_nothing_is_held_out_when_asked_not_to(pairs: pd.DataFrame) -> None:
     world = generate_catalogs(10, seed=1)
     left, right = catalog_from_frame(world.left), catalog_from_frame(world.right)
-    train, valid, validation = validation_pairs(left, right, pairs, None, seed=0, hold_out=None)
+    train, valid, _, validation = validation_pairs(left, right, pairs, None, seed=0, hold_out=None)
     assert train is pairs and valid is None and validation == {"source": "none"}

@@ -54,6 +54,15 @@ def train(
             show_default="ltable_id,rtable_id,label",
         ),
     ] = None,
+    valid_split: Annotated[
+        str,
+        typer.Option(
+            help="unseen: choose thresholds and epochs on validation pairs of products "
+            "training never saw, moving products out of the training pairs where the given "
+            "ones are too few (what matching new products looks like); given: on the "
+            "validation pairs as given. Both report seen and unseen F1.",
+        ),
+    ] = "unseen",
     mode: Annotated[
         TrainMode,
         typer.Option(help="full: fine-tune the encoder too; head: only head and classifier."),
@@ -153,8 +162,11 @@ def train(
     from prodmatch.train.cross_trainer import CrossTrainingConfig
     from prodmatch.train.fusion_trainer import FusionTrainingConfig
     from prodmatch.train.options import TrainOptions, training_configs
+    from prodmatch.train.unseen import VALID_SPLITS
 
     check_outputs([folder, left, right, pairs, valid], [output], work_dir=output)
+    if valid_split not in VALID_SPLITS:
+        raise ProdmatchError(f"--valid-split must be unseen or given, got '{valid_split}'")
 
     options = TrainOptions(
         loss,
@@ -194,6 +206,7 @@ def train(
         cross_config=CrossTrainingConfig(epochs=cross_epochs, seed=seed) if cross_encoder else None,
         overwrite=overwrite,
         restart=restart,
+        valid_split=valid_split,  # type: ignore[arg-type]
     )
     head = report.metrics.get("head", {})
     cross = report.metrics.get("cross_encoder", {})
@@ -201,6 +214,7 @@ def train(
         f"matcher -> {report.folder} in {report.seconds:.0f} s"
         + (f"; validation F1 {head['f1']:.4f}" if "f1" in head else "")
         + (f", with the cross-encoder {cross['blend_f1']:.4f}" if cross else "")
+        + _parts_text(head)
     )
     _end_to_end_lines(report.metrics)
 
@@ -238,6 +252,16 @@ def _training_data(
         )
 
     return left_cat, right_cat, read(pairs), read(valid)
+
+
+def _parts_text(head: dict[str, Any]) -> str:
+    """ "; unseen products F1 ..., seen ..." for the parts that have matches."""
+    said = [
+        f"{name} products {head[name]['f1']:.4f} ({head[name]['pairs']:.0f} pairs)"
+        for name in ("unseen", "seen")
+        if "f1" in head.get(name, {})
+    ]
+    return f"; on {', '.join(said)}" if said else ""
 
 
 def _end_to_end_lines(metrics: dict[str, Any]) -> None:

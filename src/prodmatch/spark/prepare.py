@@ -30,7 +30,10 @@ def stored_precision(vectors: np.ndarray) -> np.ndarray:  # type: ignore[type-ar
     return np.asarray(vectors, dtype=VECTOR_DTYPE).astype(np.float32)
 
 
-PREPARED_SCHEMA = "_row long, id string, plain string, codes array<string>, vector array<float>"
+PREPARED_SCHEMA = (
+    "_row long, id string, plain string, codes array<string>, attributes string, "
+    "vector array<float>"
+)
 
 
 def text_columns(df: DataFrame, job: Job, id_col: str, name: str) -> list[str]:
@@ -85,6 +88,8 @@ def prepare_side(df: DataFrame, job: Job, *, name: str, id_col: str = "id") -> D
                     "id": catalog.ids,
                     "plain": side.plain,
                     "codes": [sorted(c) for c in side.codes],
+                    # what the attribute signals read (JSON), kept since the columns are not
+                    "attributes": [a.to_json() for a in linker.attributes(side)],
                     "vector": list(stored_precision(vectors)),
                 }
             )

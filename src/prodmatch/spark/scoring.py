@@ -17,10 +17,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
-from prodmatch.linker import Side
+from prodmatch.linker import Linker, Side
 from prodmatch.score import needs_sparse
 from prodmatch.spark.candidates import stack
 from prodmatch.spark.workers import Job, linker_for
+from prodmatch.text.attributes import ATTRIBUTE_COLUMNS, Attributes
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -30,7 +31,14 @@ CODE_SIGNALS = ("code_agreement", "code_variant")
 
 def signal_columns(job: Job) -> list[str]:
     sparse = ["sparse"] if needs_sparse(job.settings.scorer) else []
-    return ["dense", *sparse, *CODE_SIGNALS]
+    return ["dense", *sparse, *CODE_SIGNALS, *_attribute_columns(job)]
+
+
+def _attribute_columns(job: Job) -> tuple[str, ...]:
+    """The attribute signals, when the matcher's classifier reads them."""
+    if job.settings.scorer != "learned" or not Linker(job.settings).reads_attributes():
+        return ()
+    return ATTRIBUTE_COLUMNS
 
 
 def fill_dense(pairs: DataFrame, left: DataFrame, right: DataFrame) -> DataFrame:
@@ -75,6 +83,7 @@ def score(pairs: DataFrame, left: DataFrame, right: DataFrame, job: Job) -> Data
             F.col("id").alias(f"{prefix}_id"),
             F.col("plain").alias(f"{prefix}_plain"),
             F.col("codes").alias(f"{prefix}_codes"),
+            F.col("attributes").alias(f"{prefix}_attributes"),
         ]
         if vectors:
             columns.append(F.col("vector").alias(f"{prefix}_vector"))
@@ -82,7 +91,7 @@ def score(pairs: DataFrame, left: DataFrame, right: DataFrame, job: Job) -> Data
 
     joined = pairs.join(listing(left, "left"), "left").join(listing(right, "right"), "right")
     signals = signal_columns(job)
-    types = {"dense": "float", "sparse": "float"}
+    types = {"dense": "float", "sparse": "float", **dict.fromkeys(ATTRIBUTE_COLUMNS, "float")}
     schema = ", ".join(
         [
             "left long, right long, left_id string, right_id string, score double",
@@ -136,6 +145,8 @@ def _side(batch: pd.DataFrame, prefix: str, lexical: object) -> tuple[Side, npt.
     vectors = stack(batch[column].iloc[first]) if column in batch else None
     records = pd.DataFrame(index=pd.Index(ids, name="id", dtype=object))
     side = Side(Catalog("batch", records), texts=[], plain=plain, codes=codes, vectors=vectors)
+    kept = batch[f"{prefix}_attributes"].to_numpy(dtype=object)[first]
+    side.attributes = [Attributes.from_json(text) for text in kept]
     if lexical is not None:
         side.tfidf = lexical.transform(plain)  # type: ignore[attr-defined]
     return side, position.astype(np.int64)

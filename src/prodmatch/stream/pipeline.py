@@ -50,6 +50,7 @@ from prodmatch.retrieve.dense import choose_kind, exact_top_k, index_recall, tra
 from prodmatch.score import code_signals, needs_sparse
 from prodmatch.settings import MatchSettings
 from prodmatch.stream.store import SideStore, damaged, read_work_part
+from prodmatch.text.attributes import ATTRIBUTE_COLUMNS, Attributes, attribute_signals
 
 DEFAULT_SAMPLE_ROWS = 50_000
 RECALL_QUERIES = 1_000  # queries to calibrate nprobe, and as many again to report recall
@@ -238,6 +239,8 @@ class StreamMatcher:
                         "id": catalog.ids,
                         "plain": side.plain,
                         "codes": [" ".join(sorted(c)) for c in side.codes],
+                        # what the attribute signals read, kept since the columns are not
+                        "attributes": [a.to_json() for a in self.linker.attributes(side)],
                     }
                 )
                 store.append(frame, vectors, tfidf)
@@ -290,7 +293,9 @@ class StreamMatcher:
         todo = [c for c in left.chunk_rows() if not _part(folder, c[0]).is_file()]
         if not todo:
             return
-        right_side = _RightSide(right, self.settings.scorer, self.sparse is not None)
+        right_side = _RightSide(
+            right, self.settings.scorer, self.sparse is not None, self.linker.reads_attributes()
+        )
         right_side.block_on_codes(left.column("codes"), BLOCK_CAP)
         total = left.progress.rows
         with progress_bar("matching", total, unit="listings", enabled=self.progress) as advance:
@@ -329,6 +334,10 @@ class StreamMatcher:
             feats["sparse"] = SparseIndex.pair_scores(left_tfidf, right.tfidf, li, ri)
         for name, values in code_signals(left_codes, right.codes, li, ri).items():
             feats[name] = values
+        if right.attributes is not None:
+            mine = [Attributes.from_json(text) for text in info["attributes"]]
+            for name, signal in attribute_signals(mine, right.attributes, li, ri).items():
+                feats[name] = signal
         unique, local = np.unique(ri, return_inverse=True)
         feats.insert(1, "right", local.astype(np.int64))
         left_side = _side(info["id"].tolist(), info["plain"].tolist(), left_codes, queries)
@@ -342,7 +351,7 @@ class StreamMatcher:
                 "score": score,
             }
         )
-        for column in ("dense", "sparse", "code_agreement", "code_variant"):
+        for column in ("dense", "sparse", "code_agreement", "code_variant", *ATTRIBUTE_COLUMNS):
             if column in feats:
                 part[column] = feats[column].to_numpy()
         part = part.sort_values(["left", "score"], ascending=[True, False], kind="stable")
@@ -378,8 +387,13 @@ class _RightSide:
     """What scoring needs of the indexed side, by row: ids, model numbers, TF-IDF rows, and
     (for the learned or fuzzy scorers) vectors and texts, gathered per chunk."""
 
-    def __init__(self, store: SideStore, scorer: str, sparse: bool) -> None:
+    def __init__(self, store: SideStore, scorer: str, sparse: bool, attributes: bool) -> None:
         self.store = store
+        self.attributes = (
+            [Attributes.from_json(text) for text in store.column("attributes")]
+            if attributes
+            else None
+        )
         self.ids = np.asarray(store.column("id"), dtype=object)
         self.codes = [frozenset(c.split()) for c in store.column("codes")]
         self.tfidf = store.all_tfidf() if sparse else None

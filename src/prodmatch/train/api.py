@@ -36,6 +36,7 @@ from prodmatch.train.head_trainer import HeadTrainingConfig
 from prodmatch.train.inputs import fit_lexical, mined_negatives, mines, training_listings
 from prodmatch.train.model_card import model_card
 from prodmatch.train.split import VALID_FRACTION, validation_pairs
+from prodmatch.train.unseen import ValidSplit
 
 if TYPE_CHECKING:
     from prodmatch.train.cross_trainer import CrossTrainingConfig
@@ -80,6 +81,7 @@ def train_matcher(
     overwrite: bool = False,
     restart: bool = False,
     hold_out: float | None = VALID_FRACTION,
+    valid_split: ValidSplit = "unseen",
 ) -> TrainReport:
     """Train a matcher for `left` x `right` and write it to `output`.
 
@@ -101,13 +103,21 @@ def train_matcher(
     Without `valid`, the share `hold_out` of the labelled `train` pairs is held out for
     validation (:func:`prodmatch.train.split.split_validation`); None trains without any
     (no pair classifier then, and every stage keeps its last epoch).
+
+    `valid_split` "unseen" (the default) chooses thresholds, epochs and blends on validation
+    pairs of products that training never saw, moving whole products out of `train` where
+    the given `valid` has too few (:mod:`prodmatch.train.unseen`); "given" chooses on the
+    given pairs. Either way the classifier's F1 is reported on the validation pairs on seen
+    and on unseen products apart (``metrics["head"]["seen"]``, ``["unseen"]``).
     """
     start = time.perf_counter()
     base = base_input = settings or MatchSettings()
     tune = fine_tune_config or FineTuneConfig()
-    train, valid, validation = validation_pairs(left, right, train, valid, tune.seed, hold_out)
     output = Path(output)
-    check_output(output, overwrite=overwrite)
+    check_output(output, overwrite=overwrite)  # refused before anything is said or done
+    train, valid, parts, validation = validation_pairs(
+        left, right, train, valid, tune.seed, hold_out, valid_split
+    )
     partial = output.with_name(output.name + ".partial")
     if restart and (partial / PARTIAL_MARK).is_file():
         shutil.rmtree(partial)  # only our own checkpoints live there
@@ -166,7 +176,7 @@ def train_matcher(
             trained, staging, left, right, train, valid, fusing, lexical, progress
         )
     trained, head_metrics, head_valid = decide_stage(
-        trained, staging, left, right, train, valid, head_config, lexical, progress, fusion
+        trained, staging, left, right, train, valid, head_config, lexical, progress, fusion, parts
     )
     metrics.update(head_metrics)
     shutil.rmtree(staging / CROSS_DIR, ignore_errors=True)
@@ -199,6 +209,7 @@ def train_matcher(
         "settings": saved.to_dict(),
         "train_pairs": 0 if train is None else len(train),
         "valid_pairs": 0 if valid is None else len(valid),
+        "valid_split": valid_split,
         "validation": validation,
         "metrics": metrics,
         "seconds": seconds,

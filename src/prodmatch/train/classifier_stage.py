@@ -34,7 +34,23 @@ if TYPE_CHECKING:
 
 __all__ = ["EXTRA_COLUMNS", "IMAGE_COLUMNS", "cross_stage", "decide_stage", "threshold_only"]
 
-EXTRA_COLUMNS = ("dense", "sparse", "code_agreement", "code_variant")
+# The classifier's scalar signals. The attribute signals (`prodmatch.text.attributes`) that
+# earned a place on validation pairs of unseen products, abt-buy and amazon-google, by
+# `bench/choose_signals.py --add all --seeds 0,1` (bench/results/signals.json): price (ratio
+# and missing flag), year, edition and platform together raised the mean validation F1 from
+# 0.609 to 0.652 (amazon-google 0.423 -> 0.511, abt-buy 0.795 -> 0.794); brand and units
+# alone lowered it, so they are left out.
+EXTRA_COLUMNS = (
+    "dense",
+    "sparse",
+    "code_agreement",
+    "code_variant",
+    "price_ratio",
+    "price_missing",
+    "year_agreement",
+    "edition_agreement",
+    "platform_agreement",
+)
 IMAGE_COLUMNS = ("image", "image_both")
 
 
@@ -49,12 +65,16 @@ def decide_stage(
     lexical: SparseIndex,
     progress: bool,
     fusion: FusionHead | None = None,
+    parts: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[MatchSettings, dict[str, Any], npt.NDArray[np.float64] | None]:
     """Train the head on frozen embeddings (fused ones with a fusion head) when labels exist,
-    and return its probabilities on valid too; else pick a threshold."""
+    and return its probabilities on valid too; else pick a threshold. `parts` (validation
+    pairs on seen and on unseen products, by name) are scored at the chosen threshold and
+    reported under their names in the head's metrics; they choose nothing."""
     if train is None or valid is None or not (train["label"] == 1).any():
         return (*threshold_only(settings, left, right, valid, lexical, progress, fusion), None)
-    needed = pd.concat([train, valid])
+    parts = parts or {}
+    needed = pd.concat([train, valid, *parts.values()])
     hybrid = replace(settings, scorer="hybrid")
     linker = Linker(hybrid, progress=progress, fusion=fusion, lexical=lexical)
     left_side, right_side = linker.prepare(
@@ -74,7 +94,33 @@ def decide_stage(
     result.head.save(staging / HEAD_DIR)
     learned = replace(settings, scorer="learned", threshold=result.threshold)
     head_valid = head_probabilities(result.head, *vectors, valid_features)
-    return learned, {"head": result.metrics, "head_history": result.history}, head_valid
+    metrics: dict[str, Any] = dict(result.metrics)
+    for name, pairs in parts.items():
+        scores = (
+            head_probabilities(
+                result.head, *vectors, pair_features(linker, left_side, right_side, pairs)
+            )
+            if len(pairs)
+            else np.zeros(0)
+        )
+        metrics[name] = part_scores(scores, pairs["label"].to_numpy(), result.threshold)
+    return learned, {"head": metrics, "head_history": result.history}, head_valid
+
+
+def part_scores(
+    scores: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], threshold: float
+) -> dict[str, float]:
+    """F1, precision and recall of `scores` at `threshold`, with the counts they rest on
+    (a part with no match has no F1: NaN is not JSON, so it is left out)."""
+    predicted, actual = scores >= threshold, labels == 1
+    hits = int((predicted & actual).sum())
+    found: dict[str, float] = {"pairs": float(len(labels)), "matches": float(actual.sum())}
+    if actual.any():
+        precision = hits / predicted.sum() if predicted.any() else 0.0
+        recall = hits / actual.sum()
+        found["precision"], found["recall"] = float(precision), float(recall)
+        found["f1"] = float(2 * precision * recall / (precision + recall)) if hits else 0.0
+    return found
 
 
 def cross_stage(

@@ -432,7 +432,7 @@ def head_probabilities(
 
 def pair_features(linker: Linker, left: Side, right: Side, pairs: pd.DataFrame) -> pd.DataFrame:
     """``pairs`` with the linker's signals added: dense, sparse (when prepared),
-    code_agreement and code_variant.
+    code_agreement, code_variant and the attribute signals (`prodmatch.text.attributes`).
 
     These are the same columns :meth:`Linker.features` gives candidates, so a head trained
     on them reads at match time exactly what it read in training.
@@ -441,5 +441,6 @@ def pair_features(linker: Linker, left: Side, right: Side, pairs: pd.DataFrame) 
     ri = right.catalog.records.index.get_indexer(pd.Index(pairs["right_id"].astype(str)))
     if (li < 0).any() or (ri < 0).any():
         raise ProdmatchError("some pair ids are not in the catalogs")
-    signals = linker.features(left, right, li, ri).drop(columns=["left", "right"])
+    signals = linker.features(left, right, li, ri, attributes=True)
+    signals = signals.drop(columns=["left", "right"])
     return pd.concat([pairs.reset_index(drop=True), signals], axis=1)

@@ -39,6 +39,7 @@ def model_card(info: dict[str, Any]) -> str:
             f" at threshold {head.get('threshold', nan):.4f} (on the validation pairs)",
             f"- cosine of the input embeddings (before the head): best F1 "
             f"{head.get('baseline_f1', nan):.4f}",
+            *_part_lines(head),
         ]
     if info["fine_tune"]:
         tune = metrics["fine_tune"]
@@ -101,6 +102,24 @@ def model_card(info: dict[str, Any]) -> str:
     elif image_model:
         lines.append(f"- `{image_model}`: the image encoder's weights, as given (safetensors)")
     return "\n".join([*lines, ""])
+
+
+def _part_lines(head: dict[str, Any]) -> list[str]:
+    """The classifier at its threshold on the validation pairs of seen and of unseen
+    products apart: a matcher is used mostly on products it never saw."""
+    lines = []
+    for name in ("unseen", "seen"):
+        part = head.get(name)
+        if part is None:
+            continue
+        counted = f"{part['pairs']:.0f} pairs, {part['matches']:.0f} matches"
+        lines.append(
+            f"- on {name} products ({counted}): F1 {part['f1']:.4f}, precision "
+            f"{part['precision']:.4f}, recall {part['recall']:.4f}"
+            if "f1" in part
+            else f"- on {name} products ({counted}): no F1 without a match"
+        )
+    return lines
 
 
 def _head_run(head: dict[str, Any]) -> str:

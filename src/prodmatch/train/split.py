@@ -29,6 +29,7 @@ import pandas as pd
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.train.clusters import build_clusters, check_pairs
+from prodmatch.train.unseen import ValidSplit, seen_pairs, split_unseen
 
 if TYPE_CHECKING:
     from prodmatch.data.catalog import Catalog
@@ -174,33 +175,65 @@ def validation_pairs(
     valid: pd.DataFrame | None,
     seed: int,
     hold_out: float | None = VALID_FRACTION,
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Any]]:
-    """The validation pairs: those given (with a warning for any that are training pairs
-    too), or, with labelled matches to train on and none given, a seeded share of the
-    training pairs held out by product cluster (see :mod:`prodmatch.train.split`), said in
-    a warning line: without it no classifier would be trained. `hold_out` is the share held
-    out; None holds none out (training then runs without validation)."""
+    valid_split: ValidSplit = "unseen",
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, pd.DataFrame], dict[str, Any]]:
+    """(train, valid, the validation pairs on seen and unseen products, description).
+
+    With `valid_split` "unseen" (and labelled matches to train on), the validation pairs are
+    those on products training never saw, held out of the training pairs where the given
+    ones are too few (:func:`prodmatch.train.unseen.split_unseen`); the given pairs on seen
+    products are only reported. With "given": the pairs given (with a warning for any that
+    are training pairs too), or, with none given, a seeded share of the training pairs held
+    out by product cluster (see :mod:`prodmatch.train.split`); either is said in a warning
+    line. `hold_out` is the share held out; None holds none out (training then runs without
+    validation when none is given, and on the given pairs as they are)."""
+    labelled = train is not None and bool((train["label"] == 1).any())
+    if labelled and valid_split == "unseen" and hold_out is not None:
+        assert train is not None
+        train, chosen, seen, unseen = split_unseen(train, valid, fraction=hold_out, seed=seed)
+        warnings.warn(unseen.message(), UserWarning, stacklevel=3)
+        parts = {"seen": seen, "unseen": chosen}
+        return train, chosen, parts, {"source": "unseen products", **unseen.to_dict()}
     if valid is not None:
-        if train is not None:
-            same = left is right or (left.source is not None and left.source == right.source)
-            shared = overlapping_pairs(train, valid, either_orientation=same)
-            if shared:
-                warnings.warn(
-                    f"{shared} of the {len(valid)} validation pairs are training pairs too; "
-                    "validation scores (the threshold, the best epoch) are optimistic on them",
-                    UserWarning,
-                    stacklevel=3,
-                )
-        return train, valid, {"source": "given"}
-    if hold_out is None or train is None or not (train["label"] == 1).any():
-        return train, valid, {"source": "none"}
+        if train is None:
+            return train, valid, {}, {"source": "given"}
+        same = left is right or (left.source is not None and left.source == right.source)
+        shared = overlapping_pairs(train, valid, either_orientation=same)
+        if shared:
+            warnings.warn(
+                f"{shared} of the {len(valid)} validation pairs are training pairs too; "
+                "validation scores (the threshold, the best epoch) are optimistic on them",
+                UserWarning,
+                stacklevel=3,
+            )
+        return train, valid, _parts(train, valid), {"source": "given"}
+    if hold_out is None or train is None or not labelled:
+        return train, valid, {}, {"source": "none"}
     train, valid, split = split_validation(train, fraction=hold_out, seed=seed)
     warnings.warn(split.message(), UserWarning, stacklevel=3)
-    return train, valid, {"source": "split off the training pairs", **split.to_dict()}
+    info = {"source": "split off the training pairs", **split.to_dict()}
+    return train, valid, _parts(train, valid), info
+
+
+def _parts(train: pd.DataFrame, valid: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The validation pairs on products seen in training, and on the others."""
+    seen = seen_pairs(train, valid)
+    return {"seen": valid[seen], "unseen": valid[~seen]}
 
 
 def validation_line(validation: dict[str, Any]) -> list[str]:
-    """The model card's line on a held-out split (none for pairs given)."""
+    """The model card's line on the validation pairs chosen on (none for pairs given as
+    they are)."""
+    if validation.get("source") == "unseen products":
+        moved = validation["moved_pairs"]
+        return [
+            "",
+            f"Chosen on {validation['valid_pairs']} validation pairs ({validation['valid_matches']}"
+            f" matches) of products unseen in training ({moved} of them moved out of the "
+            f"training pairs with their products, seed {validation['seed']}); the "
+            f"{validation['seen_pairs']} given validation pairs on seen products are reported "
+            "only.",
+        ]
     if "by" not in validation:
         return []
     return [
