@@ -121,8 +121,7 @@ def check_outputs(
         for source in sources:
             if source.resolve().is_relative_to(work):
                 raise ProdmatchError(
-                    f"{work_dir}: the work folder holds the input {source}; give another "
-                    "--work-dir"
+                    f"{work_dir}: the work folder holds the input {source}; give another --work-dir"
                 )
 
 

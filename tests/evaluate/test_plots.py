@@ -14,9 +14,7 @@ LABELS = np.array([1, 1, 0, 1, 0, 1, 0, 0])
 
 
 def test_the_operating_point_is_computed_and_drawn(tmp_path: Path) -> None:
-    result = plot_scores(
-        SCORES, LABELS, tmp_path / "p.png", title="abt-buy: F1 0.8", threshold=0.5
-    )
+    result = plot_scores(SCORES, LABELS, tmp_path / "p.png", title="abt-buy: F1 0.8", threshold=0.5)
     assert result.path.read_bytes()[:4] == b"\x89PNG"
     point = result.point
     assert point is not None

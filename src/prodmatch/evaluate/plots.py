@@ -74,8 +74,7 @@ def plot_scores(
                 markersize=8,
                 color="black",
                 linestyle="none",
-                label=f"threshold {threshold:.3f}: P {point.precision:.3f}, "
-                f"R {point.recall:.3f}",
+                label=f"threshold {threshold:.3f}: P {point.precision:.3f}, R {point.recall:.3f}",
             )
         ax_pr.legend(loc="lower left")
     if hist is not None:
@@ -99,9 +98,7 @@ def plot_scores(
             threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}"
         )
     ax_hist.set_yscale("log")
-    ax_hist.set(
-        xlabel="score", ylabel="pairs (log scale)", title="score distribution: pair counts"
-    )
+    ax_hist.set(xlabel="score", ylabel="pairs (log scale)", title="score distribution: pair counts")
     ax_hist.legend()
     fig.suptitle(title)
     fig.tight_layout()
