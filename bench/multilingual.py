@@ -164,6 +164,9 @@ def main() -> None:
     parser.add_argument("--head", action="store_true", help="Also train a head per model.")
     parser.add_argument("--abt-pairs", type=int, default=200)
     parser.add_argument("--speed-titles", type=int, default=100)
+    parser.add_argument(
+        "--speed-only", action="store_true", help="Only the encoding speeds (for an idle run)."
+    )
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
@@ -176,11 +179,16 @@ def main() -> None:
         test = (left, right, synth.gold)
         half = args.speed_titles // 2
         titles = [*synth.left["title"][:half], *synth.right["title"][:half]]
-        abt = abt_slice(args.datasets, args.abt_pairs) if args.abt_pairs else None
+        wanted = args.abt_pairs and not args.speed_only
+        abt = abt_slice(args.datasets, args.abt_pairs) if wanted else None
         for model in args.models.split(","):
             print(f"-- {model}", flush=True)
             settings = MatchSettings(model=model, exchange_rates=str(tmp / "rates.json"))
             row: dict[str, Any] = {"speed": encoding_speed(model, titles)}
+            if args.speed_only:
+                results[model] = row
+                print(json.dumps(row), flush=True)
+                continue
             row["bilingual/zero_shot"] = linkage(*test, settings)
             row["bilingual-nocode/zero_shot"] = linkage(
                 without_codes(left), right, synth.gold, settings
@@ -192,6 +200,7 @@ def main() -> None:
             results[model] = row
             print(json.dumps(row, indent=1), flush=True)
     config = {"size": args.size, "seed": args.seed, "languages": list(LANGUAGES)}
+    config["speed_only"] = args.speed_only
     append_record(args.out / "multilingual.json", record, {"config": config, **results})
 
 

