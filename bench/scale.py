@@ -41,11 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--listings", type=int, default=10_000, help="About this many a side.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--engine", default="onnx-int8")
-    parser.add_argument("--columns", default="title,brand,price")
-    parser.add_argument("--max-seq-length", type=int, default=64)
-    parser.add_argument("--k", type=int, default=10)
+    add_settings_arguments(parser)
     parser.add_argument("--index", default="auto")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     parser.add_argument("--work", type=Path, default=None, help="Keep the work folder here.")
@@ -55,14 +51,8 @@ def main() -> None:
     if args.summary:
         summarise(args.out)
         return
-    settings = MatchSettings(
-        model=args.model,
-        engine=args.engine,
-        columns=[c for c in args.columns.split(",") if c],
-        max_seq_length=args.max_seq_length,
-        k=args.k,
-        index=args.index,
-    )
+    settings = settings_from(args)
+    settings.index = args.index
     record = start_record()  # one file per size: date, commit, command, machine and load
     with tempfile.TemporaryDirectory(prefix="prodmatch-scale-") as tmp:
         work = args.work or Path(tmp) / "work"
@@ -84,6 +74,25 @@ def main() -> None:
     path = args.out / f"scale-{args.listings}.json"
     atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """The matching settings a scale run sets (shared with bench/spark.py)."""
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--engine", default="onnx-int8")
+    parser.add_argument("--columns", default="title,brand,price")
+    parser.add_argument("--max-seq-length", type=int, default=64)
+    parser.add_argument("--k", type=int, default=10)
+
+
+def settings_from(args: argparse.Namespace) -> MatchSettings:
+    return MatchSettings(
+        model=args.model,
+        engine=args.engine,
+        columns=[c for c in args.columns.split(",") if c],
+        max_seq_length=args.max_seq_length,
+        k=args.k,
+    )
 
 
 def generate(listings: int, seed: int, folder: Path) -> tuple[Path, Path, Path]:

@@ -32,11 +32,9 @@ from typing import Any
 import pandas as pd
 import psutil
 from _results import RESULTS, append_record, read_records, start_record
-from scale import generate, score
+from scale import add_settings_arguments, generate, score, settings_from
 
-from prodmatch.encode.models import DEFAULT_MODEL
 from prodmatch.io import atomic_path, atomic_write_text
-from prodmatch.settings import MatchSettings
 
 RUNS = ("streamed", "spark")
 
@@ -45,11 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--listings", type=int, default=10_000, help="About this many a side.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--engine", default="onnx-int8")
-    parser.add_argument("--columns", default="title,brand,price")
-    parser.add_argument("--max-seq-length", type=int, default=64)
-    parser.add_argument("--k", type=int, default=10)
+    add_settings_arguments(parser)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--partitions", type=int, default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -58,13 +52,7 @@ def main() -> None:
     if args.summary:
         summarise(args.out)
         return
-    settings = MatchSettings(
-        model=args.model,
-        engine=args.engine,
-        columns=[c for c in args.columns.split(",") if c],
-        max_seq_length=args.max_seq_length,
-        k=args.k,
-    )
+    settings = settings_from(args)
     record = start_record()
     with tempfile.TemporaryDirectory(prefix="prodmatch-spark-bench-") as tmp:
         folder = Path(tmp)
