@@ -156,6 +156,36 @@ def head_trained(
     return linkage(*test, trained)
 
 
+def abt_pairs(model: str, datasets: Path, tmp: Path) -> dict[str, Any]:
+    """Pair F1 on the abt-buy DeepMatcher test split (threshold chosen on valid, as
+    `evaluate pairs` does), zero-shot and after `train --mode head` on its train/valid pairs:
+    what each encoder gives on English once trained."""
+    from prodmatch.data.pairs import load_deepmatcher
+    from prodmatch.evaluate import evaluate_pairs
+    from prodmatch.matcher import matcher_settings
+    from prodmatch.train.api import train_matcher
+
+    data = load_deepmatcher(datasets / "abt-buy")
+    zero = evaluate_pairs(data, Linker(MatchSettings(model=model), progress=False))
+    folder = tmp / f"abt-{model.replace('/', '_')}"
+    settings = MatchSettings(model=model)
+    train_matcher(
+        data.left,
+        data.right,
+        data.train,
+        data.valid,
+        folder,
+        mode="head",
+        settings=settings,
+        progress=False,
+    )
+    head = evaluate_pairs(data, Linker(matcher_settings(folder), progress=False))
+    return {
+        "zero_shot": {"f1": zero.f1, "precision": zero.precision, "recall": zero.recall},
+        "head": {"f1": head.f1, "precision": head.precision, "recall": head.recall},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default=MODELS)
@@ -164,6 +194,9 @@ def main() -> None:
     parser.add_argument("--head", action="store_true", help="Also train a head per model.")
     parser.add_argument("--abt-pairs", type=int, default=200)
     parser.add_argument("--speed-titles", type=int, default=100)
+    parser.add_argument(
+        "--abt-head", action="store_true", help="Also abt-buy pair F1, zero-shot and head."
+    )
     parser.add_argument(
         "--speed-only", action="store_true", help="Only the encoding speeds (for an idle run)."
     )
@@ -185,6 +218,8 @@ def main() -> None:
             print(f"-- {model}", flush=True)
             settings = MatchSettings(model=model, exchange_rates=str(tmp / "rates.json"))
             row: dict[str, Any] = {"speed": encoding_speed(model, titles)}
+            if args.abt_head:
+                row["abt-buy pairs"] = abt_pairs(model, args.datasets, tmp)
             if args.speed_only:
                 results[model] = row
                 print(json.dumps(row), flush=True)
@@ -201,6 +236,7 @@ def main() -> None:
             print(json.dumps(row, indent=1), flush=True)
     config = {"size": args.size, "seed": args.seed, "languages": list(LANGUAGES)}
     config["speed_only"] = args.speed_only
+    config["abt_head"] = args.abt_head
     append_record(args.out / "multilingual.json", record, {"config": config, **results})
 
 
