@@ -166,9 +166,9 @@ def abt_pairs(model: str, datasets: Path, tmp: Path) -> dict[str, Any]:
     from prodmatch.train.api import train_matcher
 
     data = load_deepmatcher(datasets / "abt-buy")
-    zero = evaluate_pairs(data, Linker(MatchSettings(model=model), progress=False))
-    folder = tmp / f"abt-{model.replace('/', '_')}"
     settings = MatchSettings(model=model)
+    zero = evaluate_pairs(data, Linker(settings, progress=False))
+    folder = tmp / f"abt-{model.replace('/', '_')}"
     train_matcher(
         data.left,
         data.right,
