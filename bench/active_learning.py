@@ -11,18 +11,22 @@ answers each pair shown with its gold label. Two orders are compared:
   (`retrain_head`, as the page does, in head mode on the frozen default encoder);
 - **random**: the pool in a seeded random order.
 
-After 50, 100, 200 and 400 labels a head is trained on the labels so far (`retrain_head`,
-threshold chosen on a held-out quarter of them) and its F1 measured on the **test** split.
-The reference is a head trained on all train pairs, selected on the valid pairs
-(`train_head` with the default configuration, as `prodmatch train --mode head` does). No
-default is chosen from these figures. Appends a record to bench/results/active_learning.json
+After 50, 100, 200 and 400 labels a head is trained on the labels so far with the page's
+retraining (`retrain_head`: by default the logistic regression pulled toward the untrained
+decision, `--retrain mlp` the older head-mode MLP) and its F1 measured on the **test**
+split (`--split valid`: on the valid split, for choosing settings; no reference then). The
+reference is a matcher trained on all train pairs as `prodmatch train DIR --mode head` does
+with today's defaults, scored as `prodmatch evaluate pairs` does. No default is chosen
+from the test figures. Appends a record to bench/results/active_learning.json
 and draws bench/results/active_learning.png.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -139,45 +143,38 @@ def random_run(
     return {"f1": f1, "positives_in_labels": int(pool.iloc[order[: max(budgets)]]["label"].sum())}
 
 
-def reference(
-    linker: Linker,
-    left: Side,
-    right: Side,
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
-    test: pd.DataFrame,
-) -> float:
-    from prodmatch.train.head_trainer import ListingVectors, train_head
+def reference(data: Any, folder: Path) -> dict[str, Any]:
+    """A matcher trained on all train pairs as `prodmatch train DIR --mode head` does with
+    today's defaults (valid pairs: the dataset's, split "unseen"), scored on test as
+    `prodmatch evaluate pairs` does (threshold chosen on the valid pairs)."""
+    from prodmatch.evaluate import evaluate_pairs
+    from prodmatch.matcher import matcher_settings
+    from prodmatch.train.api import train_matcher
 
-    columns = ("dense", "sparse", "code_agreement", "code_variant")
-    result = train_head(
-        ListingVectors.from_side(left),
-        ListingVectors.from_side(right),
-        train,
-        valid,
-        extra_columns=columns,
-        progress=False,
+    train_matcher(
+        data.left, data.right, data.train, data.valid, folder, mode="head", progress=False
     )
-    return float(
-        f1_of(
-            head_scores(linker, result.head, left, right, test),
-            test["label"].to_numpy(),
-            result.threshold,
-        )
-    )
+    report = evaluate_pairs(data, Linker(matcher_settings(folder), progress=False))
+    return {"f1": report.f1, "precision": report.precision, "recall": report.recall,
+            "valid_split": "unseen", "threshold": report.threshold}  # fmt: skip
 
 
-def page_config(hidden: int | None, projection_epochs: int | None) -> Any:
-    """The page's retraining configuration, with the options given changed."""
+def page_config(args: argparse.Namespace) -> Any:
+    """The page's retraining (`--retrain prior`, the default) or the MLP head, with the
+    options given changed."""
     from dataclasses import replace
 
     from prodmatch.review.active import RETRAIN_CONFIG
+    from prodmatch.train.prior_head import PriorConfig
 
+    if args.retrain == "prior":
+        given = {"sharpness": args.sharpness, "strength": args.strength}
+        return PriorConfig(**{k: v for k, v in given.items() if v is not None})
     config = RETRAIN_CONFIG
-    if hidden is not None:
-        config = replace(config, classifier_hidden=hidden)
-    if projection_epochs is not None:
-        config = replace(config, projection_epochs=projection_epochs)
+    if args.hidden is not None:
+        config = replace(config, classifier_hidden=args.hidden)
+    if args.projection_epochs is not None:
+        config = replace(config, projection_epochs=args.projection_epochs)
     return config
 
 
@@ -192,8 +189,12 @@ def plot(results: dict[str, Any], budgets: list[int], path: Path) -> None:
         runs = [r[name]["f1"] for r in results["runs"]]
         mean = [np.mean([r[str(b)] or 0.0 for r in runs]) for b in budgets]
         axes.plot(budgets, mean, marker="o", color=color, label=f"{name} order")
-    axes.axhline(results["reference_f1"], color="#2e7d32", linestyle="--",
-                 label=f"all {results['train_pairs']} train pairs")  # fmt: skip
+    if "reference" in results:
+        axes.axhline(results["reference"]["f1"], color="#2e7d32", linestyle="--",
+                     label=f"all {results['train_pairs']} train pairs (head mode)")  # fmt: skip
+    if results.get("zero_labels_f1") is not None:
+        axes.axhline(results["zero_labels_f1"], color="#ef6c00", linestyle=":",
+                     label="no labels (untrained hybrid)")  # fmt: skip
     axes.set_xscale("log")
     axes.set_xticks(budgets, [str(b) for b in budgets])
     axes.minorticks_off()
@@ -215,7 +216,13 @@ def main() -> None:
     parser.add_argument("--retrain-every", type=int, default=20)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
-        "--hidden", type=int, default=None, help="Classifier hidden size (0: logistic regression)."
+        "--retrain", choices=("prior", "mlp"), default="prior", help="The page's retraining."
+    )
+    parser.add_argument("--sharpness", type=float, default=None, help="prior: PriorConfig.")
+    parser.add_argument("--strength", type=float, default=None, help="prior: PriorConfig.")
+    parser.add_argument("--no-reference", action="store_true", help="Skip the all-pairs head.")
+    parser.add_argument(
+        "--hidden", type=int, default=None, help="mlp: hidden size (0: logistic regression)."
     )
     parser.add_argument(
         "--projection-epochs", type=int, default=None, help="Projection epochs (0: identity)."
@@ -224,6 +231,7 @@ def main() -> None:
         "--split", choices=("test", "valid"), default="test", help="Measure on (valid: choosing)."
     )
     args = parser.parse_args()
+    config = page_config(args)
     record = start_record()
     budgets = sorted(int(b) for b in args.budgets.split(","))
     data = load_deepmatcher(args.dataset)
@@ -231,7 +239,6 @@ def main() -> None:
     start = time.perf_counter()
     left, right = linker.prepare(data.left, data.right)
     pool = features(linker, left, right, data.train)
-    valid = features(linker, left, right, data.valid)
     test = features(linker, left, right, data.test if args.split == "test" else data.valid)
     print(f"prepared in {time.perf_counter() - start:.0f} s; {len(pool)} pool pairs", flush=True)
     results: dict[str, Any] = {
@@ -240,15 +247,16 @@ def main() -> None:
         "budgets": budgets,
         "retrain_every": args.retrain_every,
         "split": args.split,
-        "classifier_hidden": args.hidden,
-        "projection_epochs": args.projection_epochs,
-        "reference_f1": reference(linker, left, right, pool, valid, test),
+        "retrain": args.retrain,
+        "config": asdict(config),
+        "zero_labels_f1": evaluate(
+            linker, left, right, retrain_head(linker, left, right, pool[:0], config=config), test
+        ),
         "runs": [],
     }
-    print(f"reference (all train pairs): F1 {results['reference_f1']:.3f}", flush=True)
+    print(f"no labels: F1 {results['zero_labels_f1']}", flush=True)
     for seed in (int(s) for s in args.seeds.split(",")):
         options = QueueOptions(retrain_every=args.retrain_every, seed=seed)
-        config = page_config(args.hidden, args.projection_epochs)
         pool["random"] = random_sample(len(pool), options)
         t = time.perf_counter()
         run = {
@@ -258,6 +266,10 @@ def main() -> None:
         }
         run["seconds"] = round(time.perf_counter() - t, 1)
         results["runs"].append(run)
+    if args.split == "test" and not args.no_reference:  # never on the choosing runs
+        with tempfile.TemporaryDirectory() as tmp:
+            results["reference"] = reference(data, Path(tmp) / "matcher")
+        print(f"reference (all train pairs): {results['reference']}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     append_record(args.out / "active_learning.json", record, results)
     if args.split == "test":

@@ -12,10 +12,10 @@ corrections:
   estimated from them are unbiased; labels chosen by uncertainty are not (they sit at the
   threshold by design).
 
-Every ``retrain_every`` labels the pair classifier is retrained in head mode on the labels
-given so far (on the frozen vectors the review already holds: seconds), and the queue is
-ranked by the new scores. Its scores are only for choosing: the score shown stays the
-matcher's.
+Every ``retrain_every`` labels the pair classifier is retrained on the labels given so far
+(a logistic regression over the pairs' signals, pulled toward the untrained decision: see
+`prodmatch.train.prior_head`; milliseconds), and the queue is ranked by the new scores.
+Its scores are only for choosing: the score shown stays the matcher's.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -34,9 +34,11 @@ from prodmatch.train.head_trainer import HeadTrainingConfig
 if TYPE_CHECKING:
     from prodmatch.linker import Linker, Side
     from prodmatch.matcher.head import MatchHead
+    from prodmatch.train.prior_head import PriorConfig
 
 Key = tuple[str, str]
-# The page retrains in seconds: fewer epochs than `prodmatch train --mode head`.
+# The MLP retraining (`retrain_head` with a HeadTrainingConfig) runs in seconds: fewer epochs
+# than `prodmatch train --mode head`.
 RETRAIN_CONFIG = HeadTrainingConfig(projection_epochs=3, classifier_epochs=60)
 HEAD_SIGNALS = ("dense", "sparse", "code_agreement", "code_variant", "image", "image_both")
 
@@ -138,19 +140,34 @@ def retrain_head(
     labelled: pd.DataFrame,
     *,
     seed: int = 0,
-    config: Any = None,
+    config: PriorConfig | HeadTrainingConfig | None = None,
 ) -> MatchHead | None:
-    """A pair classifier trained in head mode on `labelled` pool rows (None when they cannot
-    train one: no vectors, or no match and non-match among them yet).
+    """A pair classifier trained on `labelled` pool rows (None when the sides have no
+    vectors to build a head over).
 
-    A quarter of the labels (at least one match) is held out to choose the epoch and the
-    threshold; below 20 labels all of them are used for both, as too few are left to hold
-    out. Imports `prodmatch.train` only when called: matching never needs it.
+    By default (`PriorConfig`) a logistic regression over the pairs' signals, regularised
+    toward the linker's untrained decision (`prodmatch.train.prior_head`): with no labels it
+    is that decision, and labels only move it. With a `HeadTrainingConfig`, the head-mode
+    MLP over the listing vectors (`_retrain_mlp`), which needs a match and a non-match.
+    Imports `prodmatch.train` only when called: matching never needs it.
     """
-    from prodmatch.train.head_trainer import ListingVectors, train_head
-
     if left.vectors is None or right.vectors is None:
         return None
+    if isinstance(config, HeadTrainingConfig):
+        return _retrain_mlp(left, right, labelled, seed, config)
+    from prodmatch.train.prior_head import fit_prior_head
+
+    return fit_prior_head(labelled, linker.settings, left.vectors.shape[1], config)
+
+
+def _retrain_mlp(
+    left: Side, right: Side, labelled: pd.DataFrame, seed: int, config: HeadTrainingConfig
+) -> MatchHead | None:
+    """Head mode on the frozen vectors. A quarter of the labels (at least one match) is held
+    out to choose the epoch and the threshold; below 20 labels all of them are used for
+    both, as too few are left to hold out."""
+    from prodmatch.train.head_trainer import ListingVectors, train_head
+
     y = labelled["label"].to_numpy()
     if len(set(y.tolist())) < 2:
         return None
@@ -164,7 +181,7 @@ def retrain_head(
         train,
         valid,
         extra_columns=columns,
-        config=config or RETRAIN_CONFIG,
+        config=config,
         progress=False,
     )
     return result.head

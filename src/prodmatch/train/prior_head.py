@@ -1,0 +1,140 @@
+"""A pair classifier for few labels: a logistic regression over the linker's scalar signals,
+pulled toward the untrained scorer's decision.
+
+With tens of labels, most of them chosen near the threshold, a classifier over the listing
+vectors (hundreds of inputs) learns the labelled products rather than the boundary, and a
+threshold chosen on a held-out handful of matches swings from one retraining to the next
+(on abt-buy it stayed below the untrained hybrid scorer at every budget up to 400 labels).
+This one starts from what already works and lets labels only move it:
+
+- the untrained hybrid score is linear in the signals, ``w . x`` (dense and TF-IDF cosines,
+  model-number agreement) against a threshold ``t``, so ``sharpness * (w . x - t)`` is a
+  logistic regression whose decision at probability 0.5 is exactly the untrained one;
+- the weights are fitted to the labels by maximum a posteriori with a Gaussian prior
+  centred there (L2 toward the prior, ``strength`` its precision): no labels give the
+  untrained scorer, labels that agree with it barely move it, labels that contradict it
+  move it as far as their number outweighs the prior;
+- the decision stays at probability 0.5: no threshold is chosen from the few matches.
+
+The result is an ordinary :class:`~prodmatch.matcher.head.MatchHead` (identity projection,
+``hidden_dim=0`` classifier reading only the scalar signals), so it is saved, loaded and
+applied like any head-mode matcher's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+from scipy.special import expit
+
+from prodmatch.errors import ProdmatchError
+from prodmatch.matcher.head import MatchHead, PairClassifier, ProjectionHead, extra_matrix
+from prodmatch.settings import MatchSettings
+
+__all__ = ["PriorConfig", "fit_prior_head", "prior_weights"]
+
+# Signals the regression may read beyond the prior's: the model-number variant flag, photos.
+EXTRA_SIGNALS = ("code_variant", "image", "image_both")
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """``sharpness``: the prior's logit per unit of score above the threshold (how sure the
+    untrained scorer is taken to be); ``strength``: the prior's precision, in labels' worth
+    of log-likelihood (larger: more labels needed to move a weight). Chosen on abt-buy's
+    validation split by ``bench/active_learning.py --split valid``."""
+
+    sharpness: float = 20.0
+    strength: float = 1.0
+    iterations: int = 50
+
+    def __post_init__(self) -> None:
+        if self.sharpness <= 0 or self.strength <= 0 or self.iterations < 1:
+            raise ProdmatchError("need sharpness > 0, strength > 0 and iterations >= 1")
+
+
+def prior_weights(settings: MatchSettings) -> tuple[dict[str, float], float]:
+    """The untrained scorer as weights on signal columns and a threshold on their sum.
+
+    The hybrid, dense and TF-IDF scorers are linear in the signals; for the others (fuzzy
+    ratio, a trained matcher) the hybrid scorer with the default threshold stands in.
+    """
+    scorer, threshold = settings.scorer, settings.decision_threshold
+    if scorer == "dense":
+        return {"dense": 1.0}, threshold
+    if scorer == "tfidf":
+        return {"sparse": 1.0}, threshold
+    if scorer != "hybrid":
+        threshold = MatchSettings(scorer="hybrid").decision_threshold
+    weights = {
+        "dense": settings.dense_weight,
+        "sparse": 1.0 - settings.dense_weight,
+        "code_agreement": settings.code_weight,
+    }
+    return weights, threshold
+
+
+def fit_prior_head(
+    labelled: pd.DataFrame,
+    settings: MatchSettings,
+    dim: int,
+    config: PriorConfig | None = None,
+) -> MatchHead:
+    """The MAP logistic regression on ``labelled`` pairs (columns: the signals and
+    ``label``; may be empty), as a head over ``dim``-dimensional listing vectors."""
+    cfg = config or PriorConfig()
+    weights, threshold = prior_weights(settings)
+    columns = tuple(weights) + tuple(c for c in EXTRA_SIGNALS if c in labelled)
+    prior = np.array([weights.get(c, 0.0) for c in columns] + [-threshold]) * cfg.sharpness
+    x = extra_matrix(labelled, columns, "labelled pairs").astype(np.float64)
+    y = labelled["label"].to_numpy(dtype=np.float64) if len(labelled) else np.zeros(0)
+    theta = _map_logistic(np.hstack([x, np.ones((len(x), 1))]), y, prior, cfg)
+    return _as_head(theta, columns, dim, {"prior": asdict(cfg), "labels": len(labelled)})
+
+
+def _map_logistic(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    prior: npt.NDArray[np.float64],
+    cfg: PriorConfig,
+) -> npt.NDArray[np.float64]:
+    """Newton's method on the log-likelihood plus ``strength / 2 * |theta - prior|^2``:
+    convex, so it converges to the one optimum from the prior, deterministically."""
+    theta = prior.copy()
+    eye = np.eye(len(prior)) * cfg.strength
+    for _ in range(cfg.iterations):
+        p = expit(x @ theta)
+        gradient = x.T @ (p - y) + cfg.strength * (theta - prior)
+        hessian = (x * (p * (1.0 - p))[:, None]).T @ x + eye
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return theta
+
+
+def _as_head(
+    theta: npt.NDArray[np.float64], columns: Sequence[str], dim: int, metadata: dict[str, object]
+) -> MatchHead:
+    """A head whose classifier reads only the scalar signals: the vector blocks' weights
+    are zero and the projection is the (untrained, residual) identity."""
+    classifier = PairClassifier(dim, len(columns), hidden_dim=0)
+    linear = classifier.net
+    assert isinstance(linear, torch.nn.Linear)
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.weight[0, 4 * dim + 1 :] = torch.as_tensor(theta[:-1], dtype=torch.float32)
+        linear.bias.fill_(float(theta[-1]))
+    coefficients = dict(zip([*columns, "bias"], map(float, theta), strict=True))
+    return MatchHead(
+        ProjectionHead(dim),
+        classifier.eval(),
+        extra_columns=tuple(columns),
+        threshold=0.5,
+        metadata={"training": {"kind": "prior-logistic", **metadata}, "weights": coefficients},
+    )
