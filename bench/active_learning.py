@@ -53,7 +53,7 @@ def features(linker: Linker, left: Side, right: Side, pairs: pd.DataFrame) -> pd
     """`pairs` (left_id, right_id, label) with the linker's signals and hybrid score."""
     li = left.catalog.records.index.get_indexer(pd.Index(pairs["left_id"]))
     ri = right.catalog.records.index.get_indexer(pd.Index(pairs["right_id"]))
-    feats = linker.features(left, right, li, ri)
+    feats = linker.features(left, right, li, ri, attributes=True)
     feats["score"] = linker.score(left, right, feats)
     out = pd.concat([pairs.reset_index(drop=True), feats], axis=1)
     return out
@@ -168,7 +168,12 @@ def page_config(args: argparse.Namespace) -> Any:
     from prodmatch.train.prior_head import PriorConfig
 
     if args.retrain == "prior":
-        given = {"sharpness": args.sharpness, "strength": args.strength}
+        given = {
+            "sharpness": args.sharpness,
+            "strength": args.strength,
+            "threshold": args.threshold,
+            "signals": None if args.signals is None else args.signals == "all",
+        }
         return PriorConfig(**{k: v for k, v in given.items() if v is not None})
     config = RETRAIN_CONFIG
     if args.hidden is not None:
@@ -220,6 +225,8 @@ def main() -> None:
     )
     parser.add_argument("--sharpness", type=float, default=None, help="prior: PriorConfig.")
     parser.add_argument("--strength", type=float, default=None, help="prior: PriorConfig.")
+    parser.add_argument("--threshold", choices=("half", "folds"), default=None, help="prior")
+    parser.add_argument("--signals", choices=("all", "prior"), default=None, help="prior")
     parser.add_argument("--no-reference", action="store_true", help="Skip the all-pairs head.")
     parser.add_argument(
         "--hidden", type=int, default=None, help="mlp: hidden size (0: logistic regression)."

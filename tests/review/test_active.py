@@ -1,9 +1,24 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from prodmatch.review.active import QueueOptions, estimate_quality, next_pair, random_sample
+from prodmatch.linker import Linker
+from prodmatch.review.active import (
+    RETRAIN_CONFIG,
+    QueueOptions,
+    estimate_quality,
+    head_scores,
+    labelled_frame,
+    next_pair,
+    random_sample,
+    retrain_head,
+)
+from prodmatch.score import score_pairs
+from prodmatch.settings import MatchSettings
 
 THRESHOLD = 0.5
 
@@ -68,3 +83,44 @@ def test_estimates_use_only_labelled_pairs_of_the_random_sample() -> None:
     estimate = estimate_quality(pool, labels)
     # sample: a (match, 1), b (match, 0), c (no match, 1); d is outside, e unsure
     assert estimate == {"sample_labels": 3, "precision": 0.5, "recall": 0.5}
+
+
+def _signal_pool(n: int) -> tuple[pd.DataFrame, Any]:
+    """Candidates with the linker's signals, and a side holding random vectors."""
+    rng = np.random.default_rng(0)
+    side = SimpleNamespace(vectors=rng.normal(size=(n, 8)).astype(np.float32))
+    pool = pd.DataFrame(
+        {
+            "left": np.arange(n),
+            "right": rng.permutation(n),
+            "left_id": [f"l{i}" for i in range(n)],
+            "right_id": [f"r{i}" for i in range(n)],
+            "dense": rng.uniform(0.2, 1.0, n),
+            "sparse": rng.uniform(0.0, 0.9, n),
+            "code_agreement": rng.choice([-1, 0, 1], n),
+            "code_variant": np.zeros(n),
+        }
+    )
+    return pool, side
+
+
+def test_retraining_before_any_label_ranks_and_decides_as_the_untrained_scorer() -> None:
+    linker = Linker(MatchSettings(), progress=False)
+    pool, side = _signal_pool(300)
+    head = retrain_head(linker, side, side, labelled_frame(pool, {}))
+    assert head is not None
+    scores = head_scores(linker, head, side, side, pool)
+    hybrid = score_pairs(pool, "hybrid")
+    clear = np.abs(hybrid - 0.39) > 1e-4
+    assert ((scores >= head.threshold) == (hybrid >= 0.39))[clear].all()
+    assert np.corrcoef(np.argsort(np.argsort(scores)), np.argsort(np.argsort(hybrid)))[0, 1] > 0.999
+
+
+def test_the_mlp_retraining_still_needs_both_classes() -> None:
+    linker = Linker(MatchSettings(), progress=False)
+    pool, side = _signal_pool(40)
+    labels = {(a, b): 0 for a, b in zip(pool["left_id"], pool["right_id"], strict=True)}
+    assert (
+        retrain_head(linker, side, side, labelled_frame(pool, labels), config=RETRAIN_CONFIG)
+        is None
+    )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -32,30 +33,42 @@ import pandas as pd
 import torch
 from scipy.special import expit
 
+from prodmatch.decide import best_threshold
 from prodmatch.errors import ProdmatchError
 from prodmatch.matcher.head import MatchHead, PairClassifier, ProjectionHead, extra_matrix
 from prodmatch.settings import MatchSettings
 
 __all__ = ["PriorConfig", "fit_prior_head", "prior_weights"]
 
-# Signals the regression may read beyond the prior's: the model-number variant flag, photos.
-EXTRA_SIGNALS = ("code_variant", "image", "image_both")
+ThresholdRule = Literal["half", "folds"]
 
 
 @dataclass(frozen=True)
 class PriorConfig:
     """``sharpness``: the prior's logit per unit of score above the threshold (how sure the
     untrained scorer is taken to be); ``strength``: the prior's precision, in labels' worth
-    of log-likelihood (larger: more labels needed to move a weight). Chosen on abt-buy's
-    validation split by ``bench/active_learning.py --split valid``."""
+    of log-likelihood (larger: more labels needed to move a weight).
+
+    ``signals``: the columns read beyond the prior's, where the labelled pairs have them
+    (the head-mode classifier's, `prodmatch.train.classifier_stage.EXTRA_COLUMNS`, and
+    photos). ``threshold``: "half" decides at probability 0.5 (the untrained decision when
+    no label moved it); "folds" at the F1-best cut of out-of-fold probabilities over all
+    labels once there are ``min_class`` matches and non-matches, 0.5 before. Chosen on
+    abt-buy's validation split by ``bench/active_learning.py --split valid``."""
 
     sharpness: float = 20.0
     strength: float = 1.0
+    signals: bool = True
+    threshold: ThresholdRule = "half"
+    folds: int = 5
+    min_class: int = 10
     iterations: int = 50
 
     def __post_init__(self) -> None:
         if self.sharpness <= 0 or self.strength <= 0 or self.iterations < 1:
             raise ProdmatchError("need sharpness > 0, strength > 0 and iterations >= 1")
+        if self.threshold not in ("half", "folds") or self.folds < 2:
+            raise ProdmatchError("threshold must be half or folds, with folds >= 2")
 
 
 def prior_weights(settings: MatchSettings) -> tuple[dict[str, float], float]:
@@ -87,14 +100,39 @@ def fit_prior_head(
 ) -> MatchHead:
     """The MAP logistic regression on ``labelled`` pairs (columns: the signals and
     ``label``; may be empty), as a head over ``dim``-dimensional listing vectors."""
+    from prodmatch.train.classifier_stage import EXTRA_COLUMNS, IMAGE_COLUMNS
+
     cfg = config or PriorConfig()
     weights, threshold = prior_weights(settings)
-    columns = tuple(weights) + tuple(c for c in EXTRA_SIGNALS if c in labelled)
+    extra = EXTRA_COLUMNS + IMAGE_COLUMNS if cfg.signals else ()
+    columns = tuple(weights) + tuple(c for c in extra if c in labelled and c not in weights)
     prior = np.array([weights.get(c, 0.0) for c in columns] + [-threshold]) * cfg.sharpness
     x = extra_matrix(labelled, columns, "labelled pairs").astype(np.float64)
+    x = np.hstack([x, np.ones((len(x), 1))])
     y = labelled["label"].to_numpy(dtype=np.float64) if len(labelled) else np.zeros(0)
-    theta = _map_logistic(np.hstack([x, np.ones((len(x), 1))]), y, prior, cfg)
-    return _as_head(theta, columns, dim, {"prior": asdict(cfg), "labels": len(labelled)})
+    theta = _map_logistic(x, y, prior, cfg)
+    cut = _fold_threshold(x, y, prior, cfg) if cfg.threshold == "folds" else 0.5
+    return _as_head(theta, columns, dim, cut, {"prior": asdict(cfg), "labels": len(labelled)})
+
+
+def _fold_threshold(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    prior: npt.NDArray[np.float64],
+    cfg: PriorConfig,
+) -> float:
+    """The F1-best cut of each label's probability under the regression fitted without its
+    fold (folds dealt in label order: seeded by nothing, so a retraining is repeatable);
+    0.5 while either class has fewer than ``min_class`` labels."""
+    if min(y.sum(), len(y) - y.sum()) < cfg.min_class:
+        return 0.5
+    fold = np.arange(len(y)) % cfg.folds
+    held = np.zeros(len(y))
+    for k in range(cfg.folds):
+        inside = fold != k
+        theta = _map_logistic(x[inside], y[inside], prior, cfg)
+        held[~inside] = expit(x[~inside] @ theta)
+    return best_threshold(held, y)[0]
 
 
 def _map_logistic(
@@ -103,23 +141,42 @@ def _map_logistic(
     prior: npt.NDArray[np.float64],
     cfg: PriorConfig,
 ) -> npt.NDArray[np.float64]:
-    """Newton's method on the log-likelihood plus ``strength / 2 * |theta - prior|^2``:
-    convex, so it converges to the one optimum from the prior, deterministically."""
+    """Newton's method on the negative log-likelihood plus ``strength / 2 * |theta -
+    prior|^2``, each step halved until the objective falls: convex, so it converges to the
+    one optimum from the prior, deterministically."""
+
+    def objective(theta: npt.NDArray[np.float64]) -> float:
+        z = x @ theta
+        loss = np.logaddexp(0.0, z) - y * z
+        return float(loss.sum() + cfg.strength / 2 * np.sum((theta - prior) ** 2))
+
     theta = prior.copy()
     eye = np.eye(len(prior)) * cfg.strength
+    current = objective(theta)
     for _ in range(cfg.iterations):
         p = expit(x @ theta)
         gradient = x.T @ (p - y) + cfg.strength * (theta - prior)
         hessian = (x * (p * (1.0 - p))[:, None]).T @ x + eye
         step = np.linalg.solve(hessian, gradient)
-        theta -= step
+        for _ in range(30):
+            trial = objective(theta - step)
+            if trial <= current:
+                break
+            step = step / 2
+        if trial > current:  # no step lowers it: at the optimum, to rounding
+            break
+        theta, current = theta - step, trial
         if np.abs(step).max() < 1e-8:
             break
     return theta
 
 
 def _as_head(
-    theta: npt.NDArray[np.float64], columns: Sequence[str], dim: int, metadata: dict[str, object]
+    theta: npt.NDArray[np.float64],
+    columns: Sequence[str],
+    dim: int,
+    threshold: float,
+    metadata: dict[str, object],
 ) -> MatchHead:
     """A head whose classifier reads only the scalar signals: the vector blocks' weights
     are zero and the projection is the (untrained, residual) identity."""
@@ -135,6 +192,6 @@ def _as_head(
         ProjectionHead(dim),
         classifier.eval(),
         extra_columns=tuple(columns),
-        threshold=0.5,
+        threshold=threshold,
         metadata={"training": {"kind": "prior-logistic", **metadata}, "weights": coefficients},
     )
