@@ -172,6 +172,7 @@ def page_config(args: argparse.Namespace) -> Any:
             "sharpness": args.sharpness,
             "strength": args.strength,
             "threshold": args.threshold,
+            "vectors": args.vectors,
             "signals": None if args.signals is None else args.signals == "all",
         }
         return PriorConfig(**{k: v for k, v in given.items() if v is not None})
@@ -225,6 +226,7 @@ def main() -> None:
     )
     parser.add_argument("--sharpness", type=float, default=None, help="prior: PriorConfig.")
     parser.add_argument("--strength", type=float, default=None, help="prior: PriorConfig.")
+    parser.add_argument("--vectors", type=float, default=None, help="prior: u * v precision")
     parser.add_argument("--threshold", choices=("half", "folds"), default=None, help="prior")
     parser.add_argument("--signals", choices=("all", "prior"), default=None, help="prior")
     parser.add_argument("--no-reference", action="store_true", help="Skip the all-pairs head.")

@@ -155,9 +155,19 @@ def retrain_head(
         return None
     if isinstance(config, HeadTrainingConfig):
         return _retrain_mlp(left, right, labelled, seed, config)
-    from prodmatch.train.prior_head import fit_prior_head
+    from prodmatch.train.prior_head import PriorConfig, fit_prior_head
 
-    return fit_prior_head(labelled, linker.settings, left.vectors.shape[1], config)
+    cfg = config or PriorConfig()
+    products = None
+    if cfg.vectors is not None:
+        u = _normalised(left.vectors[labelled["left"].to_numpy(dtype=np.int64)])
+        products = u * _normalised(right.vectors[labelled["right"].to_numpy(dtype=np.int64)])
+    return fit_prior_head(labelled, linker.settings, left.vectors.shape[1], cfg, products)
+
+
+def _normalised(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
 
 
 def _retrain_mlp(

@@ -49,6 +49,10 @@ class PriorConfig:
     untrained scorer is taken to be); ``strength``: the prior's precision, in labels' worth
     of log-likelihood (larger: more labels needed to move a weight).
 
+    ``vectors``: the precision of a weight per dimension of ``u * v`` (the elementwise
+    product of the two listings' normalised vectors: a learned weighting of the cosine),
+    each pulled toward 0; None reads no vector.
+
     ``signals``: the columns read beyond the prior's, where the labelled pairs have them
     (the head-mode classifier's, `prodmatch.train.classifier_stage.EXTRA_COLUMNS`, and
     photos). ``threshold``: "half" decides at probability 0.5 (the untrained decision when
@@ -58,6 +62,7 @@ class PriorConfig:
 
     sharpness: float = 20.0
     strength: float = 1.0
+    vectors: float | None = None
     signals: bool = True
     threshold: ThresholdRule = "half"
     folds: int = 5
@@ -97,9 +102,11 @@ def fit_prior_head(
     settings: MatchSettings,
     dim: int,
     config: PriorConfig | None = None,
+    products: npt.NDArray[np.floating] | None = None,
 ) -> MatchHead:
     """The MAP logistic regression on ``labelled`` pairs (columns: the signals and
-    ``label``; may be empty), as a head over ``dim``-dimensional listing vectors."""
+    ``label``; may be empty), as a head over ``dim``-dimensional listing vectors;
+    ``products``: each pair's ``u * v``, needed when the config reads vectors."""
     from prodmatch.train.classifier_stage import EXTRA_COLUMNS, IMAGE_COLUMNS
 
     cfg = config or PriorConfig()
@@ -107,18 +114,28 @@ def fit_prior_head(
     extra = EXTRA_COLUMNS + IMAGE_COLUMNS if cfg.signals else ()
     columns = tuple(weights) + tuple(c for c in extra if c in labelled and c not in weights)
     prior = np.array([weights.get(c, 0.0) for c in columns] + [-threshold]) * cfg.sharpness
+    precision = np.full(len(prior), cfg.strength)
     x = extra_matrix(labelled, columns, "labelled pairs").astype(np.float64)
     x = np.hstack([x, np.ones((len(x), 1))])
+    if cfg.vectors is not None:
+        if products is None or products.shape != (len(x), dim):
+            raise ProdmatchError(f"need u * v of each labelled pair, {len(x)} x {dim}")
+        x = np.hstack([np.asarray(products, dtype=np.float64), x])
+        prior = np.r_[np.zeros(dim), prior]
+        precision = np.r_[np.full(dim, cfg.vectors), precision]
     y = labelled["label"].to_numpy(dtype=np.float64) if len(labelled) else np.zeros(0)
-    theta = _map_logistic(x, y, prior, cfg)
-    cut = _fold_threshold(x, y, prior, cfg) if cfg.threshold == "folds" else 0.5
-    return _as_head(theta, columns, dim, cut, {"prior": asdict(cfg), "labels": len(labelled)})
+    theta = _map_logistic(x, y, prior, precision, cfg.iterations)
+    cut = _fold_threshold(x, y, prior, precision, cfg) if cfg.threshold == "folds" else 0.5
+    read = dim if cfg.vectors is not None else 0
+    metadata = {"prior": asdict(cfg), "labels": len(labelled)}
+    return _as_head(theta[read:], theta[:read], columns, dim, cut, metadata)
 
 
 def _fold_threshold(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
     prior: npt.NDArray[np.float64],
+    precision: npt.NDArray[np.float64],
     cfg: PriorConfig,
 ) -> float:
     """The F1-best cut of each label's probability under the regression fitted without its
@@ -130,7 +147,7 @@ def _fold_threshold(
     held = np.zeros(len(y))
     for k in range(cfg.folds):
         inside = fold != k
-        theta = _map_logistic(x[inside], y[inside], prior, cfg)
+        theta = _map_logistic(x[inside], y[inside], prior, precision, cfg.iterations)
         held[~inside] = expit(x[~inside] @ theta)
     return best_threshold(held, y)[0]
 
@@ -139,24 +156,24 @@ def _map_logistic(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
     prior: npt.NDArray[np.float64],
-    cfg: PriorConfig,
+    precision: npt.NDArray[np.float64],
+    iterations: int,
 ) -> npt.NDArray[np.float64]:
-    """Newton's method on the negative log-likelihood plus ``strength / 2 * |theta -
-    prior|^2``, each step halved until the objective falls: convex, so it converges to the
+    """Newton's method on the negative log-likelihood plus ``sum(precision / 2 * (theta -
+    prior)^2)``, each step halved until the objective falls: convex, so it converges to the
     one optimum from the prior, deterministically."""
 
     def objective(theta: npt.NDArray[np.float64]) -> float:
         z = x @ theta
         loss = np.logaddexp(0.0, z) - y * z
-        return float(loss.sum() + cfg.strength / 2 * np.sum((theta - prior) ** 2))
+        return float(loss.sum() + np.sum(precision / 2 * (theta - prior) ** 2))
 
     theta = prior.copy()
-    eye = np.eye(len(prior)) * cfg.strength
     current = objective(theta)
-    for _ in range(cfg.iterations):
+    for _ in range(iterations):
         p = expit(x @ theta)
-        gradient = x.T @ (p - y) + cfg.strength * (theta - prior)
-        hessian = (x * (p * (1.0 - p))[:, None]).T @ x + eye
+        gradient = x.T @ (p - y) + precision * (theta - prior)
+        hessian = (x * (p * (1.0 - p))[:, None]).T @ x + np.diag(precision)
         step = np.linalg.solve(hessian, gradient)
         for _ in range(30):
             trial = objective(theta - step)
@@ -173,19 +190,25 @@ def _map_logistic(
 
 def _as_head(
     theta: npt.NDArray[np.float64],
+    product_weights: npt.NDArray[np.float64],
     columns: Sequence[str],
     dim: int,
     threshold: float,
     metadata: dict[str, object],
 ) -> MatchHead:
-    """A head whose classifier reads only the scalar signals: the vector blocks' weights
-    are zero and the projection is the (untrained, residual) identity."""
+    """A head whose classifier reads the scalar signals (``theta``, bias last) and, if
+    given, ``u * v``: the other vector blocks' weights are zero and the projection is the
+    (untrained, residual) identity."""
     classifier = PairClassifier(dim, len(columns), hidden_dim=0)
     linear = classifier.net
     assert isinstance(linear, torch.nn.Linear)
     with torch.no_grad():
         linear.weight.zero_()
         linear.weight[0, 4 * dim + 1 :] = torch.as_tensor(theta[:-1], dtype=torch.float32)
+        if len(product_weights):
+            linear.weight[0, 3 * dim : 4 * dim] = torch.as_tensor(
+                product_weights, dtype=torch.float32
+            )
         linear.bias.fill_(float(theta[-1]))
     coefficients = dict(zip([*columns, "bias"], map(float, theta), strict=True))
     return MatchHead(
