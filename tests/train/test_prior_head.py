@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
+from prodmatch.errors import ProdmatchError
 from prodmatch.matcher.head import MatchHead
 from prodmatch.score import score_pairs
 from prodmatch.settings import MatchSettings
@@ -124,7 +125,34 @@ def test_the_retrained_head_saves_and_loads_as_a_head_mode_matcher_part(tmp_path
 
 
 def test_bad_settings_are_one_error() -> None:
-    from prodmatch.errors import ProdmatchError
-
     with pytest.raises(ProdmatchError, match="sharpness"):
         PriorConfig(sharpness=0)
+
+
+def _unit(rows: int, seed: int) -> npt.NDArray[np.float64]:
+    x = np.random.default_rng(seed).normal(size=(rows, DIM))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_vector_weights_start_at_zero_and_learn_what_the_signals_miss() -> None:
+    pool = _pairs(3000, seed=3)
+    u, v = _unit(3000, 4), _unit(3000, 5)
+    hybrid = _hybrid(pool)
+    config = PriorConfig(vectors=0.001)
+    head = fit_prior_head(_labelled(pool[:0], []), HYBRID, DIM, config, np.zeros((0, DIM)))
+    decided = head.score(u, v, head.extra_matrix(pool)) >= head.threshold
+    clear = np.abs(hybrid - HYBRID.decision_threshold) > 1e-4
+    assert (decided == (hybrid >= HYBRID.decision_threshold))[clear].all()
+    # the truth also depends on one dimension of u * v, which no signal sees
+    truth = (hybrid + 2.0 * u[:, 0] * v[:, 0] > HYBRID.decision_threshold).astype(int)
+    labelled = _labelled(pool, truth.tolist())
+
+    def accuracy(fitted: MatchHead) -> float:
+        scores = fitted.score(u, v, fitted.extra_matrix(pool))
+        return float(((scores >= fitted.threshold) == truth).mean())
+
+    plain = fit_prior_head(labelled, HYBRID, DIM)
+    with_vectors = fit_prior_head(labelled, HYBRID, DIM, config, u * v)
+    assert accuracy(with_vectors) > accuracy(plain) + 0.05
+    with pytest.raises(ProdmatchError, match="u \\* v"):
+        fit_prior_head(labelled, HYBRID, DIM, config)
