@@ -205,6 +205,22 @@ def _split(labelled: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     return labelled[~held], labelled[held]
 
 
+def with_attribute_signals(
+    linker: Linker, left: Side, right: Side, pool: pd.DataFrame
+) -> pd.DataFrame:
+    """`pool` (columns left, right: positions) with the attribute signals (price, year,
+    edition, ...) the retraining reads, added once for the review: the linker adds them to
+    candidates only when its own matcher reads them."""
+    from prodmatch.text.attributes import ATTRIBUTE_COLUMNS, attribute_signals
+
+    missing = [c for c in ATTRIBUTE_COLUMNS if c not in pool]
+    if not missing or pool.empty:
+        return pool
+    li, ri = (pool[side].to_numpy(dtype=np.int64) for side in ("left", "right"))
+    found = attribute_signals(linker.attributes(left), linker.attributes(right), li, ri)
+    return pool.assign(**{c: found[c] for c in missing})
+
+
 def head_scores(
     linker: Linker, head: MatchHead, left: Side, right: Side, pool: pd.DataFrame
 ) -> npt.NDArray[np.float64]:

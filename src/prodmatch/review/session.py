@@ -43,6 +43,7 @@ class ReviewSession(ReviewQueue):
         self.linker = linker
         self.left, self.right = linker.prepare(left, right)
         pairs = linker.decide(linker.candidates(self.left, self.right))
+        pairs = active.with_attribute_signals(linker, self.left, self.right, pairs)
         self._set_pool(with_ids(pairs, self.left, self.right))
         self.explainer = Explainer(linker, self.left, self.right)
         self.retrain = retrain
