@@ -17,6 +17,7 @@ from prodmatch.train.prior_head import PriorConfig, fit_prior_head, prior_weight
 
 DIM = 8
 HYBRID = MatchSettings()
+SIGNALS = PriorConfig(vectors=None)  # the signals alone: no u * v to give
 
 
 def _pairs(n: int, seed: int = 0) -> pd.DataFrame:
@@ -53,7 +54,7 @@ def test_no_labels_decide_exactly_as_the_untrained_hybrid_scorer() -> None:
     clear = np.abs(hybrid - HYBRID.decision_threshold) > 1e-4  # float32 inside the head
     for threshold in ("half", "folds"):
         head = fit_prior_head(
-            _labelled(pool[:0], []), HYBRID, DIM, PriorConfig(threshold=threshold)
+            _labelled(pool[:0], []), HYBRID, DIM, PriorConfig(threshold=threshold, vectors=None)
         )
         decided = _decisions(head, pool)
         assert (decided[clear] == (hybrid >= HYBRID.decision_threshold)[clear]).all()
@@ -65,7 +66,7 @@ def test_a_few_labels_that_agree_with_the_untrained_scorer_keep_its_decisions() 
     hybrid = _hybrid(pool)
     # two clear matches, two clear non-matches: 4 points any line can separate
     picked = [int(np.argmax(hybrid)), int(np.argsort(hybrid)[-2]), *np.argsort(hybrid)[:2]]
-    head = fit_prior_head(_labelled(pool.iloc[picked], [1, 1, 0, 0]), HYBRID, DIM)
+    head = fit_prior_head(_labelled(pool.iloc[picked], [1, 1, 0, 0]), HYBRID, DIM, SIGNALS)
     away = np.abs(hybrid - HYBRID.decision_threshold) > 0.03
     assert (_decisions(head, pool)[away] == (hybrid >= HYBRID.decision_threshold)[away]).all()
 
@@ -77,7 +78,7 @@ def test_labels_that_contradict_the_untrained_scorer_move_its_decisions() -> Non
     near = np.flatnonzero((hybrid > 0.42) & (hybrid < 0.5))[:60]
     far = np.flatnonzero(hybrid > 0.7)[:20]
     labelled = _labelled(pool.iloc[np.r_[near, far]], [0] * len(near) + [1] * len(far))
-    head = fit_prior_head(labelled, HYBRID, DIM)
+    head = fit_prior_head(labelled, HYBRID, DIM, SIGNALS)
     decided = _decisions(head, pool)
     assert decided[near].mean() < 0.2  # untrained: all matches
     assert decided[far].all()
@@ -86,11 +87,13 @@ def test_labels_that_contradict_the_untrained_scorer_move_its_decisions() -> Non
 
 def test_the_head_reads_the_extra_signals_the_labels_have() -> None:
     pool = _pairs(400)
-    head = fit_prior_head(_labelled(pool[:0], []), HYBRID, DIM)
+    head = fit_prior_head(_labelled(pool[:0], []), HYBRID, DIM, SIGNALS)
     assert head.extra_columns[:3] == ("dense", "sparse", "code_agreement")
     assert {"code_variant", "price_ratio", "price_missing"} <= set(head.extra_columns)
     assert head.metadata["weights"]["price_ratio"] == 0.0  # no label: no weight of its own
-    plain = fit_prior_head(_labelled(pool[:0], []), HYBRID, DIM, PriorConfig(signals=False))
+    plain = fit_prior_head(
+        _labelled(pool[:0], []), HYBRID, DIM, PriorConfig(signals=False, vectors=None)
+    )
     assert plain.extra_columns == ("dense", "sparse", "code_agreement")
 
 
@@ -98,7 +101,7 @@ def test_fold_threshold_waits_for_enough_matches_then_is_chosen_on_the_labels() 
     pool = _pairs(3000, seed=2)
     hybrid = _hybrid(pool)
     truth = (hybrid > 0.5).astype(int)  # the labels' own cut lies above the prior's 0.39
-    config = PriorConfig(threshold="folds", min_class=10)
+    config = PriorConfig(threshold="folds", min_class=10, vectors=None)
     few = np.r_[np.flatnonzero(truth)[:5], np.flatnonzero(truth == 0)[:50]]
     head = fit_prior_head(_labelled(pool.iloc[few], truth[few].tolist()), HYBRID, DIM, config)
     assert head.threshold == 0.5
@@ -118,7 +121,8 @@ def test_prior_weights_follow_the_scorer() -> None:
 def test_the_retrained_head_saves_and_loads_as_a_head_mode_matcher_part(tmp_path: Path) -> None:
     pool = _pairs(300)
     hybrid = _hybrid(pool)
-    head = fit_prior_head(_labelled(pool, (hybrid > 0.45).astype(int).tolist()), HYBRID, DIM)
+    labelled = _labelled(pool, (hybrid > 0.45).astype(int).tolist())
+    head = fit_prior_head(labelled, HYBRID, DIM, PriorConfig(), _unit(300, 6) * _unit(300, 7))
     loaded = MatchHead.load(head.save(tmp_path / "head"))
     assert loaded.threshold == head.threshold
     assert (_decisions(loaded, pool) == _decisions(head, pool)).all()
@@ -151,7 +155,7 @@ def test_vector_weights_start_at_zero_and_learn_what_the_signals_miss() -> None:
         scores = fitted.score(u, v, fitted.extra_matrix(pool))
         return float(((scores >= fitted.threshold) == truth).mean())
 
-    plain = fit_prior_head(labelled, HYBRID, DIM)
+    plain = fit_prior_head(labelled, HYBRID, DIM, SIGNALS)
     with_vectors = fit_prior_head(labelled, HYBRID, DIM, config, u * v)
     assert accuracy(with_vectors) > accuracy(plain) + 0.05
     with pytest.raises(ProdmatchError, match="u \\* v"):
