@@ -113,76 +113,93 @@ def fit_prior_head(
     """The MAP logistic regression on ``labelled`` pairs (columns: the signals and
     ``label``; may be empty), as a head over ``dim``-dimensional listing vectors;
     ``products``: each pair's ``u * v``, needed when the config reads vectors."""
-    from prodmatch.train.classifier_stage import EXTRA_COLUMNS, IMAGE_COLUMNS
-
     cfg = config or PriorConfig()
-    weights, threshold = prior_weights(settings)
-    extra = EXTRA_COLUMNS + IMAGE_COLUMNS if cfg.signals else ()
-    columns = tuple(weights) + tuple(c for c in extra if c in labelled and c not in weights)
-    prior = np.array([weights.get(c, 0.0) for c in columns] + [-threshold]) * cfg.sharpness
-    precision = np.full(len(prior), cfg.strength)
-    x = extra_matrix(labelled, columns, "labelled pairs").astype(np.float64)
-    x = np.hstack([x, np.ones((len(x), 1))])
+    problem, columns = _problem(labelled, settings, cfg)
     if cfg.vectors is not None:
-        if products is None or products.shape != (len(x), dim):
-            raise ProdmatchError(f"need u * v of each labelled pair, {len(x)} x {dim}")
-        x = np.hstack([np.asarray(products, dtype=np.float64), x])
-        prior = np.r_[np.zeros(dim), prior]
-        precision = np.r_[np.full(dim, cfg.vectors), precision]
-    y = labelled["label"].to_numpy(dtype=np.float64) if len(labelled) else np.zeros(0)
-    theta = _map_logistic(x, y, prior, precision, cfg.iterations)
-    cut = _fold_threshold(x, y, prior, precision, cfg) if cfg.threshold == "folds" else 0.5
+        if products is None or products.shape != (len(labelled), dim):
+            raise ProdmatchError(f"need u * v of each labelled pair, {len(labelled)} x {dim}")
+        problem = problem.with_vectors(np.asarray(products, dtype=np.float64), cfg.vectors)
+    theta = _map_logistic(problem, cfg.iterations)
+    cut = _fold_threshold(problem, cfg) if cfg.threshold == "folds" else 0.5
     read = dim if cfg.vectors is not None else 0
     metadata = {"prior": asdict(cfg), "labels": len(labelled)}
     return _as_head(theta[read:], theta[:read], columns, dim, cut, metadata)
 
 
-def _fold_threshold(
-    x: npt.NDArray[np.float64],
-    y: npt.NDArray[np.float64],
-    prior: npt.NDArray[np.float64],
-    precision: npt.NDArray[np.float64],
-    cfg: PriorConfig,
-) -> float:
+def _problem(
+    labelled: pd.DataFrame, settings: MatchSettings, cfg: PriorConfig
+) -> tuple[_Problem, tuple[str, ...]]:
+    """The regression over the signal columns (and a bias), centred on the untrained
+    scorer's weights times ``sharpness``; the columns read, in order."""
+    from prodmatch.train.classifier_stage import EXTRA_COLUMNS, IMAGE_COLUMNS
+
+    weights, threshold = prior_weights(settings)
+    extra = EXTRA_COLUMNS + IMAGE_COLUMNS if cfg.signals else ()
+    columns = tuple(weights) + tuple(c for c in extra if c in labelled and c not in weights)
+    prior = np.array([weights.get(c, 0.0) for c in columns] + [-threshold]) * cfg.sharpness
+    x = extra_matrix(labelled, columns, "labelled pairs").astype(np.float64)
+    y = labelled["label"].to_numpy(dtype=np.float64) if len(labelled) else np.zeros(0)
+    bias = np.ones((len(x), 1))
+    return _Problem(np.hstack([x, bias]), y, prior, np.full(len(prior), cfg.strength)), columns
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Inputs ``x`` (bias column last), labels ``y``, and the Gaussian prior on the weights:
+    its centre ``prior`` and per-weight ``precision``."""
+
+    x: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
+    prior: npt.NDArray[np.float64]
+    precision: npt.NDArray[np.float64]
+
+    def objective(self, theta: npt.NDArray[np.float64]) -> float:
+        """Negative log-posterior, up to a constant."""
+        z = self.x @ theta
+        loss = np.logaddexp(0.0, z) - self.y * z
+        return float(loss.sum() + np.sum(self.precision / 2 * (theta - self.prior) ** 2))
+
+    def rows(self, keep: npt.NDArray[np.bool_]) -> _Problem:
+        return _Problem(self.x[keep], self.y[keep], self.prior, self.precision)
+
+    def with_vectors(self, products: npt.NDArray[np.float64], precision: float) -> _Problem:
+        """``products`` as the first inputs, their weights centred on 0."""
+        return _Problem(
+            np.hstack([products, self.x]),
+            self.y,
+            np.r_[np.zeros(products.shape[1]), self.prior],
+            np.r_[np.full(products.shape[1], precision), self.precision],
+        )
+
+
+def _fold_threshold(problem: _Problem, cfg: PriorConfig) -> float:
     """The F1-best cut of each label's probability under the regression fitted without its
     fold (folds dealt in label order: seeded by nothing, so a retraining is repeatable);
     0.5 while either class has fewer than ``min_class`` labels."""
+    y = problem.y
     if min(y.sum(), len(y) - y.sum()) < cfg.min_class:
         return 0.5
     fold = np.arange(len(y)) % cfg.folds
     held = np.zeros(len(y))
     for k in range(cfg.folds):
-        inside = fold != k
-        theta = _map_logistic(x[inside], y[inside], prior, precision, cfg.iterations)
-        held[~inside] = expit(x[~inside] @ theta)
+        theta = _map_logistic(problem.rows(fold != k), cfg.iterations)
+        held[fold == k] = expit(problem.x[fold == k] @ theta)
     return best_threshold(held, y)[0]
 
 
-def _map_logistic(
-    x: npt.NDArray[np.float64],
-    y: npt.NDArray[np.float64],
-    prior: npt.NDArray[np.float64],
-    precision: npt.NDArray[np.float64],
-    iterations: int,
-) -> npt.NDArray[np.float64]:
-    """Newton's method on the negative log-likelihood plus ``sum(precision / 2 * (theta -
-    prior)^2)``, each step halved until the objective falls: convex, so it converges to the
-    one optimum from the prior, deterministically."""
-
-    def objective(theta: npt.NDArray[np.float64]) -> float:
-        z = x @ theta
-        loss = np.logaddexp(0.0, z) - y * z
-        return float(loss.sum() + np.sum(precision / 2 * (theta - prior) ** 2))
-
-    theta = prior.copy()
-    current = objective(theta)
+def _map_logistic(problem: _Problem, iterations: int) -> npt.NDArray[np.float64]:
+    """Newton's method on the negative log-posterior, each step halved until the objective
+    falls: convex, so it converges to the one optimum from the prior, deterministically."""
+    x, y, precision = problem.x, problem.y, problem.precision
+    theta = problem.prior.copy()
+    current = problem.objective(theta)
     for _ in range(iterations):
         p = expit(x @ theta)
-        gradient = x.T @ (p - y) + precision * (theta - prior)
+        gradient = x.T @ (p - y) + precision * (theta - problem.prior)
         hessian = (x * (p * (1.0 - p))[:, None]).T @ x + np.diag(precision)
         step = np.linalg.solve(hessian, gradient)
         for _ in range(30):
-            trial = objective(theta - step)
+            trial = problem.objective(theta - step)
             if trial <= current:
                 break
             step = step / 2
