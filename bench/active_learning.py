@@ -216,8 +216,9 @@ def plot(results: dict[str, Any], budgets: list[int], path: Path) -> None:
     axes.minorticks_off()
     axes.set_xlabel("labels")
     axes.set_ylabel("test F1 (head mode)")
-    axes.set_title(results["dataset"])
-    axes.legend()
+    seeds = ", ".join(str(r["seed"]) for r in results["runs"])
+    axes.set_title(f"{results['dataset']}: labels chosen by the review page (seeds {seeds})")
+    axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
 
