@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _head import head_report
 from _results import RESULTS, append_record, start_record
 
 from prodmatch.data import load_deepmatcher
@@ -45,6 +46,7 @@ from prodmatch.review.active import (
     retrain_head,
 )
 from prodmatch.settings import MatchSettings
+from prodmatch.train.unseen import ValidSplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,27 +145,12 @@ def random_run(
     return {"f1": f1, "positives_in_labels": int(pool.iloc[order[: max(budgets)]]["label"].sum())}
 
 
-def reference(data: Any, folder: Path, valid_split: str) -> dict[str, Any]:
+def reference(data: Any, folder: Path, valid_split: ValidSplit) -> dict[str, Any]:
     """A matcher trained on the train pairs as `prodmatch train DIR --mode head
-    --valid-split SPLIT` does with today's defaults, scored on test as `prodmatch evaluate
-    pairs` does (threshold chosen on the dataset's valid pairs). "unseen" (the default)
-    moves the pairs of some products out of training to validate on; "given" trains on all
-    train pairs and validates on the dataset's valid pairs."""
-    from prodmatch.evaluate import evaluate_pairs
-    from prodmatch.matcher import matcher_settings
-    from prodmatch.train.api import train_matcher
-
-    train_matcher(
-        data.left,
-        data.right,
-        data.train,
-        data.valid,
-        folder,
-        mode="head",
-        progress=False,
-        valid_split=valid_split,  # type: ignore[arg-type]
-    )
-    report = evaluate_pairs(data, Linker(matcher_settings(folder), progress=False))
+    --valid-split SPLIT` does with today's defaults, scored as `prodmatch evaluate pairs`
+    does. "unseen" (the default) moves the pairs of some products out of training to
+    validate on; "given" trains on all train pairs and validates on the valid pairs."""
+    report = head_report(data, folder, valid_split=valid_split)
     return {"f1": report.f1, "precision": report.precision, "recall": report.recall,
             "threshold": report.threshold}  # fmt: skip
 

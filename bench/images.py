@@ -136,27 +136,23 @@ def matcher_run(
     args: argparse.Namespace, work: Path, world: Any, column: str | None
 ) -> dict[str, Any]:
     """Train one head-mode matcher and measure it on pairs and end to end."""
+    from _head import train_head_matcher
+
     from prodmatch.data import load_deepmatcher
     from prodmatch.matcher import matcher_settings
     from prodmatch.settings import MatchSettings
-    from prodmatch.train.api import train_matcher
     from prodmatch.train.fine_tune import FineTuneConfig
     from prodmatch.train.head_trainer import HeadTrainingConfig
 
     data = load_deepmatcher(work / "data")
     folder = work / f"matcher-{column or 'text'}"
     clock = time.perf_counter()
-    report = train_matcher(
-        data.left,
-        data.right,
-        data.train,
-        data.valid,
+    report = train_head_matcher(
+        data,
         folder,
-        mode="head",
         settings=MatchSettings(model=args.model, image_column=column),
         fine_tune_config=FineTuneConfig(seed=args.seed),
         head_config=HeadTrainingConfig(seed=args.seed),
-        progress=False,
     )
     train_seconds = time.perf_counter() - clock
     _say(f"trained {folder.name} in {train_seconds:.0f} s")

@@ -160,26 +160,15 @@ def abt_pairs(model: str, datasets: Path, tmp: Path) -> dict[str, Any]:
     """Pair F1 on the abt-buy DeepMatcher test split (threshold chosen on valid, as
     `evaluate pairs` does), zero-shot and after `train --mode head` on its train/valid pairs:
     what each encoder gives on English once trained."""
+    from _head import head_report
+
     from prodmatch.data.pairs import load_deepmatcher
     from prodmatch.evaluate import evaluate_pairs
-    from prodmatch.matcher import matcher_settings
-    from prodmatch.train.api import train_matcher
 
     data = load_deepmatcher(datasets / "abt-buy")
     settings = MatchSettings(model=model)
     zero = evaluate_pairs(data, Linker(settings, progress=False))
-    folder = tmp / f"abt-{model.replace('/', '_')}"
-    train_matcher(
-        data.left,
-        data.right,
-        data.train,
-        data.valid,
-        folder,
-        mode="head",
-        settings=settings,
-        progress=False,
-    )
-    head = evaluate_pairs(data, Linker(matcher_settings(folder), progress=False))
+    head = head_report(data, tmp / f"abt-{model.replace('/', '_')}", settings)
     return {
         "zero_shot": {"f1": zero.f1, "precision": zero.precision, "recall": zero.recall},
         "head": {"f1": head.f1, "precision": head.precision, "recall": head.recall},
