@@ -22,6 +22,7 @@ from prodmatch.cli.options import (
     Model,
     PresetOpt,
     Sep,
+    TrainClassifier,
     TrainLoss,
     TrainMode,
     _Command,
@@ -110,6 +111,14 @@ def train(
         typer.Option(help="Momentum of the queue's encoder (default 0.995; with --queue-size)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same model.")] = 0,
+    classifier: Annotated[
+        TrainClassifier,
+        typer.Option(
+            help="mlp: projection head and MLP on the vectors (for thousands of labels); prior: "
+            "a logistic regression pulled toward the untrained hybrid scorer (tens to hundreds "
+            "of labels, e.g. from `prodmatch review`).",
+        ),
+    ] = "mlp",
     sep: Sep = None,
     id_col: IdCol = "id",
     encoding: EncodingOpt = None,
@@ -179,6 +188,7 @@ def train(
         freeze_layers,
         queue_size=queue_size,
         momentum=momentum,
+        classifier=classifier,
     )
     config, head_config = training_configs(mode, options)
     left_cat, right_cat, train_pairs, valid_pairs = _training_data(

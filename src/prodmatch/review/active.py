@@ -155,20 +155,14 @@ def retrain_head(
         return None
     if isinstance(config, HeadTrainingConfig):
         return _retrain_mlp(left, right, labelled, seed, config)
-    from prodmatch.train.prior_head import PriorConfig, fit_prior_head
+    from prodmatch.train.prior_head import PriorConfig, fit_prior_head, pair_products
 
     cfg = config or PriorConfig()
     products = None
     if cfg.vectors is not None:
-        u = _normalised(left.vectors[labelled["left"].to_numpy(dtype=np.int64)])
-        products = u * _normalised(right.vectors[labelled["right"].to_numpy(dtype=np.int64)])
+        u = left.vectors[labelled["left"].to_numpy(dtype=np.int64)]
+        products = pair_products(u, right.vectors[labelled["right"].to_numpy(dtype=np.int64)])
     return fit_prior_head(labelled, linker.settings, left.vectors.shape[1], cfg, products)
-
-
-def _normalised(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Rows of unit length, as the head's (identity) projection gives them."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _retrain_mlp(

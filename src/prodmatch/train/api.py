@@ -35,6 +35,7 @@ from prodmatch.train.fusion_stage import choose_fusion_config, fusion_stage, req
 from prodmatch.train.head_trainer import HeadTrainingConfig
 from prodmatch.train.inputs import fit_lexical, mined_negatives, mines, training_listings
 from prodmatch.train.model_card import model_card
+from prodmatch.train.prior_head import PriorConfig
 from prodmatch.train.split import VALID_FRACTION, validation_pairs
 from prodmatch.train.unseen import ValidSplit
 
@@ -74,7 +75,7 @@ def train_matcher(
     mode: Mode = "full",
     settings: MatchSettings | None = None,
     fine_tune_config: FineTuneConfig | None = None,
-    head_config: HeadTrainingConfig | None = None,
+    head_config: HeadTrainingConfig | PriorConfig | None = None,
     fusion_config: FusionTrainingConfig | None = None,
     cross_config: CrossTrainingConfig | None = None,
     progress: bool = True,
@@ -91,7 +92,9 @@ def train_matcher(
     command is run again. With `settings.image_column`, a fusion head is trained too
     (`fusion_config`, by default with the fine-tuning loss and seed). With `cross_config`, a
     cross-encoder is trained last (on the encoder just trained) to re-read the pairs the
-    classifier is unsure of, and blended with it on the validation pairs.
+    classifier is unsure of, and blended with it on the validation pairs. A `PriorConfig` as
+    `head_config` trains the few-label classifier (`prodmatch.train.prior_head`) instead of
+    the projection and MLP.
 
     `output` must be new, an empty folder, or (with `overwrite`) a matcher to replace; any
     other folder is refused before training starts, and never deleted.

@@ -27,6 +27,7 @@ from prodmatch.train.head_trainer import (
     pair_features,
     train_head,
 )
+from prodmatch.train.prior_head import PriorConfig, train_prior_head
 
 if TYPE_CHECKING:
     from prodmatch.images.fusion import FusionHead
@@ -61,13 +62,14 @@ def decide_stage(
     right: Catalog,
     train: pd.DataFrame | None,
     valid: pd.DataFrame | None,
-    config: HeadTrainingConfig | None,
+    config: HeadTrainingConfig | PriorConfig | None,
     lexical: SparseIndex,
     progress: bool,
     fusion: FusionHead | None = None,
     parts: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[MatchSettings, dict[str, Any], npt.NDArray[np.float64] | None]:
-    """Train the head on frozen embeddings (fused ones with a fusion head) when labels exist,
+    """Train the head on frozen embeddings (fused ones with a fusion head) when labels exist
+    (`config` a `PriorConfig`: the few-label regression of `prodmatch.train.prior_head`),
     and return its probabilities on valid too; else pick a threshold. `parts` (validation
     pairs on seen and on unseen products, by name) are scored at the chosen threshold and
     reported under their names in the head's metrics; they choose nothing."""
@@ -83,14 +85,18 @@ def decide_stage(
     )
     vectors = ListingVectors.from_side(left_side), ListingVectors.from_side(right_side)
     valid_features = pair_features(linker, left_side, right_side, valid)
-    result = train_head(
-        *vectors,
-        pair_features(linker, left_side, right_side, train),
-        valid_features,
-        extra_columns=EXTRA_COLUMNS + (IMAGE_COLUMNS if settings.image_column else ()),
-        config=config,
-        progress=progress,
-    )
+    train_features = pair_features(linker, left_side, right_side, train)
+    if isinstance(config, PriorConfig):  # few labels: the regression toward the hybrid
+        result = train_prior_head(*vectors, train_features, valid_features, hybrid, config)
+    else:
+        result = train_head(
+            *vectors,
+            train_features,
+            valid_features,
+            extra_columns=EXTRA_COLUMNS + (IMAGE_COLUMNS if settings.image_column else ()),
+            config=config,
+            progress=progress,
+        )
     result.head.save(staging / HEAD_DIR)
     learned = replace(settings, scorer="learned", threshold=result.threshold)
     head_valid = head_probabilities(result.head, *vectors, valid_features)

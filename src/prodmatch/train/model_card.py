@@ -124,6 +124,12 @@ def _part_lines(head: dict[str, Any]) -> list[str]:
 
 def _head_run(head: dict[str, Any]) -> str:
     """Head mode's training as run (the options --loss, --epochs, ... set these)."""
+    if "sharpness" in head:  # --classifier prior: no projection is trained
+        return (
+            " (pair classifier: a logistic regression pulled toward the untrained hybrid "
+            f"scorer, sharpness {head['sharpness']}, strength {head['strength']}, u * v "
+            f"precision {head['vectors']})"
+        )
     return (
         f" (projection head: **{head['loss']}** loss, {head['projection_epochs']} epochs at "
         f"most, batch {head['batch_size']}, temperature {head['temperature']}, seed "

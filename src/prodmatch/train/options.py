@@ -9,6 +9,10 @@ Options that only the encoder's fine-tuning has (--lr, --max-seq-length, --freez
 --queue-size, --momentum) are refused in head mode rather than ignored, and so is --loss
 selfsup, which needs no labels and so has no head mode. An option not given keeps each
 stage's own default.
+
+`--classifier prior` replaces the head (projection and MLP) by the few-label classifier of
+`prodmatch.train.prior_head`, the one the review page retrains: it trains no projection,
+so in head mode --epochs, --batch-size and --temperature are refused with it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, Literal
 from prodmatch.errors import ProdmatchError
 from prodmatch.train.fine_tune import FineTuneConfig
 from prodmatch.train.head_trainer import HeadTrainingConfig
+from prodmatch.train.prior_head import PriorConfig
 
 __all__ = ["TrainOptions", "training_configs"]
 
@@ -39,12 +44,35 @@ class TrainOptions:
     freeze_layers: int | None = None
     queue_size: int | None = None
     momentum: float | None = None
+    classifier: str = "mlp"
 
 
-def training_configs(mode: str, options: TrainOptions) -> tuple[FineTuneConfig, HeadTrainingConfig]:
+def training_configs(
+    mode: str, options: TrainOptions
+) -> tuple[FineTuneConfig, HeadTrainingConfig | PriorConfig]:
     """(fine-tuning config, head config) that the options ask for in `mode`."""
     if mode not in ("full", "head"):
         raise ProdmatchError(f"--mode must be full or head, got '{mode}'")
+    if options.classifier not in ("mlp", "prior"):
+        raise ProdmatchError(f"--classifier must be mlp or prior, got '{options.classifier}'")
+    tune, head = _mode_configs(mode, options)
+    if options.classifier == "mlp":
+        return tune, head
+    projection = {
+        "--epochs": options.epochs,
+        "--batch-size": options.batch_size,
+        "--temperature": options.temperature,
+    }
+    given = [name for name, value in projection.items() if value is not None]
+    if mode == "head" and given:
+        raise ProdmatchError(
+            f"{', '.join(given)} set the projection head's training, which --classifier prior "
+            "does not do; drop them or use --classifier mlp"
+        )
+    return tune, PriorConfig()
+
+
+def _mode_configs(mode: str, options: TrainOptions) -> tuple[FineTuneConfig, HeadTrainingConfig]:
     if mode == "full":
         tune = FineTuneConfig(
             **_given(

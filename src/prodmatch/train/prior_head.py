@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +38,10 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.matcher.head import MatchHead, PairClassifier, ProjectionHead, extra_matrix
 from prodmatch.settings import MatchSettings
 
-__all__ = ["PriorConfig", "fit_prior_head", "prior_weights"]
+__all__ = ["PriorConfig", "fit_prior_head", "pair_products", "prior_weights", "train_prior_head"]
+
+if TYPE_CHECKING:
+    from prodmatch.train.head_trainer import HeadTrainingResult, ListingVectors
 
 ThresholdRule = Literal["half", "folds"]
 
@@ -141,6 +144,44 @@ def _problem(
     y = labelled["label"].to_numpy(dtype=np.float64) if len(labelled) else np.zeros(0)
     bias = np.ones((len(x), 1))
     return _Problem(np.hstack([x, bias]), y, prior, np.full(len(prior), cfg.strength)), columns
+
+
+def pair_products(
+    left: npt.NDArray[np.floating], right: npt.NDArray[np.floating]
+) -> npt.NDArray[np.float64]:
+    """``u * v`` of aligned rows, each normalised first, as the head's identity projection
+    normalises them."""
+    u, v = (np.asarray(x, dtype=np.float64) for x in (left, right))
+    u = u / np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-12)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    return np.asarray(u * v, dtype=np.float64)
+
+
+def train_prior_head(
+    left: ListingVectors,
+    right: ListingVectors,
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    settings: MatchSettings,
+    config: PriorConfig,
+) -> HeadTrainingResult:
+    """`prodmatch train --mode head --classifier prior`: the regression fitted on the train
+    pairs (with their signals, `pair_features`), measured on the valid pairs at its own
+    cut; the result has the shape `train_head` gives."""
+    from prodmatch.train.classifier_stage import part_scores
+    from prodmatch.train.head_trainer import HeadTrainingResult, head_probabilities
+
+    def products(pairs: pd.DataFrame) -> npt.NDArray[np.float64]:
+        u = left.vectors[left.rows(list(pairs["left_id"].astype(str)), "left listing")]
+        v = right.vectors[right.rows(list(pairs["right_id"].astype(str)), "right listing")]
+        return pair_products(u, v)
+
+    dim = left.vectors.shape[1]
+    head = fit_prior_head(train, settings, dim, config, products(train))
+    scores = head_probabilities(head, left, right, valid)
+    metrics = part_scores(scores, valid["label"].to_numpy(), head.threshold)
+    head.metadata["valid"] = metrics
+    return HeadTrainingResult(head, head.threshold, {**metrics, "threshold": head.threshold})
 
 
 @dataclass(frozen=True)
