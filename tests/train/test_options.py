@@ -9,11 +9,17 @@ import pytest
 from typer.testing import CliRunner
 
 from prodmatch.cli import app
+from prodmatch.data import load_deepmatcher
 from prodmatch.errors import ProdmatchError
+from prodmatch.evaluate import evaluate_pairs
+from prodmatch.linker import Linker
+from prodmatch.matcher import matcher_settings
+from prodmatch.matcher.head import MatchHead
 from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
 from prodmatch.train.fine_tune import FineTuneConfig
 from prodmatch.train.head_trainer import HeadTrainingConfig
 from prodmatch.train.options import TrainOptions, training_configs
+from prodmatch.train.prior_head import PriorConfig
 
 
 def test_head_mode_applies_loss_epochs_batch_temperature_and_seed() -> None:
@@ -74,3 +80,38 @@ def test_cli_head_mode_trains_and_records_what_was_given(tiny_model: Path, tmp_p
     assert "**infonce** loss, 2 epochs at most, batch 16, temperature 0.2, seed 5" in card
     refused = CliRunner().invoke(app, [str(a) for a in [*args, "--lr", "0.001"]])
     assert refused.exit_code == 2 and "--lr" in refused.output
+
+
+def test_prior_classifier_replaces_the_head_and_refuses_projection_options() -> None:
+    _, head = training_configs("head", TrainOptions(classifier="prior", seed=3))
+    assert isinstance(head, PriorConfig)
+    with pytest.raises(ProdmatchError, match="--epochs, --temperature"):
+        training_configs("head", TrainOptions(classifier="prior", epochs=2, temperature=0.1))
+    with pytest.raises(ProdmatchError, match="--classifier"):
+        training_configs("head", TrainOptions(classifier="tree"))
+
+
+def test_cli_prior_classifier_writes_a_matcher_that_matches(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    world = generate_catalogs(80, seed=8)
+    write_deepmatcher(world, generate_pairs(world, seed=8), tmp_path / "dm")
+    out = tmp_path / "m"
+    args = ["train", tmp_path / "dm", "-o", out, "--mode", "head", "--model", tiny_model]
+    result = CliRunner().invoke(app, [str(a) for a in [*args, "--classifier", "prior"]])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "prodmatch.json").read_text())
+    assert info["head"]["sharpness"] == PriorConfig().sharpness
+    head = MatchHead.load(out / "head")
+    assert head.metadata["training"]["kind"] == "prior-logistic"
+    assert head.classifier.hidden_dim == 0 and "price_ratio" in head.extra_columns
+    assert (
+        "logistic regression pulled toward the untrained hybrid" in (out / "README.md").read_text()
+    )
+    data = load_deepmatcher(tmp_path / "dm")
+    trained = evaluate_pairs(data, Linker(matcher_settings(out), progress=False))
+    assert trained.f1 > 0.5
+    refused = CliRunner().invoke(
+        app, [str(a) for a in [*args, "--classifier", "prior", "--epochs", "2"]]
+    )
+    assert refused.exit_code == 2 and "--epochs" in refused.output
