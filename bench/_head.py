@@ -36,8 +36,11 @@ def head_report(
     folder: Path,
     settings: MatchSettings | None = None,
     valid_split: ValidSplit = "unseen",
+    head_config: Any = None,
 ) -> PairReport:
-    """Train on `data`'s train pairs (validating as `valid_split` says) into `folder`, then
-    the test pairs' precision, recall and F1."""
-    train_head_matcher(data, folder, settings=settings, valid_split=valid_split)
+    """Train on `data`'s train pairs (validating as `valid_split` says; `head_config` as
+    `train_matcher` takes it) into `folder`, then the test pairs' precision, recall, F1."""
+    train_head_matcher(
+        data, folder, settings=settings, valid_split=valid_split, head_config=head_config
+    )
     return evaluate_pairs(data, Linker(matcher_settings(folder), progress=False))

@@ -145,12 +145,17 @@ def random_run(
     return {"f1": f1, "positives_in_labels": int(pool.iloc[order[: max(budgets)]]["label"].sum())}
 
 
-def reference(data: Any, folder: Path, valid_split: ValidSplit) -> dict[str, Any]:
+def reference(data: Any, folder: Path, name: str) -> dict[str, Any]:
     """A matcher trained on the train pairs as `prodmatch train DIR --mode head
-    --valid-split SPLIT` does with today's defaults, scored as `prodmatch evaluate pairs`
-    does. "unseen" (the default) moves the pairs of some products out of training to
-    validate on; "given" trains on all train pairs and validates on the valid pairs."""
-    report = head_report(data, folder, valid_split=valid_split)
+    --valid-split SPLIT [--classifier prior]` does with today's defaults, scored as
+    `prodmatch evaluate pairs` does; `name` is SPLIT, or "prior-SPLIT". "unseen" (the
+    default) moves the pairs of some products out of training to validate on; "given"
+    trains on all train pairs and validates on the valid pairs."""
+    from prodmatch.train.prior_head import PriorConfig
+
+    split: ValidSplit = "given" if name.endswith("given") else "unseen"
+    config = PriorConfig() if name.startswith("prior") else None
+    report = head_report(data, folder, valid_split=split, head_config=config)
     return {"f1": report.f1, "precision": report.precision, "recall": report.recall,
             "threshold": report.threshold}  # fmt: skip
 
@@ -191,10 +196,10 @@ def plot(results: dict[str, Any], budgets: list[int], path: Path) -> None:
         runs = [r[name]["f1"] for r in results["runs"]]
         mean = [np.mean([r[str(b)] or 0.0 for r in runs]) for b in budgets]
         axes.plot(budgets, mean, marker="o", color=color, label=f"{name} order")
-    for split, style in (("given", "--"), ("unseen", "-.")):
-        if split in results.get("reference", {}):
-            axes.axhline(results["reference"][split]["f1"], color="#2e7d32", linestyle=style,
-                         label=f"train --mode head, --valid-split {split}")  # fmt: skip
+    for name, style in (("given", "--"), ("unseen", "-.")):  # the default classifier's
+        if name in results.get("reference", {}):
+            axes.axhline(results["reference"][name]["f1"], color="#2e7d32", linestyle=style,
+                         label=f"train --mode head, --valid-split {name}")  # fmt: skip
     if results.get("zero_labels_f1") is not None:
         axes.axhline(results["zero_labels_f1"], color="#ef6c00", linestyle=":",
                      label="no labels (untrained hybrid)")  # fmt: skip
