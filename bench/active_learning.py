@@ -281,7 +281,8 @@ def main() -> None:
     if args.split == "test" and not args.no_reference:  # never on the choosing runs
         with tempfile.TemporaryDirectory() as tmp:
             results["reference"] = {
-                split: reference(data, Path(tmp) / split, split) for split in ("given", "unseen")
+                name: reference(data, Path(tmp) / name, name)
+                for name in ("given", "unseen", "prior-given")
             }
         print(f"reference (all train pairs): {results['reference']}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
