@@ -196,10 +196,15 @@ def plot(results: dict[str, Any], budgets: list[int], path: Path) -> None:
         runs = [r[name]["f1"] for r in results["runs"]]
         mean = [np.mean([r[str(b)] or 0.0 for r in runs]) for b in budgets]
         axes.plot(budgets, mean, marker="o", color=color, label=f"{name} order")
-    for name, style in (("given", "--"), ("unseen", "-.")):  # the default classifier's
+    lines = (
+        ("given", "--", "train --mode head, --valid-split given"),
+        ("unseen", "-.", "train --mode head, --valid-split unseen"),
+        ("prior-given", ":", "the same, given, --classifier prior"),
+    )
+    for name, style, label in lines:
         if name in results.get("reference", {}):
             axes.axhline(results["reference"][name]["f1"], color="#2e7d32", linestyle=style,
-                         label=f"train --mode head, --valid-split {name}")  # fmt: skip
+                         label=label)  # fmt: skip
     if results.get("zero_labels_f1") is not None:
         axes.axhline(results["zero_labels_f1"], color="#ef6c00", linestyle=":",
                      label="no labels (untrained hybrid)")  # fmt: skip
