@@ -89,6 +89,30 @@ class Cut:
     calibration: Calibration | None = None
 
 
+def choose_cut(
+    pairs: pd.DataFrame,
+    *,
+    fixed: float,
+    calibrated: bool,
+    mode: Assignment = "one-to-one",
+    threshold: float | None = None,
+    left_rows: int | None = None,
+) -> Cut:
+    """The threshold for scored candidates: `threshold` if given, else one calibrated on
+    them (`calibrated`, and enough candidates), else `fixed`.
+
+    Every path (in memory, streamed, Spark) decides through this, so one catalog pair gets
+    one threshold whichever path runs it. The calibration is estimated under a fixed
+    threshold too: it gives each pair its probability.
+    """
+    if threshold is not None:
+        return Cut(float(threshold), "given")
+    found = None if pairs.empty else calibrate(pairs, mode, left_rows=left_rows)
+    if calibrated and found is not None and found.threshold is not None:
+        return Cut(found.threshold, "calibrated", found)
+    return Cut(fixed, "fixed", found)
+
+
 def calibrate(
     pairs: pd.DataFrame, mode: Assignment = "one-to-one", *, left_rows: int | None = None
 ) -> Calibration:
