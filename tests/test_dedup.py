@@ -144,3 +144,29 @@ def test_without_a_source_a_chain_of_siblings_is_not_one_cluster() -> None:
     chained = pairs[pairs["score"] >= 0.45]
     assert len(chained) >= len(titles) - 1  # connected components would have joined them all
     assert np.isnan(result.clusters["confidence"][result.clusters["cluster_size"] == 1]).all()
+
+
+def test_across_sources_decides_at_the_threshold_match_would_calibrate() -> None:
+    from prodmatch.synth import generate_catalogs
+
+    world = generate_catalogs(300, seed=11)
+    frames = [world.left.assign(platform="a"), world.right.assign(platform="b")]
+    merged = pd.concat(frames, ignore_index=True)
+    merged["id"] = merged["platform"] + ":" + merged["id"].astype(str)
+    catalog = catalog_from_frame(merged[["id", "title", "brand", "platform"]], name="merged")
+    options = DedupeOptions(source_column="platform")
+    result = dedupe_catalog(_linker(), catalog, options)
+    assert result.reasons == {"across": "calibrated"}
+    # the threshold `match` fits to the two catalogs on their own
+    linker = _linker()
+    left = catalog_from_frame(world.left[["id", "title", "brand"]], name="a")
+    right = catalog_from_frame(world.right[["id", "title", "brand"]], name="b")
+    cut = linker.cut(linker.candidates(*linker.prepare(left, right)), left_rows=len(left))
+    assert result.thresholds["across"] == pytest.approx(cut.threshold)
+    assert cut.threshold != pytest.approx(0.37)  # not the fixed default by chance
+    fixed = Linker(
+        MatchSettings(scorer="tfidf", retrieval="sparse", k=5, decision="fixed"), progress=False
+    )
+    again = dedupe_catalog(fixed, catalog, options)
+    assert again.thresholds["across"] == pytest.approx(0.37)
+    assert again.reasons == {"across": "fixed"}
