@@ -36,7 +36,7 @@ class MatchSettings:
     scorer's default, chosen on the built-in synthetic data. Calibrated is the default because
     it measured better on the development sets built from the abt-buy and amazon-google
     train/valid pairs and on synthetic catalogs, where the share of listings with a match is
-    30%, 60% or 100% (mean 97.7% of the best-threshold F1 against 95.2%, worst 92.3% against
+    30%, 60% or 100% (mean 98.7% of the best-threshold F1 against 95.2%, worst 96.5% against
     83.7%: bench/results/calibration.json; BENCHMARKS.md "How each default was chosen"): a
     fixed threshold carries the score scale of the catalogs it was chosen on.
     engine: torch (reference), onnx, or onnx-int8 (fastest; see `prodmatch.encode.onnx`).
