@@ -170,3 +170,20 @@ def test_across_sources_decides_at_the_threshold_match_would_calibrate() -> None
     again = dedupe_catalog(fixed, catalog, options)
     assert again.thresholds["across"] == pytest.approx(0.37)
     assert again.reasons == {"across": "fixed"}
+
+
+def test_across_sources_a_pair_links_only_where_it_is_one_listings_best() -> None:
+    rows = [
+        ("a1", "walnut coffee table round oak legs", "shopa"),
+        ("a2", "walnut coffee table square oak legs", "shopa"),
+        ("b1", "walnut coffee table round oak legs", "shopb"),
+        ("b2", "walnut coffee table round with oak legs", "shopb"),  # b1 listed twice
+        ("b3", "walnut coffee table square oak legs", "shopb"),
+    ]
+    frame = pd.DataFrame(rows, columns=["id", "title", "platform"])
+    catalog = catalog_from_frame(frame, name="furniture")
+    options = DedupeOptions(source_column="platform", cross_threshold=0.2, threshold=0.99)
+    result = dedupe_catalog(_linker(), catalog, options)
+    pairs = result.pairs.set_index(["left_id", "right_id"])
+    assert pairs.loc[("a1", "b3"), "score"] > 0.2  # above the threshold, yet nobody's best
+    assert _groups(result.clusters) == {frozenset({"a1", "b1", "b2"}), frozenset({"a2", "b3"})}
