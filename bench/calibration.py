@@ -1,6 +1,7 @@
 """Label-free calibrated thresholds against the fixed default and the best threshold.
 
 Run: .venv/bin/python bench/calibration.py [--datasets ../shared/datasets] [--synth-left 1500]
+     .venv/bin/python bench/calibration.py --choose   # the null shift, on dev and synthetic only
 For every catalog pair: the best one-to-one F1 any threshold gives (it reads the gold, so it is
 a bound, not a result), the F1 at the scorer's fixed default, the F1 at the threshold
 calibrated without labels (`prodmatch.decide.calibrate`), both as a share of the best, and the
@@ -14,6 +15,10 @@ Cases:
   share 1 - s of them, so that a share s of left listings has a match. The method's constants
   were chosen on these and on the synthetic pairs;
 - synth/share<s>: built-in synthetic catalogs where a share s of left listings has a twin.
+
+`--choose` runs the development and synthetic cases only (never the full tables) for every
+null shift in `--null-shifts` and records each shift's mean and worst share of the best F1:
+how `prodmatch.decide.calibrate.NULL_SHIFT` was chosen.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from _results import RESULTS, ROOT, append_record, start_record, without_test
 
 from prodmatch.data import Catalog, catalog_from_frame, load_catalog
 from prodmatch.decide import assign, best_threshold
+from prodmatch.decide.calibrate import calibrate
 from prodmatch.linker import Linker
 from prodmatch.settings import MatchSettings
 from prodmatch.synth import generate_catalogs
@@ -48,21 +54,29 @@ def main() -> None:
     parser.add_argument("--scorer", default="hybrid")
     parser.add_argument("--retrieval", default="hybrid")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--choose", action="store_true", help="Sweep the null shift (no full).")
+    parser.add_argument("--null-shifts", default="0,0.25,0.5,0.6,0.75,1")
     args = parser.parse_args()
     record = start_record()
     settings = MatchSettings(scorer=args.scorer, retrieval=args.retrieval, decision="calibrated")
     linker = Linker(settings, progress=False)
     shares = [float(s) for s in args.shares.split(",") if s]
-    results: dict[str, Any] = {}
-    for name in filter(None, args.full.split(",")):
-        results[f"full/{name}"] = measure(linker, *_full(args.datasets / name))
+    cases: dict[str, Any] = {}
+    if not args.choose:
+        for name in filter(None, args.full.split(",")):
+            cases[f"full/{name}"] = lambda name=name: _full(args.datasets / name)
     for name in filter(None, args.dev.split(",")):
         data = without_test(args.datasets / name)
         for share in shares:
-            results[f"dev/{name}/share{share}"] = measure(linker, *_dev(data, share))
+            cases[f"dev/{name}/share{share}"] = lambda d=data, s=share: _dev(d, s)
     if args.synth_left:
         for share in shares:
-            results[f"synth/share{share}"] = measure(linker, *_synth(args.synth_left, share))
+            cases[f"synth/share{share}"] = lambda s=share: _synth(args.synth_left, s)
+    if args.choose:
+        shifts = [float(x) for x in args.null_shifts.split(",")]
+        append_record(args.out / "calibration.json", record, choose(linker, cases, shifts))
+        return
+    results = {case: measure(linker, *build()) for case, build in cases.items()}
     for case, row in results.items():
         print(
             f"{case}: best F1 {row['best_f1']:.3f} (t {row['best_threshold']:.3f}); fixed "
@@ -74,8 +88,44 @@ def main() -> None:
     append_record(args.out / "calibration.json", record, results)
 
 
-def measure(linker: Linker, left: Catalog, right: Catalog, gold: pd.DataFrame) -> dict[str, Any]:
-    """Best, fixed and calibrated one-to-one F1 on one catalog pair."""
+def choose(linker: Linker, cases: dict[str, Any], shifts: list[float]) -> dict[str, Any]:
+    """Each null shift's calibrated F1 as a share of the best, on every case; the shifts'
+    mean and worst share over the cases."""
+    ratios: dict[float, dict[str, float]] = {shift: {} for shift in shifts}
+    for case, build in cases.items():
+        for shift, row in measure_shifts(linker, *build(), shifts).items():
+            ratios[shift][case] = row
+    results: dict[str, Any] = {"cases": list(cases), "by_shift": {}}
+    for shift, by_case in ratios.items():
+        values = list(by_case.values())
+        summary = {"mean": round(float(np.mean(values)), 4), "worst": round(min(values), 4)}
+        results["by_shift"][str(shift)] = {**summary, "ratios": by_case}
+        print(f"null shift {shift}: mean {summary['mean']:.3f}, worst {summary['worst']:.3f}")
+    return results
+
+
+def measure_shifts(
+    linker: Linker, left: Catalog, right: Catalog, gold: pd.DataFrame, shifts: list[float]
+) -> dict[float, float]:
+    """The calibrated F1 as a share of the best, for each null shift, on one catalog pair."""
+    pairs, label, truth = _scored(linker, left, right, gold)
+    chosen = assign(pairs, -np.inf, linker.settings.assignment).to_numpy()
+    scores = pairs["score"].to_numpy()
+    _, best_f1 = best_threshold(scores[chosen], label[chosen], positives=len(truth))
+    out = {}
+    for shift in shifts:
+        found = calibrate(pairs, linker.settings.assignment, left_rows=len(left), null_shift=shift)
+        assert found.threshold is not None
+        accepted = assign(pairs, found.threshold, linker.settings.assignment).to_numpy()
+        f1 = 2 * int(label[accepted].sum()) / (int(accepted.sum()) + len(truth))
+        out[shift] = round(f1 / best_f1, 4) if best_f1 else 0.0
+    return out
+
+
+def _scored(
+    linker: Linker, left: Catalog, right: Catalog, gold: pd.DataFrame
+) -> tuple[pd.DataFrame, Any, set[tuple[str, str]]]:
+    """The scored candidates, whether each is a gold pair, and the gold pairs."""
     sides = linker.prepare(left, right)
     pairs = linker.candidates(*sides)
     truth = set(zip(gold["left_id"].astype(str), gold["right_id"].astype(str), strict=True))
@@ -83,6 +133,12 @@ def measure(linker: Linker, left: Catalog, right: Catalog, gold: pd.DataFrame) -
     right_ids = np.asarray(right.ids, dtype=object)[pairs["right"].to_numpy()]
     keys = zip(left_ids.astype(str), right_ids.astype(str), strict=True)
     label = np.fromiter((k in truth for k in keys), dtype=bool, count=len(pairs))
+    return pairs, label, truth
+
+
+def measure(linker: Linker, left: Catalog, right: Catalog, gold: pd.DataFrame) -> dict[str, Any]:
+    """Best, fixed and calibrated one-to-one F1 on one catalog pair."""
+    pairs, label, truth = _scored(linker, left, right, gold)
     chosen = assign(pairs, -np.inf, linker.settings.assignment).to_numpy()
     scores = pairs["score"].to_numpy()
     best_t, best_f1 = best_threshold(scores[chosen], label[chosen], positives=len(truth))

@@ -144,3 +144,46 @@ def test_without_a_source_a_chain_of_siblings_is_not_one_cluster() -> None:
     chained = pairs[pairs["score"] >= 0.45]
     assert len(chained) >= len(titles) - 1  # connected components would have joined them all
     assert np.isnan(result.clusters["confidence"][result.clusters["cluster_size"] == 1]).all()
+
+
+def test_across_sources_decides_at_the_threshold_match_would_calibrate() -> None:
+    from prodmatch.synth import generate_catalogs
+
+    world = generate_catalogs(300, seed=11)
+    frames = [world.left.assign(platform="a"), world.right.assign(platform="b")]
+    merged = pd.concat(frames, ignore_index=True)
+    merged["id"] = merged["platform"] + ":" + merged["id"].astype(str)
+    catalog = catalog_from_frame(merged[["id", "title", "brand", "platform"]], name="merged")
+    options = DedupeOptions(source_column="platform")
+    result = dedupe_catalog(_linker(), catalog, options)
+    assert result.reasons == {"across": "calibrated"}
+    # the threshold `match` fits to the two catalogs on their own
+    linker = _linker()
+    left = catalog_from_frame(world.left[["id", "title", "brand"]], name="a")
+    right = catalog_from_frame(world.right[["id", "title", "brand"]], name="b")
+    cut = linker.cut(linker.candidates(*linker.prepare(left, right)), left_rows=len(left))
+    assert result.thresholds["across"] == pytest.approx(cut.threshold)
+    assert cut.threshold != pytest.approx(0.37)  # not the fixed default by chance
+    fixed = Linker(
+        MatchSettings(scorer="tfidf", retrieval="sparse", k=5, decision="fixed"), progress=False
+    )
+    again = dedupe_catalog(fixed, catalog, options)
+    assert again.thresholds["across"] == pytest.approx(0.37)
+    assert again.reasons == {"across": "fixed"}
+
+
+def test_across_sources_a_pair_links_only_where_it_is_one_listings_best() -> None:
+    rows = [
+        ("a1", "walnut coffee table round oak legs", "shopa"),
+        ("a2", "walnut coffee table square oak legs", "shopa"),
+        ("b1", "walnut coffee table round oak legs", "shopb"),
+        ("b2", "walnut coffee table round with oak legs", "shopb"),  # b1 listed twice
+        ("b3", "walnut coffee table square oak legs", "shopb"),
+    ]
+    frame = pd.DataFrame(rows, columns=["id", "title", "platform"])
+    catalog = catalog_from_frame(frame, name="furniture")
+    options = DedupeOptions(source_column="platform", cross_threshold=0.2, threshold=0.99)
+    result = dedupe_catalog(_linker(), catalog, options)
+    pairs = result.pairs.set_index(["left_id", "right_id"])
+    assert pairs.loc[("a1", "b3"), "score"] > 0.2  # above the threshold, yet nobody's best
+    assert _groups(result.clusters) == {frozenset({"a1", "b1", "b2"}), frozenset({"a2", "b3"})}

@@ -35,12 +35,12 @@ def test_unknown_keys_are_rejected() -> None:
 
 
 def test_decision_round_trips_and_a_given_threshold_is_fixed(tmp_path: Path) -> None:
-    settings = MatchSettings(decision="calibrated")
+    settings = MatchSettings(decision="fixed")
     settings.save(tmp_path / "s.json")
     loaded = MatchSettings.load(tmp_path / "s.json")
-    assert loaded.decision == "calibrated" and loaded.calibrated
-    assert not MatchSettings(decision="calibrated", threshold=0.5).calibrated
-    assert not MatchSettings().calibrated  # fixed by default (BENCHMARKS.md)
+    assert loaded.decision == "fixed" and not loaded.calibrated
+    assert not MatchSettings(threshold=0.5).calibrated
+    assert MatchSettings().calibrated  # calibrated by default (BENCHMARKS.md)
 
 
 def test_default_threshold_follows_the_scorer() -> None:

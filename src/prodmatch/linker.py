@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from prodmatch.data.catalog import Catalog
 from prodmatch.decide import assign
-from prodmatch.decide.calibrate import Cut, calibrate
+from prodmatch.decide.calibrate import Cut, choose_cut
 from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.matcher.folder import (
@@ -375,20 +375,17 @@ class Linker:
     def cut(
         self, pairs: pd.DataFrame, threshold: float | None = None, *, left_rows: int | None = None
     ) -> Cut:
-        """The threshold for `pairs` (columns left, right, score, rank): `threshold` if given,
-        else the settings' fixed one, or one calibrated on these candidates (`calibrated`).
-
-        Every path decides through this: the streamed one passes its candidates (or a
-        sample of them), so one catalog pair gets one threshold whichever path runs it.
-        """
+        """The threshold for `pairs` (columns left, right, score, rank) and why
+        (`prodmatch.decide.calibrate.choose_cut`, which every path decides through)."""
         s = self.settings
-        if threshold is not None:
-            return Cut(float(threshold), "given")
-        # estimated under a fixed threshold too: it gives each pair its probability
-        found = None if pairs.empty else calibrate(pairs, s.assignment, left_rows=left_rows)
-        if s.calibrated and found is not None and found.threshold is not None:
-            return Cut(found.threshold, "calibrated", found)
-        return Cut(s.decision_threshold, "fixed", found)
+        return choose_cut(
+            pairs,
+            fixed=s.decision_threshold,
+            calibrated=s.calibrated,
+            mode=s.assignment,
+            threshold=threshold,
+            left_rows=left_rows,
+        )
 
     def dedupe(
         self,

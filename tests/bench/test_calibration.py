@@ -28,3 +28,30 @@ def test_calibration_benchmark_records_every_share(tmp_path: Path) -> None:
         ratio = row["calibrated_f1"] / row["best_f1"]
         assert abs(row["calibrated_ratio"] - ratio) < 2e-4
         assert row["calibrated_f1"] <= row["best_f1"] and row["decision"] == "calibrated"
+
+
+def test_choose_sweeps_the_null_shift_on_dev_cases_only(tmp_path: Path) -> None:
+    common = [
+        *("--full", "", "--dev", "", "--synth-left", "200", "--shares", "0.3,1.0"),
+        *("--scorer", "tfidf", "--retrieval", "sparse"),
+    ]
+    script = str(ROOT / "bench" / "calibration.py")
+    chosen, measured = tmp_path / "choose", tmp_path / "measure"
+    choose = [sys.executable, script, *common, "--choose", "--null-shifts", "0,0.6"]
+    subprocess.run([*choose, "--out", str(chosen)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, script, *common, "--out", str(measured)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    results = json.loads((chosen / "calibration.json").read_text())[0]["results"]
+    assert set(results["by_shift"]) == {"0.0", "0.6"}
+    for row in results["by_shift"].values():
+        ratios = row["ratios"]
+        assert set(ratios) == {"synth/share0.3", "synth/share1.0"}
+        assert row["worst"] == min(ratios.values()) and max(ratios.values()) <= 1.0
+    # the library default (0.6) is what the measuring run decided with
+    plain = json.loads((measured / "calibration.json").read_text())[0]["results"]
+    for case, ratio in results["by_shift"]["0.6"]["ratios"].items():
+        assert abs(plain[case]["calibrated_ratio"] - ratio) < 2e-4

@@ -29,9 +29,11 @@ def _match(world: dict[str, Path], out: Path, *options: str) -> str:
     return result.output
 
 
-def test_calibrated_names_the_estimated_share(world: dict[str, Path], tmp_path: Path) -> None:
+def test_calibrated_by_default_names_the_estimated_share(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "m.csv"
-    output = _match(world, out, "--decision", "calibrated")
+    output = _match(world, out)  # the default
     pattern = r"threshold (\d\.\d{4}): calibrated on these catalogs \(estimated (\d+)%"
     line = re.search(pattern, output)
     assert line is not None, output
@@ -47,10 +49,8 @@ def test_calibrated_names_the_estimated_share(world: dict[str, Path], tmp_path: 
     assert (ordered["probability"].diff().dropna() >= -1e-4).all()
 
 
-def test_decision_fixed_by_default_uses_the_scorer_default(
-    world: dict[str, Path], tmp_path: Path
-) -> None:
-    output = _match(world, tmp_path / "m.csv")  # the default
+def test_decision_fixed_uses_the_scorer_default(world: dict[str, Path], tmp_path: Path) -> None:
+    output = _match(world, tmp_path / "m.csv", "--decision", "fixed")
     assert "threshold 0.3700: the default of the tfidf scorer (--decision fixed)" in output
     assert "probability" in pd.read_csv(tmp_path / "m.csv").columns  # estimated all the same
     given = _match(world, tmp_path / "g.csv", "--threshold", "0.5", "--decision", "calibrated")
@@ -59,6 +59,6 @@ def test_decision_fixed_by_default_uses_the_scorer_default(
 
 def test_settings_file_carries_the_decision(world: dict[str, Path], tmp_path: Path) -> None:
     settings = tmp_path / "s.json"
-    settings.write_text(json.dumps({"decision": "calibrated"}))
+    settings.write_text(json.dumps({"decision": "fixed"}))
     output = _match(world, tmp_path / "m.csv", "--settings", str(settings))
-    assert "calibrated on these catalogs" in output
+    assert "the default of the tfidf scorer (--decision fixed)" in output

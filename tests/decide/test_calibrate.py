@@ -102,3 +102,19 @@ def test_linking_a_synthetic_pair_estimates_its_share_and_decides_near_the_best(
     most, f1_most, best_most = _linked(1.0, "calibrated")  # all do
     assert few < 0.5 < most
     assert f1_few >= 0.95 * best_few and f1_most >= 0.95 * best_most
+
+
+def test_the_null_moves_each_rank_two_score_toward_its_own_rank_three() -> None:
+    from prodmatch.decide.calibrate import _null_scores
+
+    pairs = pd.DataFrame(
+        {
+            "left": [0, 0, 0, 1, 1, 2],
+            "right": [5, 6, 7, 5, 6, 7],
+            "score": [0.9, 0.5, 0.3, 0.8, 0.4, 0.7],
+            "rank": [1, 2, 3, 1, 2, 1],
+        }
+    )
+    # listing 0: 0.5 moved 0.6 of the way to 0.3; listing 1 has no rank 3: kept; 2: no rank 2
+    np.testing.assert_allclose(_null_scores(pairs, 0.6), [0.38, 0.4])
+    np.testing.assert_allclose(_null_scores(pairs, 0.0), [0.5, 0.4])

@@ -90,6 +90,7 @@ def test_broadcast_search_gives_the_single_machine_candidates_and_matches(
 ) -> None:
     matcher, found = _run(spark, settings, files)
     assert matcher.report["index"] == "broadcast-flat"
+    assert matcher.report["decision"] == "calibrated"  # the default, as a single machine's
     _check_same(found, single)
 
 

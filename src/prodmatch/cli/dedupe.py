@@ -65,16 +65,21 @@ def _dedupe_options(
     )
 
 
-def _thresholds_line(thresholds: dict[str, float], options: Any) -> str:
+def _thresholds_line(result: Any, options: Any) -> str:
     """Which thresholds decided, and where they came from."""
+    thresholds: dict[str, float] = result.thresholds
     within = "given" if options.threshold is not None else "dedup default"
     parts = [f"within {thresholds['within']:.3f} ({within})"]
     if options.one_per_source:
         parts = ["nothing merged within a source (--one-per-source)"]
-    if "across" in thresholds:
-        across = "given" if options.cross_threshold is not None else "linking threshold"
-        mode = ", one-to-one" if options.one_per_source else ""
-        parts.append(f"across sources {thresholds['across']:.3f} ({across}{mode})")
+    mode = ", one-to-one" if options.one_per_source else ""
+    for name, value in thresholds.items():
+        if name.startswith("across"):
+            which = name.removeprefix("across").strip()
+            label = f"across sources {which}" if which else "across sources"
+            reason = result.reasons.get(name, "given")
+            why = "given" if reason == "given" else f"linking threshold, {reason}"
+            parts.append(f"{label} {value:.3f} ({why}{mode})")
     return "thresholds: " + "; ".join(parts)
 
 
@@ -163,4 +168,4 @@ def dedupe(
         f"{_photo_summary(pairs)} (peak {peak_rss_mb():.0f} MB) -> {output}",
         soft_wrap=True,
     )
-    console.print(_thresholds_line(result.thresholds, options), highlight=False, soft_wrap=True)
+    console.print(_thresholds_line(result, options), highlight=False, soft_wrap=True)

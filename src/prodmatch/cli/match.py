@@ -124,7 +124,8 @@ def match(
     The output has a row per match: the ids, each listing's title (or --show-cols), the
     score (4 decimals), its match probability (estimated from these catalogs, no labels),
     the right listing's rank, the signals behind the score and each listing's language. With
-    --decision calibrated and no --threshold the threshold is calibrated on these catalogs.
+    no --threshold the threshold is calibrated on these catalogs (--decision fixed: the
+    scorer's default); the output says which threshold was used and why.
     """
     from prodmatch.data import load_pairs, parse_pair_cols
     from prodmatch.decide import best_threshold

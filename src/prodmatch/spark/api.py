@@ -17,9 +17,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
+from prodmatch.decide.calibrate import Cut, choose_cut
 from prodmatch.dedup import PLAIN_DEDUP_THRESHOLDS
 from prodmatch.encode.onnx import Engine
-from prodmatch.errors import ProdmatchError
 from prodmatch.linker import MATCH_COLUMNS, Linker
 from prodmatch.retrieve import SparseIndex
 from prodmatch.retrieve.dense import EXACT_LIMIT
@@ -31,7 +33,7 @@ from prodmatch.spark.prepare import prepare_side
 from prodmatch.spark.scoring import fill_dense, score, signal_columns, unite
 from prodmatch.spark.session import get_session
 from prodmatch.spark.workers import Job, check_supported, new_job
-from prodmatch.stream.pipeline import BLOCK_CAP, DEFAULT_SAMPLE_ROWS
+from prodmatch.stream.pipeline import BLOCK_CAP, CALIBRATION_ROWS, DEFAULT_SAMPLE_ROWS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -152,20 +154,37 @@ class SparkMatcher:
     ) -> DataFrame:
         """Matches (or, with `all_candidates`, every scored candidate) with `prodmatch
         match`'s columns: MATCH_COLUMNS, then the signals behind each score."""
-        if threshold is None and self.settings.calibrated:
-            raise ProdmatchError(
-                "Spark decides with a fixed threshold: --decision calibrated is not supported "
-                "on Spark yet (give --threshold, or leave the decision fixed)"
-            )
-        cut = threshold if threshold is not None else self.settings.decision_threshold
         scored, _, _ = self.scored_candidates(left, right)
-        decided = decide(scored, cut, self.settings.assignment)
+        cut = self._cut(scored, threshold)
+        decided = decide(scored, cut.threshold, self.settings.assignment)
         if not all_candidates:
             decided = decided.filter("decision")
-        self.report["threshold"] = cut
+        self.report["threshold"] = cut.threshold
+        self.report["decision"] = cut.source
         shown = [c for c in MATCH_COLUMNS if c != "probability"]  # estimated only when calibrated
         columns = [*shown, *signal_columns(self._job_settings_only())]
         return decided.select(*columns)
+
+    def _cut(self, scored: DataFrame, threshold: float | None) -> Cut:
+        """The threshold, through the same `choose_cut` as a single machine: calibrated on
+        the candidates of every left listing or, past `CALIBRATION_ROWS` candidates, of an
+        even sample of left listings (whole candidate lists: the estimate reads ranks)."""
+        from pyspark.sql import functions as F
+
+        s = self.settings
+        sample = None
+        if threshold is None and s.calibrated:
+            step = max(1, -(-scored.count() // CALIBRATION_ROWS))
+            chosen = scored.filter(F.col("left") % step == 0) if step > 1 else scored
+            sample = chosen.select("left", "right", "score", "rank").toPandas()
+        return choose_cut(
+            sample if sample is not None else pd.DataFrame(),
+            fixed=s.decision_threshold,
+            calibrated=s.calibrated,
+            mode=s.assignment,
+            threshold=threshold,
+            left_rows=None if sample is None else int(sample["left"].nunique()),
+        )
 
     def dedupe(self, df: DataFrame, *, threshold: float | None = None) -> DedupeFrames:
         """Duplicate pairs (left < right, with `decision`: same cluster) and one row per
