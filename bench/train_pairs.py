@@ -8,6 +8,12 @@ own commit; bench/results/train_pairs.md tabulates the newest record of each row
 
     .venv/bin/python bench/train_pairs.py [--datasets ../shared/datasets] [--configs head,supcon]
 
+The three head rows answer issue #12's refit question: `head` (the defaults: chosen on
+validation pairs of unseen products, then the projection and classifier refitted on all the
+training pairs), `head+no-refit` (the head chosen on, trained without the products moved to
+validation) and `head+given` (chosen on valid.csv as given); each row records how many pairs
+it chose with and how many the final classifier trained on.
+
 `--queue-size N` and `--freeze-layers L` add the negative queue and the layer cache to the
 full-mode runs (the row is named e.g. `supcon+q4096+f3`). `--train-pairs N` trains on a seeded
 sample of N training pairs and measures on the validation split only, never test: the valid
@@ -36,7 +42,9 @@ from prodmatch.io import atomic_write_text
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("abt-buy", "amazon-google")
 CONFIGS: dict[str, list[str]] = {
-    "head": ["--mode", "head"],
+    "head": ["--mode", "head"],  # chosen on unseen products, then refitted on all train pairs
+    "head+no-refit": ["--mode", "head", "--no-refit"],  # the head chosen on, as trained
+    "head+given": ["--mode", "head", "--valid-split", "given"],  # chosen on valid.csv as given
     "supcon": ["--mode", "full", "--loss", "supcon"],
     "infonce": ["--mode", "full", "--loss", "infonce"],
     "selfsup": ["--mode", "full", "--loss", "selfsup"],
@@ -121,6 +129,8 @@ def main() -> None:
                             *train[len(data) + 3 :],
                         ]
                     ),
+                    "pairs_chosen_with": info["train_pairs"],
+                    "pairs_final_classifier": info.get("final_pairs", info["train_pairs"]),
                     "fine_tune": info["metrics"].get("fine_tune", {}),
                     "cross_encoder": info["metrics"].get("cross_encoder", {}),
                 }

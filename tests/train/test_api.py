@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from prodmatch.evaluate import evaluate_pairs
 from prodmatch.linker import Linker
 from prodmatch.matcher import is_matcher, matcher_settings
 from prodmatch.settings import MatchSettings
-from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
+from prodmatch.synth import generate_catalogs
 from prodmatch.train.api import train_matcher
 from prodmatch.train.fine_tune import FineTuneConfig
 
@@ -26,11 +27,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    world = generate_catalogs(200, seed=4)
-    target = tmp_path_factory.mktemp("dm")
-    write_deepmatcher(world, generate_pairs(world, seed=4), target)
-    return target
+def folder(deepmatcher_folder: Callable[[int, int], Path]) -> Path:
+    return deepmatcher_folder(200, 4)
 
 
 def test_head_mode_writes_a_self_describing_folder_that_scores_better(
