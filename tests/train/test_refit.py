@@ -31,7 +31,7 @@ from prodmatch.train.head_trainer import (
     refit_head,
     train_head,
 )
-from prodmatch.train.refit import refit_pairs
+from prodmatch.train.refit import refit_pairs, restated_threshold
 from prodmatch.train.unseen import split_unseen
 
 runner = CliRunner()
@@ -126,6 +126,14 @@ def test_refit_on_the_chosen_pairs_gives_the_chosen_head_for_its_epochs(
     assert len(_rows(grown.history, "classifier")) == epochs[1]
 
 
+def test_restated_threshold_moves_the_logit_by_the_prior_log_odds() -> None:
+    # logit(0.5) + log(0.1 / 0.9) - log(0.2 / 0.8) = log(4 / 9): probability 4 / 13
+    assert restated_threshold(0.5, 0.2, 0.1) == pytest.approx(4 / 13)
+    assert restated_threshold(0.3, 0.25, 0.25) == pytest.approx(0.3)
+    assert restated_threshold(0.0, 0.2, 0.1) == 0.0  # accept-all stays accept-all
+    assert restated_threshold(0.4, 0.2, 0.0) == 0.4  # no match at all: no prior to move
+
+
 def test_refit_pairs_are_the_given_ones_only_when_some_were_held_out(folder: Path) -> None:
     data = load_deepmatcher(folder)
     kept, *_ = split_unseen(data.train, data.valid, fraction=0.2, seed=0)
@@ -173,10 +181,22 @@ def test_refit_trains_the_final_head_on_all_training_pairs_and_no_refit_keeps_th
     refitted = MatchHead.load(tmp_path / "refit-True" / HEAD_DIR)
     assert record["classifier_epochs"] == chosen.metadata["valid"]["classifier_epoch"]
     assert refitted.metadata["refit"]["epochs"][1] == record["classifier_epochs"]
-    assert refitted.threshold == chosen.threshold
     assert not _same(refitted, chosen)
-    # the threshold end to end and the validation figures: chosen before the refit
-    assert info[True]["settings"]["threshold"] == info[False]["settings"]["threshold"]
+    # the thresholds: chosen before the refit, restated for the share of matches among all
+    # the training pairs (fewer than among those chosen with: products moved with matches)
+    shares = record["match_share_chosen_with"], record["match_share"]
+    assert shares == (
+        pytest.approx(split["train_matches"] / split["train_pairs"]),
+        pytest.approx(data.train["label"].mean()),
+    )
+    assert shares[1] < shares[0]
+    chosen_cut = info[False]["settings"]["threshold"]
+    assert record["chosen_threshold"] == chosen_cut
+    assert info[True]["settings"]["threshold"] == record["threshold"]
+    assert record["threshold"] == pytest.approx(restated_threshold(chosen_cut, *shares))
+    assert refitted.threshold == pytest.approx(restated_threshold(chosen.threshold, *shares))
+    assert refitted.threshold < chosen.threshold
+    # the validation figures: measured before the refit
     assert runs[True].metrics["head"] == runs[False].metrics["head"]
     # --no-refit: today's matcher, the head chosen on validation bit for bit
     assert not info[False]["refit"] and "refit" not in info[False]["metrics"]

@@ -70,7 +70,8 @@ def train(
             help="Once everything is chosen on validation, train the projection and classifier "
             "again on all the given training pairs (those moved out for unseen-product "
             "validation too; the validation pairs given are not trained on), with the epochs "
-            "and threshold chosen; the validation F1 shown was measured before. Full mode: "
+            "chosen and the threshold restated for their match share; the validation F1 "
+            "shown was measured before. Full mode: "
             "only the head is refitted; the fine-tuned encoder, a fusion head and a "
             "cross-encoder keep the split's pairs.",
         ),
@@ -302,7 +303,8 @@ def _refit_line(metrics: dict[str, Any]) -> None:
     if refit:
         console.print(
             f"refitted the projection and classifier on {refit['pairs']} pairs "
-            f"({refit['matches']} matches) for the epochs chosen, threshold kept; the "
-            "validation figures above were measured before the refit",
+            f"({refit['matches']} matches) for the epochs chosen; threshold "
+            f"{refit['threshold']:.4f}: {refit['threshold_how']}; the validation figures "
+            "above were measured before the refit",
             soft_wrap=True,
         )

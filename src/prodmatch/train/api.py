@@ -203,8 +203,16 @@ def train_matcher(
         )
     everything = refit_pairs(given, train) if refit and head_valid is not None else None
     if everything is not None:  # after every choice: nothing is chosen on what it adds
-        metrics["refit"] = refit_stage(
-            trained, staging, (left, right), everything, head_config, lexical, progress, fusion
+        assert train is not None
+        trained, metrics["refit"] = refit_stage(
+            trained,
+            staging,
+            (left, right),
+            (train, everything),
+            head_config,
+            lexical,
+            progress,
+            fusion,
         )
     seconds = time.perf_counter() - start
     saved = replace(  # a matcher runs wherever it is loaded: no device of the training machine

@@ -239,7 +239,8 @@ def refit_head(
     classifier, from its metadata; 0 keeps a stage untrained, as selection did) and its
     threshold; no validation pairs are read, so each stage keeps its last epoch. On the
     pairs `chosen` was trained on this gives `chosen`'s weights again; on more pairs, the
-    same recipe fed more data (see :mod:`prodmatch.train.refit`). The metrics are
+    same recipe fed more data, whose threshold :func:`prodmatch.train.refit.refit_stage`
+    restates for their share of matches. The metrics are
     `chosen`'s, measured on validation before the refit; ``history`` holds the refit's losses.
     """
     cfg = config or HeadTrainingConfig()
