@@ -14,7 +14,8 @@ training pairs), `head+no-refit` (the head chosen on, trained without the produc
 validation) and `head+given` (chosen on valid.csv as given); each row records how many pairs
 it chose with and how many the final classifier trained on.
 
-`--queue-size N` and `--freeze-layers L` add the negative queue and the layer cache to the
+`--seed N` trains every run with that seed (rows named e.g. `head+seed1`). `--queue-size N`
+and `--freeze-layers L` add the negative queue and the layer cache to the
 full-mode runs (the row is named e.g. `supcon+q4096+f3`). `--train-pairs N` trains on a seeded
 sample of N training pairs and measures on the validation split only, never test: the valid
 F1s and the fine-tuning steps' seconds by epoch (what the layer cache and the queue change)
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--queue-size", type=int, default=0, help="Full mode: --queue-size.")
     parser.add_argument("--momentum", type=float, help="Full mode: --momentum of the queue.")
     parser.add_argument("--freeze-layers", type=int, default=0, help="Full mode: cached layers.")
+    parser.add_argument("--seed", type=int, default=0, help="--seed of every run (row +seedN).")
     parser.add_argument(
         "--train-pairs", type=int, help="Train on this many sampled pairs; valid figures only."
     )
@@ -119,6 +121,8 @@ def main() -> None:
                     "precision": result["precision"],
                     "recall": result["recall"],
                     "f1": result["f1"],
+                    "valid_f1": result["valid_f1"],  # valid.csv, where the threshold is chosen
+                    "threshold": result["threshold"],
                     "train_seconds": round(seconds, 1),
                     "command": " ".join(
                         [
@@ -155,11 +159,14 @@ FULL_MODE_ONLY = ("--lr", "--max-seq-length", "--freeze-layers", "--queue-size",
 
 
 def _variant(args: argparse.Namespace, config: str) -> dict[str, list[str]]:
-    """The queue and layer-cache options a configuration takes (full mode only), by the
-    suffix they give its row: q<size> (and m<momentum>), f<layers>."""
-    if "head" in CONFIGS[config]:
-        return {}
+    """The queue and layer-cache options a configuration takes (full mode only), and a
+    seed other than 0, by the suffix they give its row: q<size> (and m<momentum>),
+    f<layers>, seed<N>."""
     variant: dict[str, list[str]] = {}
+    if args.seed:
+        variant[f"seed{args.seed}"] = ["--seed", str(args.seed)]
+    if "head" in CONFIGS[config]:
+        return variant
     if args.queue_size and config not in UNLABELLED:  # the queue masks by cluster: labels
         variant[f"q{args.queue_size}"] = ["--queue-size", str(args.queue_size)]
         if args.momentum is not None:
