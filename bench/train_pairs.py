@@ -135,6 +135,7 @@ def main() -> None:
                     ),
                     "pairs_chosen_with": info["train_pairs"],
                     "pairs_final_classifier": info.get("final_pairs", info["train_pairs"]),
+                    "epochs_kept": _epochs_kept(info["metrics"].get("head", {})),
                     "fine_tune": info["metrics"].get("fine_tune", {}),
                     "cross_encoder": info["metrics"].get("cross_encoder", {}),
                 }
@@ -153,6 +154,12 @@ def newest_rows(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         result = record["results"]
         rows[result["row"]] = {**result, "commit": record["commit"]}
     return rows
+
+
+def _epochs_kept(head: dict[str, Any]) -> dict[str, Any]:
+    """The projection's and the classifier's epochs chosen on validation (a refit trains
+    exactly these)."""
+    return {k: head[k] for k in ("projection_epoch", "classifier_epoch") if k in head}
 
 
 FULL_MODE_ONLY = ("--lr", "--max-seq-length", "--freeze-layers", "--queue-size", "--momentum")
