@@ -22,6 +22,7 @@ from prodmatch.settings import MatchSettings
 from prodmatch.synth import generate_catalogs
 from prodmatch.train.api import train_matcher
 from prodmatch.train.fine_tune import FineTuneConfig
+from prodmatch.train.refit import KEPT
 
 runner = CliRunner()
 
@@ -113,6 +114,10 @@ def test_cli_train_then_match_and_evaluate_with_the_matcher(
     )
     assert result.exit_code == 0, result.output
     assert "validation F1" in result.output
+    # full mode: the head is refitted on every training pair, the encoder is not
+    refit = json.loads((out / "prodmatch.json").read_text())["metrics"]["refit"]
+    assert refit["pairs"] == len(load_deepmatcher(folder).train)
+    assert "refitted the projection and classifier" in result.output
     matches = tmp_path / "matches.csv"
     data = load_deepmatcher(folder)
     data.left.records.reset_index().to_csv(tmp_path / "a.csv", index=False)
@@ -229,6 +234,11 @@ def test_cli_train_with_cross_encoder(folder: Path, tiny_model: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     assert "with the cross-encoder" in result.output
     assert (out / "cross" / "blend.json").is_file()
+    # the head is refitted; the threshold cuts the blend fitted on the head chosen: kept
+    info = json.loads((out / "prodmatch.json").read_text())
+    refit = info["metrics"]["refit"]
+    assert refit["threshold_how"] == KEPT and refit["threshold"] == refit["chosen_threshold"]
+    assert info["settings"]["threshold"] == info["metrics"]["end_to_end"]["threshold"]
 
 
 def test_cli_train_keeps_a_users_folder(folder: Path, tmp_path: Path) -> None:
