@@ -12,26 +12,25 @@ joining the two (``train --refit``, the default; ``--no-refit`` keeps the head c
 Which pairs: the given *training* pairs, not the given validation pairs. The given validation
 pairs stay untouched by the final matcher, so choosing a threshold on them afterwards (as
 ``evaluate pairs`` does, DeepMatcher's protocol) or checking the matcher on them still reads
-pairs it never learned; the seen/unseen figures on the given validation pairs stay those of
-pairs the classifier never trained on.
+pairs it never learned.
 
 The threshold is carried over, not chosen again. It was chosen before the refit, end to end
-on the validation listings' candidates (:mod:`prodmatch.train.end_to_end`), and no labelled
-pair is left that the refitted classifier has not trained on (the validation listings are
-now training listings), so a threshold chosen afterwards would be read off pairs it learned:
-optimistic, with no way to check. But the refit's pairs hold a smaller share of matches
-than those chosen with (the unseen split moves out products with their matches: abt-buy
-0.143 -> 0.107, amazon-google 0.158 -> 0.102), and a classifier trained with cross-entropy
-learns its training share as its prior, so the same recipe scores every pair lower. The cut
-is therefore restated under the new share, as Bayes' rule moves a probability between priors
+on the validation listings' candidates (:mod:`prodmatch.train.end_to_end`); after it, the
+moved products are training pairs, and the only labelled pairs the refit has not learned are
+the given validation pairs, nearly all on products seen in training (choosing on those is
+what unseen validation replaces). But the refit's pairs hold a smaller share of matches than
+those chosen with (the unseen split moves out products with their matches: abt-buy 0.143 ->
+0.107, amazon-google 0.158 -> 0.102), and a classifier trained with cross-entropy learns its
+training share as its prior, so the same recipe scores every pair lower. The cut is
+therefore restated under the new share, as Bayes' rule moves a probability between priors
 (:func:`prodmatch.decide.prior.prior_shift`: the logit moves by the difference of the two
 prior log-odds). It reads only the training pairs' label counts, and the one-to-one
 assignment, which reads the order of the scores, accepts the same pairs as the chosen
-classifier would where the refit's scores are its scores so restated. With a cross-encoder
-the threshold cuts the blend of both models, whose weights were fitted on the chosen
-classifier's probabilities: it is kept as chosen. The validation F1 recorded was measured
-before the refit, on the classifier chosen, and ``prodmatch.json`` says so (both thresholds
-are recorded).
+classifier would where the refit's scores are its scores so restated (an assumption, not
+measured apart). With a cross-encoder the threshold cuts the blend of both models, whose
+weights were fitted on the chosen classifier's probabilities: it is kept as chosen. The
+validation F1 recorded was measured before the refit, on the classifier chosen, and
+``prodmatch.json`` says so (both thresholds are recorded).
 
 What is refitted: the projection and the classifier, in both modes. In full mode the
 fine-tuned encoder, and in either mode a fusion head and a cross-encoder, keep the training
