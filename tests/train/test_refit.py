@@ -47,18 +47,9 @@ def folder(deepmatcher_folder: Callable[[int, int], Path]) -> Path:
 def _head_matcher(folder: Path, out: Path, model: Path, **options: Any) -> TrainReport:
     """A head-mode matcher of the tiny model trained on `folder`'s train and valid pairs."""
     data = load_deepmatcher(folder)
-    settings = MatchSettings(model=str(model))
-    return train_matcher(
-        data.left,
-        data.right,
-        data.train,
-        data.valid,
-        out,
-        mode="head",
-        settings=settings,
-        progress=False,
-        **options,
-    )
+    pairs = (data.left, data.right, data.train, data.valid)
+    options |= {"mode": "head", "settings": MatchSettings(model=str(model)), "progress": False}
+    return train_matcher(*pairs, out, **options)
 
 
 def _state(head: MatchHead) -> dict[str, torch.Tensor]:
