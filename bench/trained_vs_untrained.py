@@ -60,25 +60,21 @@ def compare(datasets: Path, name: str, *, refit: bool = True) -> dict[str, Any]:
     data = without_test(datasets / PAIRS[name])
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work) / "matcher"
-        report = train_matcher(
-            data.left,
-            data.right,
-            data.train,
-            data.valid,
-            folder,
-            mode="head",
-            progress=False,
-            refit=refit,
-        )
+        pairs = (data.left, data.right, data.train, data.valid)
+        report = train_matcher(*pairs, folder, mode="head", progress=False, refit=refit)
         full = _full(datasets / name)
         settings = matcher_settings(folder)
         trained = measure(Linker(settings, progress=False), *full)
         record = report.metrics["end_to_end"]
+        # the other thresholds training recorded, and the one a refit restated
+        thresholds = {k: record[k] for k in ("all_listings_threshold", "pair_list_threshold")}
+        if "refit" in report.metrics:
+            thresholds["refit_chosen_threshold"] = report.metrics["refit"]["chosen_threshold"]
         others = {
-            f"{name}_f1": measure(
-                Linker(replace(settings, threshold=record[name]), progress=False), *full
-            )["fixed_f1"]
-            for name in ("all_listings_threshold", "pair_list_threshold")
+            f"{name}_f1": measure(Linker(replace(settings, threshold=cut), progress=False), *full)[
+                "fixed_f1"
+            ]
+            for name, cut in thresholds.items()
         }
     untrained = measure(Linker(MatchSettings(), progress=False), *full)
     keep = ("best_threshold", "best_f1", "fixed_threshold", "fixed_f1", "candidates")
