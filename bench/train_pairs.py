@@ -8,7 +8,14 @@ own commit; bench/results/train_pairs.md tabulates the newest record of each row
 
     .venv/bin/python bench/train_pairs.py [--datasets ../shared/datasets] [--configs head,supcon]
 
-`--queue-size N` and `--freeze-layers L` add the negative queue and the layer cache to the
+The three head rows answer issue #12's refit question: `head` (the defaults: chosen on
+validation pairs of unseen products, then the projection and classifier refitted on all the
+training pairs), `head+no-refit` (the head chosen on, trained without the products moved to
+validation) and `head+given` (chosen on valid.csv as given); each row records how many pairs
+it chose with and how many the final classifier trained on.
+
+`--seed N` trains every run with that seed (rows named e.g. `head+seed1`). `--queue-size N`
+and `--freeze-layers L` add the negative queue and the layer cache to the
 full-mode runs (the row is named e.g. `supcon+q4096+f3`). `--train-pairs N` trains on a seeded
 sample of N training pairs and measures on the validation split only, never test: the valid
 F1s and the fine-tuning steps' seconds by epoch (what the layer cache and the queue change)
@@ -36,7 +43,9 @@ from prodmatch.io import atomic_write_text
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("abt-buy", "amazon-google")
 CONFIGS: dict[str, list[str]] = {
-    "head": ["--mode", "head"],
+    "head": ["--mode", "head"],  # chosen on unseen products, then refitted on all train pairs
+    "head+no-refit": ["--mode", "head", "--no-refit"],  # the head chosen on, as trained
+    "head+given": ["--mode", "head", "--valid-split", "given"],  # chosen on valid.csv as given
     "supcon": ["--mode", "full", "--loss", "supcon"],
     "infonce": ["--mode", "full", "--loss", "infonce"],
     "selfsup": ["--mode", "full", "--loss", "selfsup"],
@@ -59,6 +68,7 @@ def main() -> None:
     parser.add_argument("--queue-size", type=int, default=0, help="Full mode: --queue-size.")
     parser.add_argument("--momentum", type=float, help="Full mode: --momentum of the queue.")
     parser.add_argument("--freeze-layers", type=int, default=0, help="Full mode: cached layers.")
+    parser.add_argument("--seed", type=int, default=0, help="--seed of every run (row +seedN).")
     parser.add_argument(
         "--train-pairs", type=int, help="Train on this many sampled pairs; valid figures only."
     )
@@ -111,6 +121,8 @@ def main() -> None:
                     "precision": result["precision"],
                     "recall": result["recall"],
                     "f1": result["f1"],
+                    "valid_f1": result["valid_f1"],  # valid.csv, where the threshold is chosen
+                    "threshold": result["threshold"],
                     "train_seconds": round(seconds, 1),
                     "command": " ".join(
                         [
@@ -121,6 +133,9 @@ def main() -> None:
                             *train[len(data) + 3 :],
                         ]
                     ),
+                    "pairs_chosen_with": info["train_pairs"],
+                    "pairs_final_classifier": info.get("final_pairs", info["train_pairs"]),
+                    "epochs_kept": _epochs_kept(info["metrics"].get("head", {})),
                     "fine_tune": info["metrics"].get("fine_tune", {}),
                     "cross_encoder": info["metrics"].get("cross_encoder", {}),
                 }
@@ -141,15 +156,24 @@ def newest_rows(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return rows
 
 
+def _epochs_kept(head: dict[str, Any]) -> dict[str, Any]:
+    """The projection's and the classifier's epochs chosen on validation (a refit trains
+    exactly these)."""
+    return {k: head[k] for k in ("projection_epoch", "classifier_epoch") if k in head}
+
+
 FULL_MODE_ONLY = ("--lr", "--max-seq-length", "--freeze-layers", "--queue-size", "--momentum")
 
 
 def _variant(args: argparse.Namespace, config: str) -> dict[str, list[str]]:
-    """The queue and layer-cache options a configuration takes (full mode only), by the
-    suffix they give its row: q<size> (and m<momentum>), f<layers>."""
-    if "head" in CONFIGS[config]:
-        return {}
+    """The queue and layer-cache options a configuration takes (full mode only), and a
+    seed other than 0, by the suffix they give its row: q<size> (and m<momentum>),
+    f<layers>, seed<N>."""
     variant: dict[str, list[str]] = {}
+    if args.seed:
+        variant[f"seed{args.seed}"] = ["--seed", str(args.seed)]
+    if "head" in CONFIGS[config]:
+        return variant
     if args.queue_size and config not in UNLABELLED:  # the queue masks by cluster: labels
         variant[f"q{args.queue_size}"] = ["--queue-size", str(args.queue_size)]
         if args.momentum is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -18,19 +19,17 @@ from prodmatch.evaluate import evaluate_pairs
 from prodmatch.linker import Linker
 from prodmatch.matcher import is_matcher, matcher_settings
 from prodmatch.settings import MatchSettings
-from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
+from prodmatch.synth import generate_catalogs
 from prodmatch.train.api import train_matcher
 from prodmatch.train.fine_tune import FineTuneConfig
+from prodmatch.train.refit import KEPT
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    world = generate_catalogs(200, seed=4)
-    target = tmp_path_factory.mktemp("dm")
-    write_deepmatcher(world, generate_pairs(world, seed=4), target)
-    return target
+def folder(deepmatcher_folder: Callable[[int, int], Path]) -> Path:
+    return deepmatcher_folder(200, 4)
 
 
 def test_head_mode_writes_a_self_describing_folder_that_scores_better(
@@ -115,6 +114,10 @@ def test_cli_train_then_match_and_evaluate_with_the_matcher(
     )
     assert result.exit_code == 0, result.output
     assert "validation F1" in result.output
+    # full mode: the head is refitted on every training pair, the encoder is not
+    refit = json.loads((out / "prodmatch.json").read_text())["metrics"]["refit"]
+    assert refit["pairs"] == len(load_deepmatcher(folder).train)
+    assert "refitted the projection and classifier" in result.output
     matches = tmp_path / "matches.csv"
     data = load_deepmatcher(folder)
     data.left.records.reset_index().to_csv(tmp_path / "a.csv", index=False)
@@ -231,6 +234,11 @@ def test_cli_train_with_cross_encoder(folder: Path, tiny_model: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     assert "with the cross-encoder" in result.output
     assert (out / "cross" / "blend.json").is_file()
+    # the head is refitted; the threshold cuts the blend fitted on the head chosen: kept
+    info = json.loads((out / "prodmatch.json").read_text())
+    refit = info["metrics"]["refit"]
+    assert refit["threshold_how"] == KEPT and refit["threshold"] == refit["chosen_threshold"]
+    assert info["settings"]["threshold"] == info["metrics"]["end_to_end"]["threshold"]
 
 
 def test_cli_train_keeps_a_users_folder(folder: Path, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ comparison with the untrained default, and the warning when training did worse."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from prodmatch.data import load_deepmatcher
 from prodmatch.linker import Linker
 from prodmatch.matcher import matcher_settings
 from prodmatch.settings import MatchSettings
-from prodmatch.synth import generate_catalogs, generate_pairs, write_deepmatcher
+from prodmatch.synth import generate_catalogs
 from prodmatch.train import end_to_end
 from prodmatch.train.api import train_matcher
 from prodmatch.train.end_to_end import decided_f1, end_to_end_threshold, labelled_candidates
@@ -28,11 +28,8 @@ WORSE = "did worse end to end than the untrained default"
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    world = generate_catalogs(150, seed=7)
-    target = tmp_path_factory.mktemp("dm")
-    write_deepmatcher(world, generate_pairs(world, seed=7), target)
-    return target
+def folder(deepmatcher_folder: Callable[[int, int], Path]) -> Path:
+    return deepmatcher_folder(150, 7)
 
 
 def _untrained_forced(f1: float) -> Any:

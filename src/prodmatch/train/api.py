@@ -36,6 +36,7 @@ from prodmatch.train.head_trainer import HeadTrainingConfig
 from prodmatch.train.inputs import fit_lexical, mined_negatives, mines, training_listings
 from prodmatch.train.model_card import model_card
 from prodmatch.train.prior_head import PriorConfig
+from prodmatch.train.refit import refit_pairs, refit_stage
 from prodmatch.train.split import VALID_FRACTION, validation_pairs
 from prodmatch.train.unseen import ValidSplit
 
@@ -83,6 +84,7 @@ def train_matcher(
     restart: bool = False,
     hold_out: float | None = VALID_FRACTION,
     valid_split: ValidSplit = "unseen",
+    refit: bool = True,
 ) -> TrainReport:
     """Train a matcher for `left` x `right` and write it to `output`.
 
@@ -112,12 +114,18 @@ def train_matcher(
     the given `valid` has too few (:mod:`prodmatch.train.unseen`); "given" chooses on the
     given pairs. Either way the classifier's F1 is reported on the validation pairs on seen
     and on unseen products apart (``metrics["head"]["seen"]``, ``["unseen"]``).
+
+    `refit` (the default): when validation took pairs out of `train` (products moved to
+    validation, or a share held out), the projection and classifier are trained again on all
+    of `train` once everything is chosen, with the chosen epochs and threshold
+    (:mod:`prodmatch.train.refit`; ``metrics["refit"]``); False keeps the head chosen on.
     """
     start = time.perf_counter()
     base = base_input = settings or MatchSettings()
     tune = fine_tune_config or FineTuneConfig()
     output = Path(output)
     check_output(output, overwrite=overwrite)  # refused before anything is said or done
+    given = train
     train, valid, parts, validation = validation_pairs(
         left, right, train, valid, tune.seed, hold_out, valid_split
     )
@@ -196,6 +204,21 @@ def train_matcher(
         trained, metrics["end_to_end"] = end_to_end_stage(
             trained, base_input, staging, (left, right, train, valid), lexical, progress, fusion
         )
+    # the few-label regression (`PriorConfig`) has no epochs to carry over: not refitted
+    refits = refit and head_valid is not None and not isinstance(head_config, PriorConfig)
+    everything = refit_pairs(given, train) if refits else None
+    if everything is not None:  # after every choice: nothing is chosen on what it adds
+        assert train is not None and not isinstance(head_config, PriorConfig)
+        trained, metrics["refit"] = refit_stage(
+            trained,
+            staging,
+            (left, right),
+            (train, everything),
+            head_config,
+            lexical,
+            progress,
+            fusion,
+        )
     seconds = time.perf_counter() - start
     saved = replace(  # a matcher runs wherever it is loaded: no device of the training machine
         trained, model=".", image_model=_relative(trained.image_model, staging), device="auto"
@@ -210,9 +233,11 @@ def train_matcher(
         "fusion": asdict(fusing) if fusing is not None else None,
         "cross_encoder": asdict(cross_config) if cross_config is not None else None,
         "settings": saved.to_dict(),
-        "train_pairs": 0 if train is None else len(train),
-        "valid_pairs": 0 if valid is None else len(valid),
+        "train_pairs": _count(train),
+        "valid_pairs": _count(valid),
         "valid_split": valid_split,
+        "refit": refit,
+        "final_pairs": len(everything) if everything is not None else _count(train),
         "validation": validation,
         "metrics": metrics,
         "seconds": seconds,
@@ -220,6 +245,11 @@ def train_matcher(
     write_matcher(staging, output, info, model_card(info), overwrite=overwrite)
     shutil.rmtree(partial, ignore_errors=True)
     return TrainReport(output, metrics, seconds)
+
+
+def _count(pairs: pd.DataFrame | None) -> int:
+    """How many pairs a stage read, as ``prodmatch.json`` counts them (0 for none)."""
+    return 0 if pairs is None else len(pairs)
 
 
 def _claim_partial(partial: Path) -> Path:

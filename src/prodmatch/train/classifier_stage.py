@@ -15,7 +15,7 @@ import pandas as pd
 from prodmatch.data.catalog import Catalog
 from prodmatch.decide import best_threshold
 from prodmatch.encode.models import resolve_model_path
-from prodmatch.linker import Linker
+from prodmatch.linker import Linker, Side
 from prodmatch.matcher import CROSS_DIR, HEAD_DIR
 from prodmatch.retrieve import SparseIndex
 from prodmatch.settings import MatchSettings
@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     from prodmatch.images.fusion import FusionHead
     from prodmatch.train.cross_trainer import CrossTrainingConfig
 
-__all__ = ["EXTRA_COLUMNS", "IMAGE_COLUMNS", "cross_stage", "decide_stage", "threshold_only"]
+__all__ = [
+    "EXTRA_COLUMNS",
+    "IMAGE_COLUMNS",
+    "cross_stage",
+    "decide_stage",
+    "prepared_pairs",
+    "threshold_only",
+]
 
 # The classifier's scalar signals. The attribute signals (`prodmatch.text.attributes`) that
 # earned a place on validation pairs of unseen products, abt-buy and amazon-google, by
@@ -76,17 +83,13 @@ def decide_stage(
     if train is None or valid is None or not (train["label"] == 1).any():
         return (*threshold_only(settings, left, right, valid, lexical, progress, fusion), None)
     parts = parts or {}
-    needed = pd.concat([train, valid, *parts.values()])
-    hybrid = replace(settings, scorer="hybrid")
-    linker = Linker(hybrid, progress=progress, fusion=fusion, lexical=lexical)
-    left_side, right_side = linker.prepare(
-        left.select(list(dict.fromkeys(needed["left_id"]))),
-        right.select(list(dict.fromkeys(needed["right_id"]))),
+    linker, (left_side, right_side), vectors = prepared_pairs(
+        settings, (left, right), [train, valid, *parts.values()], lexical, progress, fusion
     )
-    vectors = ListingVectors.from_side(left_side), ListingVectors.from_side(right_side)
     valid_features = pair_features(linker, left_side, right_side, valid)
     train_features = pair_features(linker, left_side, right_side, train)
     if isinstance(config, PriorConfig):  # few labels: the regression toward the hybrid
+        hybrid = linker.settings  # the untrained scorer the regression starts from
         result = train_prior_head(*vectors, train_features, valid_features, hybrid, config)
     else:
         result = train_head(
@@ -111,6 +114,28 @@ def decide_stage(
         )
         metrics[name] = part_scores(scores, pairs["label"].to_numpy(), result.threshold)
     return learned, {"head": metrics, "head_history": result.history}, head_valid
+
+
+def prepared_pairs(
+    settings: MatchSettings,
+    catalogs: tuple[Catalog, Catalog],
+    frames: list[pd.DataFrame],
+    lexical: SparseIndex,
+    progress: bool,
+    fusion: FusionHead | None = None,
+) -> tuple[Linker, tuple[Side, Side], tuple[ListingVectors, ListingVectors]]:
+    """The hybrid linker the classifier's signals come from, the two sides it prepared for
+    the listings of `frames`' pairs, and their (fused) vectors."""
+    needed = pd.concat(frames)
+    left, right = catalogs
+    linker = Linker(
+        replace(settings, scorer="hybrid"), progress=progress, fusion=fusion, lexical=lexical
+    )
+    sides = linker.prepare(
+        left.select(list(dict.fromkeys(needed["left_id"]))),
+        right.select(list(dict.fromkeys(needed["right_id"]))),
+    )
+    return linker, sides, (ListingVectors.from_side(sides[0]), ListingVectors.from_side(sides[1]))
 
 
 def part_scores(

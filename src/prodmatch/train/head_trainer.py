@@ -17,6 +17,7 @@ torch generator is left as it was, so the same call gives the same weights twice
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -47,6 +48,7 @@ __all__ = [
     "ListingVectors",
     "head_probabilities",
     "pair_features",
+    "refit_head",
     "train_head",
 ]
 
@@ -207,6 +209,69 @@ def train_head(
     valid_set = _Pairs.build(left, right, valid, columns, "valid pairs")
     if not train_set.y.any() or not valid_set.y.any():
         raise ProdmatchError("train and valid pairs both need at least one match")
+    epochs = (cfg.projection_epochs, cfg.classifier_epochs)
+    fit = _fit_head(left, right, train, (train_set, valid_set), columns, epochs, cfg, progress)
+    head, history, scores, kept = fit
+    metrics = {
+        **_prf(scores, valid_set.y.numpy(), head.threshold),
+        "baseline_f1": valid_set.cosine_f1(),
+        "projection_f1": valid_set.cosine_f1(head.projection),
+        "projection_epoch": float(kept[0]),
+        "classifier_epoch": float(kept[1]),
+    }
+    head.metadata = {"training": asdict(cfg), "valid": metrics}
+    return HeadTrainingResult(head, head.threshold, metrics, history)
+
+
+def refit_head(
+    left: ListingVectors,
+    right: ListingVectors,
+    pairs: pd.DataFrame,
+    chosen: MatchHead,
+    *,
+    config: HeadTrainingConfig | None = None,
+    progress: bool = True,
+) -> HeadTrainingResult:
+    """The head `chosen` on validation by :func:`train_head`, trained again on `pairs` with
+    nothing chosen anew.
+
+    The same configuration and seed, exactly the epochs `chosen` kept (projection and
+    classifier, from its metadata; 0 keeps a stage untrained, as selection did) and its
+    threshold; no validation pairs are read, so each stage keeps its last epoch. On the
+    pairs `chosen` was trained on this gives `chosen`'s weights again; on more pairs, the
+    same recipe fed more data, whose threshold :func:`prodmatch.train.refit.refit_stage`
+    restates for their share of matches. The metrics are
+    `chosen`'s, measured on validation before the refit; ``history`` holds the refit's losses.
+    """
+    cfg = config or HeadTrainingConfig()
+    measured = dict(chosen.metadata["valid"])
+    train_set = _Pairs.build(left, right, pairs, chosen.extra_columns, "refit pairs")
+    if not train_set.y.any():
+        raise ProdmatchError("the refit pairs need at least one match")
+    epochs = (int(measured["projection_epoch"]), int(measured["classifier_epoch"]))
+    head, history, _, _ = _fit_head(
+        left, right, pairs, (train_set, None), chosen.extra_columns, epochs, cfg, progress
+    )
+    head.threshold = chosen.threshold
+    refit = {"pairs": len(pairs), "matches": int(train_set.y.sum()), "epochs": list(epochs)}
+    head.metadata = {**chosen.metadata, "refit": refit}
+    return HeadTrainingResult(head, chosen.threshold, measured, history)
+
+
+def _fit_head(
+    left: ListingVectors,
+    right: ListingVectors,
+    train: pd.DataFrame,
+    sets: tuple[_Pairs, _Pairs | None],
+    columns: tuple[str, ...],
+    epochs: tuple[int, int],
+    cfg: HeadTrainingConfig,
+    progress: bool,
+) -> tuple[MatchHead, list[dict[str, float | str]], npt.NDArray[np.float64], tuple[int, int]]:
+    """Both stages, seeded: (head, history, the kept classifier's valid scores, the epochs
+    kept). `sets` are the train and valid pairs; without valid pairs each stage runs its
+    `epochs` (projection, classifier) and keeps the last."""
+    train_set, valid_set = sets
     history: list[dict[str, float | str]] = []
     with torch.random.fork_rng(devices=[]), _threads(cfg.threads):
         torch.manual_seed(cfg.seed)
@@ -214,27 +279,14 @@ def train_head(
             left.vectors.shape[1], cfg.projection_dim, cfg.projection_hidden
         )
         projection_epoch = _fit_projection(
-            projection, left, right, train, valid_set, cfg, history, progress
+            projection, (left, right, train), valid_set, epochs[0], cfg, history, progress
         )
         classifier = PairClassifier(projection.out_dim, len(columns), cfg.classifier_hidden)
         threshold, scores, classifier_epoch = _fit_classifier(
-            classifier, projection, train_set, valid_set, cfg, history, progress
+            classifier, projection, (train_set, valid_set), epochs[1], cfg, history, progress
         )
-    metrics = {
-        **_prf(scores, valid_set.y.numpy(), threshold),
-        "baseline_f1": valid_set.cosine_f1(),
-        "projection_f1": valid_set.cosine_f1(projection),
-        "projection_epoch": float(projection_epoch),
-        "classifier_epoch": float(classifier_epoch),
-    }
-    head = MatchHead(
-        projection,
-        classifier,
-        extra_columns=columns,
-        threshold=threshold,
-        metadata={"training": asdict(cfg), "valid": metrics},
-    )
-    return HeadTrainingResult(head, threshold, metrics, history)
+    head = MatchHead(projection, classifier, extra_columns=columns, threshold=threshold)
+    return head, history, scores, (projection_epoch, classifier_epoch)
 
 
 @contextmanager
@@ -254,33 +306,33 @@ def _threads(count: int | None) -> Iterator[None]:
 
 def _fit_projection(
     projection: ProjectionHead,
-    left: ListingVectors,
-    right: ListingVectors,
-    train: pd.DataFrame,
-    valid: _Pairs,
+    labelled: tuple[ListingVectors, ListingVectors, pd.DataFrame],
+    valid: _Pairs | None,
+    epochs: int,
     cfg: HeadTrainingConfig,
     history: list[dict[str, float | str]],
     progress: bool,
 ) -> int:
-    """Train the projection in place and keep its best epoch on valid.
+    """Train the projection in place for `epochs` and keep its best epoch on valid
+    (`labelled`: the left and right vectors and the training pairs).
 
     The untrained head is a candidate too (epoch 0): if training does not beat it on valid,
     it is what is kept. For the residual head that is the identity, i.e. the encoder as is.
+    Without `valid` (a refit) the last epoch is kept.
     """
+    left, right, train = labelled
     best: BestEpoch[dict[str, Tensor]] = BestEpoch()
-    f1 = valid.cosine_f1(projection)
+    f1 = valid.cosine_f1(projection) if valid is not None else math.nan
     best.update(0, f1, lambda: copy.deepcopy(projection.state_dict()))
     history.append(_row("projection", 0, [], f1))
-    if cfg.projection_epochs == 0:
+    if epochs == 0:
         return 0
     steps = _steps(build_clusters(train), left, right, train, cfg)
     optimizer = torch.optim.AdamW(
         projection.parameters(), lr=cfg.projection_lr, weight_decay=cfg.weight_decay
     )
-    with progress_bar(
-        "training projection", cfg.projection_epochs, unit="epochs", enabled=progress
-    ) as advance:
-        for epoch in range(1, cfg.projection_epochs + 1):
+    with progress_bar("training projection", epochs, unit="epochs", enabled=progress) as advance:
+        for epoch in range(1, epochs + 1):
             projection.train()
             losses = []
             for loss in steps(projection, epoch):
@@ -288,7 +340,7 @@ def _fit_projection(
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
                 losses.append(loss.item())
-            f1 = valid.cosine_f1(projection)
+            f1 = valid.cosine_f1(projection) if valid is not None else math.nan
             history.append(_row("projection", epoch, losses, f1))
             best.update(epoch, f1, lambda: copy.deepcopy(projection.state_dict()))
             advance(1)
@@ -331,28 +383,30 @@ def _steps(
 def _fit_classifier(
     classifier: PairClassifier,
     projection: ProjectionHead,
-    train: _Pairs,
-    valid: _Pairs,
+    sets: tuple[_Pairs, _Pairs | None],
+    epochs: int,
     cfg: HeadTrainingConfig,
     history: list[dict[str, float | str]],
     progress: bool,
 ) -> tuple[float, npt.NDArray[np.float64], int]:
-    """Train with BCE, early-stopped on valid F1; returns threshold, valid scores, best epoch."""
+    """Train with BCE on `sets`' train pairs, early-stopped on the valid pairs' F1; returns
+    threshold, valid scores, best epoch. Without valid pairs (a refit) all `epochs` run and
+    the last is kept (threshold 0.5, no scores: the caller keeps the chosen threshold)."""
+    train, valid = sets
     projection.eval()
     with torch.no_grad():
         u, v = projection(train.u), projection(train.v)
-        valid_u, valid_v = projection(valid.u), projection(valid.v)
+        valid_uv = (projection(valid.u), projection(valid.v)) if valid is not None else None
     optimizer = torch.optim.AdamW(
         classifier.parameters(), lr=cfg.classifier_lr, weight_decay=cfg.weight_decay
     )
     generator = torch.Generator().manual_seed(cfg.seed)
     best: BestEpoch[tuple[dict[str, Tensor], float, npt.NDArray[np.float64]]]
     best = BestEpoch(cfg.patience, best_epoch=0)
-    best.kept = (copy.deepcopy(classifier.state_dict()), 0.5, np.zeros(len(valid.y)))
-    with progress_bar(
-        "training classifier", cfg.classifier_epochs, unit="epochs", enabled=progress
-    ) as advance:
-        for epoch in range(1, cfg.classifier_epochs + 1):
+    none = np.zeros(len(valid.y) if valid is not None else 0)
+    best.kept = (copy.deepcopy(classifier.state_dict()), 0.5, none)
+    with progress_bar("training classifier", epochs, unit="epochs", enabled=progress) as advance:
+        for epoch in range(1, epochs + 1):
             classifier.train()
             losses = []
             order = torch.randperm(len(u), generator=generator)
@@ -364,8 +418,10 @@ def _fit_classifier(
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
                 losses.append(loss.item())
-            scores = _predict(classifier, valid_u, valid_v, valid.extra)
-            cut, f1 = best_threshold(scores, valid.y.numpy())
+            cut, f1, scores = 0.5, math.nan, none
+            if valid is not None and valid_uv is not None:
+                scores = _predict(classifier, *valid_uv, valid.extra)
+                cut, f1 = best_threshold(scores, valid.y.numpy())
             history.append(_row("classifier", epoch, losses, f1))
             advance(1)
             best.update(epoch, f1, partial(_snapshot, classifier, cut, scores))
@@ -411,8 +467,11 @@ def _prf(
 
 
 def _row(stage: str, epoch: int, losses: list[float], f1: float) -> dict[str, float | str]:
-    """One history row; epoch 0 (the untrained head) has no loss, and no NaN for JSON."""
-    row: dict[str, float | str] = {"stage": stage, "epoch": float(epoch), "valid_f1": f1}
+    """One history row; epoch 0 (the untrained head) has no loss, a refit no valid F1: no
+    NaN for JSON."""
+    row: dict[str, float | str] = {"stage": stage, "epoch": float(epoch)}
+    if not math.isnan(f1):  # a refit reads no validation pairs
+        row["valid_f1"] = f1
     if losses:
         row["loss"] = float(np.mean(losses))
     return row

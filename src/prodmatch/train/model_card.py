@@ -6,6 +6,7 @@ from typing import Any
 
 from prodmatch.matcher import IMAGE_DIR
 from prodmatch.train.image_block import IMAGE_WEIGHTS
+from prodmatch.train.refit import refit_line
 from prodmatch.train.split import validation_line
 
 __all__ = ["model_card"]
@@ -24,6 +25,7 @@ def model_card(info: dict[str, Any]) -> str:
         + f", on {info['train_pairs']} labelled pairs ({info['valid_pairs']} for validation),"
         f" in {info['seconds']:.0f} s.",
         *validation_line(info.get("validation", {})),
+        *refit_line(info["metrics"].get("refit")),
         "",
         "Use it with any prodmatch command: `prodmatch match LEFT RIGHT -o out.csv --model "
         "THIS_FOLDER`.",
