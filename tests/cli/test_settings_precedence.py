@@ -26,15 +26,19 @@ STOP = "stopped where the pipeline starts"
 
 @pytest.fixture
 def seen(monkeypatch: pytest.MonkeyPatch) -> list[MatchSettings]:
-    """The settings each Linker was built with; building one ends the command."""
+    """The settings each Linker was built with; building one ends the command.
+
+    The constructor is patched, not the name: a module first imported while the name was
+    patched would keep the stand-in after the test (it broke later tests of `train`)."""
+    from prodmatch.linker import Linker
+
     captured: list[MatchSettings] = []
 
-    class Recorder:
-        def __init__(self, settings: MatchSettings, **_: Any) -> None:
-            captured.append(settings)
-            raise ProdmatchError(STOP)
+    def record(self: Linker, settings: MatchSettings, *_: Any, **__: Any) -> None:
+        captured.append(settings)
+        raise ProdmatchError(STOP)
 
-    monkeypatch.setattr("prodmatch.linker.Linker", Recorder)
+    monkeypatch.setattr(Linker, "__init__", record)
     return captured
 
 
