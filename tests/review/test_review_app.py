@@ -132,3 +132,23 @@ def test_a_killed_server_loses_no_acknowledged_label(review_server: Server, tmp_
     view = httpx.get(url + "/api/view").json()
     assert view["state"]["labelled"] == 4
     assert _pair(view) not in {p for p, _ in given}
+
+
+def test_the_page_shows_the_threshold_match_decides_with(tmp_path: Path) -> None:
+    from prodmatch.data import catalog_from_frame
+    from prodmatch.synth import generate_catalogs
+
+    world = generate_catalogs(200, seed=4)
+    left, right = (
+        catalog_from_frame(f[["id", "title", "brand"]]) for f in (world.left, world.right)
+    )
+    linker = Linker(MatchSettings(scorer="tfidf", retrieval="sparse", k=5), progress=False)
+    cut = linker.cut(linker.candidates(*linker.prepare(left, right)), left_rows=len(left))
+    assert cut.source == "calibrated" and abs(cut.threshold - 0.37) > 1e-3  # not the fixed one
+    session = ReviewSession(linker, left, right, tmp_path / "labels.csv", retrain=False)
+    assert session.threshold == pytest.approx(cut.threshold)
+    view = TestClient(create_app(session)).get("/api/view").json()
+    assert view["state"]["threshold"] == pytest.approx(cut.threshold)
+    pair = view["pair"]
+    explained = session.explainer.explain(pair["left_id"], pair["right_id"], tokens=False)
+    assert explained.threshold == pytest.approx(cut.threshold)

@@ -195,7 +195,7 @@ def match(
     kept = with_ids(kept, left_side, right_side)
     write_table(_reviewable(kept, left_cat, right_cat, show_cols, config.language), output)
     if report is not None:
-        _write_report(linker, left_side, right_side, decided, pairs, report)
+        _write_report(linker, (left_side, right_side), decided, cut.threshold, pairs, report)
     console.print(
         f"{int(decided['decision'].sum())} matches among {len(decided)} candidates "
         f"({len(left_cat)} x {len(right_cat)} listings, peak {peak_rss_mb():.0f} MB) -> {output}"
@@ -203,15 +203,17 @@ def match(
 
 
 def _write_report(
-    linker: Any, left: Any, right: Any, decided: Any, labelled: Any, path: Path
+    linker: Any, sides: Any, decided: Any, threshold: float, labelled: Any, path: Path
 ) -> None:
     from prodmatch.io import atomic_write_text
     from prodmatch.linker import with_ids
     from prodmatch.review.report import build_report
 
+    left, right = sides
     title = f"{left.catalog.name} x {right.catalog.name}"
+    pairs = with_ids(decided, left, right)
     page = build_report(
-        linker, left, right, with_ids(decided, left, right), labelled=labelled, title=title
+        linker, left, right, pairs, labelled=labelled, title=title, threshold=threshold
     )
     atomic_write_text(path, page)
     console.print(f"report -> {path}")

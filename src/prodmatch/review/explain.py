@@ -88,10 +88,20 @@ class Explanation:
 class Explainer:
     """Explains pairs of two prepared sides (as `Linker.prepare` returns them)."""
 
-    def __init__(self, linker: Linker, left: Side, right: Side, *, max_words: int = 32) -> None:
+    def __init__(
+        self,
+        linker: Linker,
+        left: Side,
+        right: Side,
+        *,
+        max_words: int = 32,
+        threshold: float | None = None,
+    ) -> None:
         """`max_words`: the words of each attribute value occluded (the first ones; a long
-        description would otherwise cost one encoding per word)."""
+        description would otherwise cost one encoding per word). `threshold`: the one the
+        pairs were decided at (default: the settings' fixed one)."""
         self.linker = linker
+        self.threshold = linker.settings.decision_threshold if threshold is None else threshold
         self.max_words = max_words
         self.left = left
         self.right = right
@@ -128,7 +138,7 @@ class Explainer:
             left_id=str(left_id),
             right_id=str(right_id),
             score=score,
-            threshold=self.linker.settings.decision_threshold,
+            threshold=self.threshold,
             scorer="learned" if self.linker.head is not None else self.linker.settings.scorer,
             signals=signal_breakdown(self.linker, self.left, self.right, feats, score),
         )

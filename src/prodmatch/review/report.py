@@ -149,10 +149,12 @@ def build_report(
     labelled: pd.DataFrame | None = None,
     explain: int = 10,
     title: str = "prodmatch run",
+    threshold: float | None = None,
 ) -> str:
     """The report's HTML for decided candidates `pairs` (with ids) of prepared sides;
-    `labelled` pairs (left_id, right_id, label) add a precision-recall curve."""
-    cut = linker.settings.decision_threshold
+    `labelled` pairs (left_id, right_id, label) add a precision-recall curve. `threshold`:
+    the one `pairs` were decided at (default: the settings' fixed one)."""
+    cut = linker.settings.decision_threshold if threshold is None else threshold
     scores = pairs["score"].to_numpy(np.float64)
     decided = pairs["decision"].to_numpy(bool)
     parts = [

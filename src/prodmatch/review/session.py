@@ -38,14 +38,16 @@ class ReviewSession(ReviewQueue):
         retrain: bool = True,
     ) -> None:
         store = LabelStore(labels)
-        super().__init__(store, linker.settings.decision_threshold, options, str(store.path))
+        self.left, self.right = linker.prepare(left, right)
+        candidates = linker.candidates(self.left, self.right)
+        # decided as `match` decides them, and the page shows that threshold
+        pairs, cut = linker.decide_explained(candidates, left_rows=len(left))
+        super().__init__(store, cut.threshold, options, str(store.path))
         self.store: LabelStore = store
         self.linker = linker
-        self.left, self.right = linker.prepare(left, right)
-        pairs = linker.decide(linker.candidates(self.left, self.right))
         pairs = active.with_attribute_signals(linker, self.left, self.right, pairs)
         self._set_pool(with_ids(pairs, self.left, self.right))
-        self.explainer = Explainer(linker, self.left, self.right)
+        self.explainer = Explainer(linker, self.left, self.right, threshold=cut.threshold)
         self.retrain = retrain
         self._explained: dict[Key, dict[str, Any]] = {}
 
