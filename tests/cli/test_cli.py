@@ -37,17 +37,8 @@ def test_match_writes_matches_with_scores(
     out = tmp_path / "matches.parquet"
     # fixed: on 120 products with a toy model the precision below is the fixed threshold's
     # (the calibrated decision is tested in tests/cli/test_decision.py)
-    code, output = _run(
-        "match",
-        world["left"],
-        world["right"],
-        "-o",
-        out,
-        "--model",
-        tiny_model,
-        "--decision",
-        "fixed",
-    )
+    fixed = ("--model", tiny_model, "--decision", "fixed")
+    code, output = _run("match", world["left"], world["right"], "-o", out, *fixed)
     assert code == 0, output
     matches = pd.read_parquet(out)
     assert list(matches.columns[:8]) == [
