@@ -29,6 +29,7 @@ from prodmatch.linker import Linker
 from prodmatch.matcher import matcher_settings
 from prodmatch.settings import MatchSettings
 from prodmatch.train.api import train_matcher
+from prodmatch.train.prior_head import PriorConfig
 
 PAIRS = {"abt-buy-full": "abt-buy", "amazon-google-full": "amazon-google"}
 
@@ -41,11 +42,18 @@ def main() -> None:
     parser.add_argument(
         "--no-refit", action="store_true", help="Train as `train --no-refit` (issue #12)."
     )
+    parser.add_argument(
+        "--classifier",
+        choices=("mlp", "prior"),
+        default="mlp",
+        help="Train as `train --classifier` (prior: `prodmatch.train.prior_head`).",
+    )
     args = parser.parse_args()
     record = start_record()
     results: dict[str, Any] = {}
     for name in filter(None, args.full.split(",")):
-        results[name] = compare(args.datasets, name, refit=not args.no_refit)
+        head = PriorConfig() if args.classifier == "prior" else None
+        results[name] = compare(args.datasets, name, refit=not args.no_refit, head=head)
         row = results[name]
         print(
             f"{name}: trained F1 {row['trained']['fixed_f1']:.3f} (best "
@@ -58,13 +66,17 @@ def main() -> None:
     append_record(args.out / "trained_vs_untrained.json", record, results)
 
 
-def compare(datasets: Path, name: str, *, refit: bool = True) -> dict[str, Any]:
+def compare(
+    datasets: Path, name: str, *, refit: bool = True, head: PriorConfig | None = None
+) -> dict[str, Any]:
     """Train a head-mode matcher on the DeepMatcher pairs, then match the full tables."""
     data = without_test(datasets / PAIRS[name])
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work) / "matcher"
         pairs = (data.left, data.right, data.train, data.valid)
-        report = train_matcher(*pairs, folder, mode="head", progress=False, refit=refit)
+        report = train_matcher(
+            *pairs, folder, mode="head", progress=False, refit=refit, head_config=head
+        )
         full = _full(datasets / name)
         settings = matcher_settings(folder)
         trained = measure(Linker(settings, progress=False), *full)
