@@ -11,6 +11,7 @@ photo. Without it no image code is imported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,8 +89,12 @@ class Side:
     @classmethod
     def of_texts(cls, catalog: Catalog, texts: list[str], plain: list[str]) -> Side:
         """A side from serialised texts (tagged and plain), with the model numbers they name."""
-        codes = [frozenset(extract_model_numbers(text)) for text in plain]
-        return cls(catalog=catalog, texts=texts, plain=plain, codes=codes)
+        return cls(catalog=catalog, texts=texts, plain=plain, codes=model_numbers(plain))
+
+
+def model_numbers(plain: Sequence[str]) -> list[frozenset[str]]:
+    """The model numbers each plain text names (what the code signals compare)."""
+    return [frozenset(extract_model_numbers(text)) for text in plain]
 
 
 class Linker:
@@ -171,9 +176,10 @@ class Linker:
             self.add_tfidf(sides)
         return sides[0], sides[-1]
 
-    def add_tfidf(self, sides: list[Side]) -> None:
-        """Each side's TF-IDF rows: the matcher's vocabulary, else one fitted on these sides."""
-        index = self.lexical_index(*sides)
+    def add_tfidf(self, sides: list[Side], index: SparseIndex | None = None) -> None:
+        """Each side's TF-IDF rows: `index`'s if given, else the matcher's vocabulary, else
+        one fitted on these sides."""
+        index = index or self.lexical_index(*sides)
         for side in sides:
             side.tfidf = index.transform(side.plain)
 
@@ -181,6 +187,12 @@ class Linker:
         """The TF-IDF statistics behind `sparse`: the matcher's, else fitted on these sides'
         texts (as `prepare` fits them), so an explanation re-reads a changed listing alike."""
         return self.lexical or SparseIndex([text for side in sides for text in side.plain])
+
+    def lexical_rows(self, plain: Sequence[str]) -> tuple[SparseIndex, sp.csr_matrix]:
+        """`lexical_index` of these plain texts, and their TF-IDF rows (read once)."""
+        if self.lexical is not None:
+            return self.lexical, self.lexical.transform(plain)
+        return SparseIndex.fitted(plain)
 
     def side(self, catalog: Catalog) -> Side:
         """One catalog serialised (not yet encoded)."""

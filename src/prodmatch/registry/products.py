@@ -145,6 +145,17 @@ def members(store: Store, product: int, without: int | None = None) -> list[List
     return found[:MAX_MEMBERS]
 
 
+def members_of(store: Store, wanted: set[int]) -> dict[int, list[Listing]]:
+    """Several products' listings in one read, oldest first, at most MAX_MEMBERS + 1 each
+    (enough for `members` of any one listing left out)."""
+    found: dict[int, list[Listing]] = {product: [] for product in wanted}
+    for listing in store.listings_of_products(sorted(wanted)):
+        group = found[listing.product]
+        if len(group) <= MAX_MEMBERS:
+            group.append(listing)
+    return found
+
+
 def entries(store: Store, listings: Sequence[Listing]) -> list[Entry]:
     vectors = store.vectors_of([listing.pk for listing in listings])
     return [Entry(str(x.pk), x.text, x.plain, vectors[x.pk]) for x in listings]
@@ -159,8 +170,7 @@ def averages(
     right = [listing for product in candidates for listing in groups[product]]
     if not right:
         return {}
-    frame = scorer.score([entry], entries(store, right), [(0, n) for n in range(len(right))])
-    rows = frame.to_dict("records")
+    rows = scorer.rows([entry], entries(store, right), [(0, n) for n in range(len(right))])
     found: dict[int, tuple[float, float, Listing, dict[str, float]]] = {}
     start = 0
     for product in candidates:
@@ -169,7 +179,7 @@ def averages(
             mine = rows[start : start + size]
             best = max(range(size), key=lambda n: float(mine[n]["score"]))
             mean = float(np.mean([float(row["score"]) for row in mine]))
-            why = signals({str(k): v for k, v in mine[best].items()})
+            why = signals(mine[best])
             found[product] = (mean, float(mine[best]["score"]), groups[product][best], why)
         start += size
     return found
@@ -181,8 +191,8 @@ def linkage(store: Store, scorer: PairScorer, one: int, other: int) -> float:
     pairs = [(i, j) for i in range(len(left)) for j in range(len(right))]
     if not pairs:
         return float("-inf")
-    frame = scorer.score(entries(store, left), entries(store, right), pairs)
-    return float(frame["score"].mean())
+    rows = scorer.rows(entries(store, left), entries(store, right), pairs)
+    return float(np.mean([float(row["score"]) for row in rows]))
 
 
 def choose(

@@ -23,7 +23,7 @@ from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
-from prodmatch.registry.matching import Entry, PairScorer
+from prodmatch.registry.matching import BatchScorer, Entry, PairScorer
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
 from prodmatch.registry.store import Event, Listing, Store, dialect_for
@@ -187,15 +187,52 @@ class Registry(Search):
         vseq = self.store.next_vseq()
         left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
         right, stored_pks, pairs = self._candidates(pending, vectors, left)
-        frame = self.scorer.score(left, right, pairs)
+        scorer = self.scorer.batch(left + right)
         rows_of: dict[int, list[dict[str, Any]]] = {}
-        for row in frame.to_dict("records"):
-            rows_of.setdefault(int(row["left"]), []).append({str(k): v for k, v in row.items()})
+        for row in scorer.rows(left, right, pairs):
+            rows_of.setdefault(int(row["left"]), []).append(row)
+        self._warm(scorer, pending, left, rows_of, stored_pks)
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
             partners = self._partners(rows_of.get(i, []), stored_pks, pending)
-            p.pk = self._place(p, left[i], partners, labels, vseq)
+            p.pk = self._place(p, left[i], partners, labels, vseq, scorer)
+            scorer.alias(str(p.pk), left[i].key)
         return vseq
+
+    def _warm(
+        self,
+        scorer: BatchScorer,
+        pending: list[_Pending],
+        left: list[Entry],
+        rows_of: dict[int, list[dict[str, Any]]],
+        stored_pks: list[int],
+    ) -> None:
+        """Score every listing against the members of its stored partners' products in one
+        call, before placing any: placing them one by one then mostly reads kept scores."""
+        near: dict[int, list[int]] = {}
+        for i, rows in rows_of.items():
+            best = sorted(
+                (r for r in rows if r["right"] < len(stored_pks) and r["score"] >= scorer.threshold),
+                key=lambda r: -float(r["score"]),
+            )
+            near[i] = [stored_pks[int(r["right"])] for r in best]
+        partners = self.store.listings_by_pk(sorted({pk for pks in near.values() for pk in pks}))
+        wanted = {
+            i: list(dict.fromkeys(partners[pk].product for pk in pks if pk in partners))[
+                : products.MAX_PRODUCTS
+            ]
+            for i, pks in near.items()
+        }
+        groups = products.members_of(self.store, {x for found in wanted.values() for x in found})
+        right = products.entries(self.store, [x for group in groups.values() for x in group])
+        position = {entry.key: n for n, entry in enumerate(right)}
+        pairs = []
+        for i, found in wanted.items():
+            own = pending[i].old.pk if pending[i].old is not None else None
+            for product in found:
+                mine = [x for x in groups[product] if x.pk != own][: products.MAX_MEMBERS]
+                pairs.extend((i, position[str(x.pk)]) for x in mine)
+        scorer.rows(left, right, pairs)
 
     def _candidates(
         self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
@@ -205,7 +242,7 @@ class Registry(Search):
         moving = {p.old.pk for p in pending if p.old is not None}
         pks, _, right, pairs = self._stored_neighbours(vectors, self.k, moving)
         offset = len(right)
-        right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
+        right.extend(left)  # the same keys: a pair is scored once, whichever side asks
         if len(left) > 1:
             dots = vectors @ vectors.T
             for i in range(1, len(left)):
@@ -238,11 +275,12 @@ class Registry(Search):
         partners: list[tuple[float, Listing]],
         labels: Labels,
         vseq: int,
+        scorer: PairScorer,
     ) -> int:
         """Write one listing into its product, with its events, then merge what may; its pk."""
         key = p.item.key
         own = p.old.pk if p.old is not None else None
-        choice = products.choose(self.store, self.scorer, entry, key, partners, labels, own)
+        choice = products.choose(self.store, scorer, entry, key, partners, labels, own)
         home = p.old.product if p.old is not None else None
         product = choice.product
         if product is None:
@@ -265,8 +303,8 @@ class Registry(Search):
             by_label = "label" in reason
             if products.may_merge(self.store, product, other) and (
                 by_label
-                or products.linkage(self.store, self.scorer, product, other)
-                >= self.scorer.cluster_threshold
+                or products.linkage(self.store, scorer, product, other)
+                >= scorer.cluster_threshold
             ):
                 product = products.merge(self.store, product, other, reason)
         return pk

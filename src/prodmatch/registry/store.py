@@ -237,6 +237,16 @@ class Store:
         )
         return [_listing(row) for row in rows]
 
+    def listings_of_products(self, products: Sequence[int]) -> list[Listing]:
+        """The listings of several products, by pk."""
+        found: list[Listing] = []
+        for start in range(0, len(products), 500):
+            chunk = [int(product) for product in products[start : start + 500]]
+            marks = ", ".join("?" * len(chunk))
+            statement = f"SELECT {_LISTING} FROM listings WHERE product IN ({marks})"
+            found.extend(_listing(row) for row in self._all(statement, chunk))
+        return sorted(found, key=lambda listing: listing.pk)
+
     def insert_listing(self, listing: Listing, vector: npt.NDArray[np.float32], vseq: int) -> int:
         row = self._one(
             """INSERT INTO listings (platform, id, attributes, photo, text, plain, vector,
