@@ -11,6 +11,7 @@ database assign products one batch at a time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -443,12 +444,20 @@ def _listing(row: Sequence[Any]) -> Listing:
         pk=int(row[0]),
         platform=row[1],
         id=row[2],
-        attributes=json.loads(row[3]),
+        attributes=dict(_attributes(row[3])),
         photo=row[4],
         text=row[5],
         plain=row[6],
         product=int(row[7]),
     )
+
+
+@functools.lru_cache(maxsize=65_536)
+def _attributes(raw: str) -> dict[str, str]:
+    """Parsed attributes JSON, kept: placing a batch reads the same listings many times, and
+    parsing was most of reading them. Callers get a copy (`_listing`), never this dict."""
+    parsed: dict[str, str] = json.loads(raw)
+    return parsed
 
 
 def _listing_values(listing: Listing) -> tuple[Any, ...]:
