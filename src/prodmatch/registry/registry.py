@@ -24,6 +24,7 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
 from prodmatch.registry.matching import BatchScorer, Entry, PairScorer
+from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
 from prodmatch.registry.store import Event, Listing, Store, dialect_for
@@ -75,12 +76,15 @@ class Registry(Search):
         database: str | None = None,
         encoder: TextEncoder | None = None,
         k: int | None = None,
+        photos: str = "off",
     ) -> None:
         """`folder` holds the SQLite database (unless `database` names a PostgreSQL one), the
         index and the settings (saved on first use, read when `settings` is None later);
-        `encoder` replaces the settings' model (tests pass small ones)."""
+        `encoder` replaces the settings' model (tests pass small ones); `photos`: "off"
+        (stored, never fetched) or "fetch" (see `prodmatch.registry.photos`)."""
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.photos = PhotoFetcher.of_mode(photos, self.folder)
         settings = _settings(self.folder, settings)
         self.linker = Linker(settings, encoder=encoder, progress=False)
         self.scorer = PairScorer(self.linker)
@@ -136,6 +140,8 @@ class Registry(Search):
         if len(set(keys)) != len(keys):
             twice = next(key for key in keys if keys.count(key) > 1)
             raise ProdmatchError(f"listing {twice[0]}/{twice[1]} is in the batch twice")
+        # photos are fetched before the lock is taken: a slow host must not hold up others
+        photos = self.photos.fetch([item.photo for item in listings]) if self.photos else None
         with self.lock:
             with self.store.write():
                 self.index.catch_up(self.store)
@@ -144,6 +150,9 @@ class Registry(Search):
                 results = [self._result(item, statuses[item.key]) for item in listings]
             if vseq is not None:
                 self._index_after_commit(pending, vseq)
+        for result, photo in zip(results, photos or [], strict=False):
+            if photo is not None:
+                result["photo"] = photo
         return results
 
     def _result(self, item: NewListing, status: str) -> dict[str, Any]:
