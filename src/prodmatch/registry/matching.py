@@ -9,6 +9,7 @@ batch run over the same two listings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ class PairScorer:
 
     def __init__(self, linker: Linker) -> None:
         self.linker = linker
+        self._encoding = threading.Lock()  # the encoder and its cache, one caller at a time
 
     @property
     def threshold(self) -> float:
@@ -73,7 +75,9 @@ class PairScorer:
         )
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        return self.linker.encoder.encode(list(texts), progress=False)
+        """Vectors of `texts`; callable outside the registry's lock (it has its own)."""
+        with self._encoding:
+            return self.linker.encoder.encode(list(texts), progress=False)
 
     def score(
         self,

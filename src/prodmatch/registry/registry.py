@@ -142,12 +142,14 @@ class Registry(Search):
             raise ProdmatchError(f"listing {twice[0]}/{twice[1]} is in the batch twice")
         # photos are fetched before the lock is taken: a slow host must not hold up others
         photos = self.photos.fetch([item.photo for item in listings]) if self.photos else None
+        encoded = self._encode_changed(listings)
         with self.lock:
             with self.store.write():
                 self.index.catch_up(self.store)
                 statuses, pending = self._sort_out(listings)
-                vseq = self._match_new(pending) if pending else None
-                results = [self._result(item, statuses[item.key]) for item in listings]
+                vseq = self._match_new(pending, encoded) if pending else None
+                stored = self.store.listings_by_key(keys)
+                results = [self._result(stored[item.key], statuses[item.key]) for item in listings]
             if vseq is not None:
                 self._index_after_commit(pending, vseq)
         for result, photo in zip(results, photos or [], strict=False):
@@ -155,12 +157,25 @@ class Registry(Search):
                 result["photo"] = photo
         return results
 
-    def _result(self, item: NewListing, status: str) -> dict[str, Any]:
-        stored = self.store.listing(*item.key)
-        assert stored is not None
+    def _encode_changed(self, listings: Sequence[NewListing]) -> dict[str, npt.NDArray[np.float32]]:
+        """Vectors of the texts that differ from the stored ones, encoded before the write
+        lock is taken: encoding is most of a write's time, and reads need not wait for it.
+        (A listing another writer changes meanwhile is encoded under the lock.)"""
+        with self.lock:
+            stored = self.store.listings_by_key([item.key for item in listings])
+        texts = []
+        for item in listings:
+            text = self.scorer.texts(item.attributes)[0]
+            old = stored.get(item.key)
+            if old is None or old.text != text:
+                texts.append(text)
+        todo = list(dict.fromkeys(texts))
+        return dict(zip(todo, self.scorer.encode(todo), strict=True)) if todo else {}
+
+    def _result(self, stored: Listing, status: str) -> dict[str, Any]:
         return {
-            "platform": item.platform,
-            "id": item.id,
+            "platform": stored.platform,
+            "id": stored.id,
             "product": stored.product,
             "status": status,
         }
@@ -169,8 +184,9 @@ class Registry(Search):
         """Unchanged texts keep their product (attributes updated); the rest are pending."""
         statuses: dict[Key, str] = {}
         pending: list[_Pending] = []
+        stored = self.store.listings_by_key([item.key for item in listings])
         for item in listings:
-            old = self.store.listing(*item.key)
+            old = stored.get(item.key)
             text, plain = self.scorer.texts(item.attributes)
             if old is not None and old.text == text:
                 changed = old.attributes != item.attributes or old.photo != item.photo
@@ -188,9 +204,15 @@ class Registry(Search):
             pending.append(_Pending(item, old, text, plain))
         return statuses, pending
 
-    def _match_new(self, pending: list[_Pending]) -> int:
-        """Encode, find candidates, score through the core, and place each listing in turn."""
-        vectors = self.scorer.encode([p.text for p in pending])
+    def _match_new(
+        self, pending: list[_Pending], encoded: dict[str, npt.NDArray[np.float32]]
+    ) -> int:
+        """Encode what is not yet, find candidates, score through the core, and place each
+        listing in turn."""
+        late = list(dict.fromkeys(p.text for p in pending if p.text not in encoded))
+        if late:
+            encoded = {**encoded, **dict(zip(late, self.scorer.encode(late), strict=True))}
+        vectors = np.stack([encoded[p.text] for p in pending])
         for p, vector in zip(pending, vectors, strict=True):
             p.vector = vector
         vseq = self.store.next_vseq()

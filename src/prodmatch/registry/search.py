@@ -31,14 +31,13 @@ class Search:
 
     def match(self, listings: Sequence[NewListing], k: int = 10) -> list[list[dict[str, Any]]]:
         """Each listing's best stored candidates with scores and signals; nothing is stored."""
+        texts = [self.scorer.texts(item.attributes) for item in listings]
+        vectors = self.scorer.encode([text for text, _ in texts])  # no wait for writers
+        left = [
+            Entry(f"q{i}", t, p, v) for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
+        ]
         with self.lock:
             self.index.catch_up(self.store)
-            texts = [self.scorer.texts(item.attributes) for item in listings]
-            vectors = self.scorer.encode([text for text, _ in texts])
-            left = [
-                Entry(f"q{i}", t, p, v)
-                for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
-            ]
             return self._ranked(left, vectors, k, exclude=set())
 
     def similar(

@@ -223,6 +223,21 @@ class Store:
         )
         return None if row is None else _listing(row)
 
+    def listings_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Listing]:
+        """The stored ones of these (platform, id) listings, a read per platform and 500."""
+        ids_on: dict[str, list[str]] = {}
+        for platform, listing_id in keys:
+            ids_on.setdefault(platform, []).append(listing_id)
+        found: dict[tuple[str, str], Listing] = {}
+        for platform, ids in ids_on.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                statement = f"SELECT {_LISTING} FROM listings WHERE platform = ? AND id IN ({marks})"
+                rows = self._all(statement, [platform, *chunk])
+                found.update(((row[1], row[2]), _listing(row)) for row in rows)
+        return found
+
     def listings_by_pk(self, pks: Sequence[int]) -> dict[int, Listing]:
         found: dict[int, Listing] = {}
         for start in range(0, len(pks), 500):
