@@ -8,6 +8,7 @@ the database, is changed only after the commit.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import threading
 import time
@@ -217,7 +218,8 @@ class Registry(Search):
             p.vector = vector
         vseq = self.store.next_vseq()
         left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
-        right, stored_pks, pairs = self._candidates(pending, vectors, left)
+        right, stored, pairs = self._candidates(pending, vectors, left)
+        stored_pks = list(stored)
         scorer = self.scorer.batch(left + right)
         rows_of: dict[int, list[dict[str, Any]]] = {}
         for row in scorer.rows(left, right, pairs):
@@ -225,8 +227,9 @@ class Registry(Search):
         self._warm(scorer, pending, left, rows_of, stored_pks)
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
-            partners = self._partners(rows_of.get(i, []), stored_pks, pending)
+            partners = self._partners(rows_of.get(i, []), stored_pks, pending, stored)
             p.pk = self._place(p, left[i], partners, labels, vseq, scorer)
+            stored[p.pk] = Listing(p.pk, *p.item.key, p.item.attributes, p.item.photo, p.text, p.plain, 0)
             scorer.alias(str(p.pk), left[i].key)
         return vseq
 
@@ -267,11 +270,12 @@ class Registry(Search):
 
     def _candidates(
         self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
-    ) -> tuple[list[Entry], list[int], list[tuple[int, int]]]:
-        """Right-hand entries: stored listings FAISS finds (their pks), then the batch itself
-        (a listing may match one sent before it in the same batch). Pairs index into them."""
+    ) -> tuple[list[Entry], dict[int, Listing], list[tuple[int, int]]]:
+        """Right-hand entries: stored listings FAISS finds (by pk, in the entries' order),
+        then the batch itself (a listing may match one sent before it in the same batch).
+        Pairs index into the entries."""
         moving = {p.old.pk for p in pending if p.old is not None}
-        pks, _, right, pairs = self._stored_neighbours(vectors, self.k, moving)
+        pks, found, right, pairs = self._stored_neighbours(vectors, self.k, moving)
         offset = len(right)
         right.extend(left)  # the same keys: a pair is scored once, whichever side asks
         if len(left) > 1:
@@ -279,23 +283,28 @@ class Registry(Search):
             for i in range(1, len(left)):
                 earlier = np.argsort(-dots[i, :i], kind="stable")[: self.k]
                 pairs.extend((i, offset + int(j)) for j in earlier)
-        return right, pks, pairs
+        return right, {pk: found[pk] for pk in pks}, pairs
 
     def _partners(
-        self, rows: list[dict[str, Any]], stored_pks: list[int], pending: list[_Pending]
+        self,
+        rows: list[dict[str, Any]],
+        stored_pks: list[int],
+        pending: list[_Pending],
+        known: dict[int, Listing],
     ) -> list[tuple[float, Listing]]:
-        """One listing's scored partners as stored now (merges move them), best first; ties
-        go to the older listing. Batch partners were placed already (they came earlier)."""
+        """One listing's scored partners in their products as stored now (merges move them;
+        only the products are read again), best first; ties go to the older listing. Batch
+        partners were placed already (they came earlier); `known` has them all by pk."""
         offset = len(stored_pks)
         pks = [
             stored_pks[n] if n < offset else pending[n - offset].pk
             for n in (int(row["right"]) for row in rows)
         ]
-        current = self.store.listings_by_pk(pks)
+        product_of = self.store.products_of(pks)
         found = [
-            (float(row["score"]), current[pk])
+            (float(row["score"]), dataclasses.replace(known[pk], product=product_of[pk]))
             for pk, row in zip(pks, rows, strict=True)
-            if pk in current
+            if pk in product_of
         ]
         return sorted(found, key=lambda item: (-item[0], item[1].pk))
 

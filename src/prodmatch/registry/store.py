@@ -247,6 +247,16 @@ class Store:
             found.update((int(row[0]), _listing(row)) for row in rows)
         return found
 
+    def products_of(self, pks: Sequence[int]) -> dict[int, int]:
+        """The product of each of these listings that is stored."""
+        found: dict[int, int] = {}
+        for start in range(0, len(pks), 500):
+            chunk = [int(pk) for pk in pks[start : start + 500]]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(f"SELECT pk, product FROM listings WHERE pk IN ({marks})", chunk)
+            found.update((int(row[0]), int(row[1])) for row in rows)
+        return found
+
     def listings_of(self, product: int) -> list[Listing]:
         rows = self._all(
             f"SELECT {_LISTING} FROM listings WHERE product = ? ORDER BY pk", (product,)
