@@ -95,9 +95,7 @@ def test_bad_photos_are_reported_per_listing_and_the_listings_stored(
         "page": f"{photo_server}/page.jpg",
         "local": "/etc/passwd",  # Python callers may send anything: never opened
     }
-    results = fetching.upsert(
-        [_listing(name, url) for name, url in sent.items()]
-    )
+    results = fetching.upsert([_listing(name, url) for name, url in sent.items()])
     reasons = {r["id"]: r["photo"]["reason"] for r in results}
     assert reasons == {
         "big": "download failed",  # over the cap

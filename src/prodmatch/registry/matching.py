@@ -8,8 +8,8 @@ batch run over the same two listings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,8 +171,7 @@ class BatchScorer(PairScorer):
         if missing:
             self._score(missing)
         return [
-            {**self.done[w], "left": i, "right": j}
-            for w, (i, j) in zip(wanted, pairs, strict=True)
+            {**self.done[w], "left": i, "right": j} for w, (i, j) in zip(wanted, pairs, strict=True)
         ]
 
     def _known(self, entry: Entry) -> int:
@@ -224,9 +223,7 @@ def signals(row: Mapping[str, object]) -> dict[str, float]:
     return {name: float(row[name]) for name in SIGNAL_COLUMNS if name in row}  # type: ignore[arg-type]
 
 
-def _side(
-    name: str, entries: Sequence[Entry], codes: list[frozenset[str]] | None = None
-) -> Side:
+def _side(name: str, entries: Sequence[Entry], codes: list[frozenset[str]] | None = None) -> Side:
     """Entries as a side to score; `codes`: their model numbers, when known already."""
     keys = pd.Index([entry.key for entry in entries], name="id")
     catalog = Catalog(name, pd.DataFrame(index=keys))

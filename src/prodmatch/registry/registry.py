@@ -224,12 +224,14 @@ class Registry(Search):
         rows_of: dict[int, list[dict[str, Any]]] = {}
         for row in scorer.rows(left, right, pairs):
             rows_of.setdefault(int(row["left"]), []).append(row)
-        self._warm(scorer, pending, left, rows_of, stored_pks)
+        self._warm(scorer, pending, left, rows_of, stored)
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
             partners = self._partners(rows_of.get(i, []), stored_pks, pending, stored)
             p.pk = self._place(p, left[i], partners, labels, vseq, scorer)
-            stored[p.pk] = Listing(p.pk, *p.item.key, p.item.attributes, p.item.photo, p.text, p.plain, 0)
+            stored[p.pk] = Listing(
+                p.pk, *p.item.key, p.item.attributes, p.item.photo, p.text, p.plain, 0
+            )
             scorer.alias(str(p.pk), left[i].key)
         return vseq
 
@@ -239,30 +241,33 @@ class Registry(Search):
         pending: list[_Pending],
         left: list[Entry],
         rows_of: dict[int, list[dict[str, Any]]],
-        stored_pks: list[int],
+        stored: dict[int, Listing],
     ) -> None:
         """Score every listing against the members of its stored partners' products in one
         call, before placing any: placing them one by one then mostly reads kept scores."""
+        stored_pks = list(stored)
         near: dict[int, list[int]] = {}
         for i, rows in rows_of.items():
             best = sorted(
-                (r for r in rows if r["right"] < len(stored_pks) and r["score"] >= scorer.threshold),
+                (
+                    r
+                    for r in rows
+                    if r["right"] < len(stored_pks) and r["score"] >= scorer.threshold
+                ),
                 key=lambda r: -float(r["score"]),
             )
             near[i] = [stored_pks[int(r["right"])] for r in best]
-        partners = self.store.listings_by_pk(sorted({pk for pks in near.values() for pk in pks}))
         wanted = {
-            i: list(dict.fromkeys(partners[pk].product for pk in pks if pk in partners))[
-                : products.MAX_PRODUCTS
-            ]
+            i: list(dict.fromkeys(stored[pk].product for pk in pks))[: products.MAX_PRODUCTS]
             for i, pks in near.items()
         }
         groups = products.members_of(self.store, {x for found in wanted.values() for x in found})
         right = products.entries(self.store, [x for group in groups.values() for x in group])
         position = {entry.key: n for n, entry in enumerate(right)}
-        pairs = []
+        pairs: list[tuple[int, int]] = []
         for i, found in wanted.items():
-            own = pending[i].old.pk if pending[i].old is not None else None
+            old = pending[i].old
+            own = old.pk if old is not None else None
             for product in found:
                 mine = [x for x in groups[product] if x.pk != own][: products.MAX_MEMBERS]
                 pairs.extend((i, position[str(x.pk)]) for x in mine)
@@ -343,8 +348,7 @@ class Registry(Search):
             by_label = "label" in reason
             if products.may_merge(self.store, product, other) and (
                 by_label
-                or products.linkage(self.store, scorer, product, other)
-                >= scorer.cluster_threshold
+                or products.linkage(self.store, scorer, product, other) >= scorer.cluster_threshold
             ):
                 product = products.merge(self.store, product, other, reason)
         return pk

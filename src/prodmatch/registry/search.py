@@ -34,7 +34,8 @@ class Search:
         texts = [self.scorer.texts(item.attributes) for item in listings]
         vectors = self.scorer.encode([text for text, _ in texts])  # no wait for writers
         left = [
-            Entry(f"q{i}", t, p, v) for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
+            Entry(f"q{i}", t, p, v)
+            for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
         ]
         with self.lock:
             self.index.catch_up(self.store)

@@ -233,7 +233,9 @@ class Store:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ", ".join("?" * len(chunk))
-                statement = f"SELECT {_LISTING} FROM listings WHERE platform = ? AND id IN ({marks})"
+                statement = (
+                    f"SELECT {_LISTING} FROM listings WHERE platform = ? AND id IN ({marks})"
+                )
                 rows = self._all(statement, [platform, *chunk])
                 found.update(((row[1], row[2]), _listing(row)) for row in rows)
         return found
