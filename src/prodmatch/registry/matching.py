@@ -36,6 +36,10 @@ class Entry:
     vector: npt.NDArray[np.float32]
 
 
+Entries = Sequence[Entry]
+Pairs = Sequence[tuple[int, int]]  # (left position, right position)
+
+
 class PairScorer:
     """Scores pairs of entries with the linker's features and scorer."""
 
@@ -79,12 +83,7 @@ class PairScorer:
         with self._encoding:
             return self.linker.encoder.encode(list(texts), progress=False)
 
-    def score(
-        self,
-        left: Sequence[Entry],
-        right: Sequence[Entry],
-        pairs: Sequence[tuple[int, int]],
-    ) -> pd.DataFrame:
+    def score(self, left: Entries, right: Entries, pairs: Pairs) -> pd.DataFrame:
         """Columns left, right (positions), the signals and `score`, one row per pair."""
         if not pairs:
             return pd.DataFrame({"left": [], "right": [], "score": []})
@@ -94,12 +93,7 @@ class PairScorer:
         li, ri = (np.asarray(column, dtype=np.int64) for column in zip(*pairs, strict=True))
         return self._scored(sides[0], sides[1], li, ri)
 
-    def rows(
-        self,
-        left: Sequence[Entry],
-        right: Sequence[Entry],
-        pairs: Sequence[tuple[int, int]],
-    ) -> list[dict[str, Any]]:
+    def rows(self, left: Entries, right: Entries, pairs: Pairs) -> list[dict[str, Any]]:
         """`score` as one dict per pair, in the order of `pairs`."""
         frame = self.score(left, right, pairs)
         return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
@@ -150,21 +144,11 @@ class BatchScorer(PairScorer):
     def alias(self, key: str, target: str) -> None:
         self.aliases[key] = target
 
-    def score(
-        self,
-        left: Sequence[Entry],
-        right: Sequence[Entry],
-        pairs: Sequence[tuple[int, int]],
-    ) -> pd.DataFrame:
+    def score(self, left: Entries, right: Entries, pairs: Pairs) -> pd.DataFrame:
         rows = self.rows(left, right, pairs)
         return pd.DataFrame(rows) if rows else pd.DataFrame({"left": [], "right": [], "score": []})
 
-    def rows(
-        self,
-        left: Sequence[Entry],
-        right: Sequence[Entry],
-        pairs: Sequence[tuple[int, int]],
-    ) -> list[dict[str, Any]]:
+    def rows(self, left: Entries, right: Entries, pairs: Pairs) -> list[dict[str, Any]]:
         lpos, rpos = [self._known(e) for e in left], [self._known(e) for e in right]
         wanted = [(lpos[i], rpos[j]) for i, j in pairs]
         missing = list(dict.fromkeys(w for w in wanted if w not in self.done))

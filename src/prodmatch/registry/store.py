@@ -189,6 +189,18 @@ class Store:
     def _all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._run(statement, params).fetchall())
 
+    def _all_in(
+        self, statement: str, values: Sequence[Any], before: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """The rows of `statement`, its `{}` the placeholders of `values` (after those of
+        `before`), read 500 values at a time (SQLite's limit on parameters is not far)."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), 500):
+            chunk = list(values[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows.extend(self._all(statement.format(marks), [*before, *chunk]))
+        return rows
+
     def _one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row = self._run(statement, params).fetchone()
         return tuple(row) if row is not None else None
@@ -229,35 +241,20 @@ class Store:
         for platform, listing_id in keys:
             ids_on.setdefault(platform, []).append(listing_id)
         found: dict[tuple[str, str], Listing] = {}
+        statement = f"SELECT {_LISTING} FROM listings WHERE platform = ? AND id IN ({{}})"
         for platform, ids in ids_on.items():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ", ".join("?" * len(chunk))
-                statement = (
-                    f"SELECT {_LISTING} FROM listings WHERE platform = ? AND id IN ({marks})"
-                )
-                rows = self._all(statement, [platform, *chunk])
-                found.update(((row[1], row[2]), _listing(row)) for row in rows)
+            rows = self._all_in(statement, ids, (platform,))
+            found.update(((row[1], row[2]), _listing(row)) for row in rows)
         return found
 
     def listings_by_pk(self, pks: Sequence[int]) -> dict[int, Listing]:
-        found: dict[int, Listing] = {}
-        for start in range(0, len(pks), 500):
-            chunk = [int(pk) for pk in pks[start : start + 500]]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT {_LISTING} FROM listings WHERE pk IN ({marks})", chunk)
-            found.update((int(row[0]), _listing(row)) for row in rows)
-        return found
+        rows = self._all_in(f"SELECT {_LISTING} FROM listings WHERE pk IN ({{}})", _ints(pks))
+        return {int(row[0]): _listing(row) for row in rows}
 
     def products_of(self, pks: Sequence[int]) -> dict[int, int]:
         """The product of each of these listings that is stored."""
-        found: dict[int, int] = {}
-        for start in range(0, len(pks), 500):
-            chunk = [int(pk) for pk in pks[start : start + 500]]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT pk, product FROM listings WHERE pk IN ({marks})", chunk)
-            found.update((int(row[0]), int(row[1])) for row in rows)
-        return found
+        rows = self._all_in("SELECT pk, product FROM listings WHERE pk IN ({})", _ints(pks))
+        return {int(row[0]): int(row[1]) for row in rows}
 
     def listings_of(self, product: int) -> list[Listing]:
         rows = self._all(
@@ -267,12 +264,8 @@ class Store:
 
     def listings_of_products(self, products: Sequence[int]) -> list[Listing]:
         """The listings of several products, by pk."""
-        found: list[Listing] = []
-        for start in range(0, len(products), 500):
-            chunk = [int(product) for product in products[start : start + 500]]
-            marks = ", ".join("?" * len(chunk))
-            statement = f"SELECT {_LISTING} FROM listings WHERE product IN ({marks})"
-            found.extend(_listing(row) for row in self._all(statement, chunk))
+        statement = f"SELECT {_LISTING} FROM listings WHERE product IN ({{}})"
+        found = [_listing(row) for row in self._all_in(statement, _ints(products))]
         return sorted(found, key=lambda listing: listing.pk)
 
     def insert_listing(self, listing: Listing, vector: npt.NDArray[np.float32], vseq: int) -> int:
@@ -335,13 +328,8 @@ class Store:
         return pks, np.stack([np.frombuffer(bytes(row[1]), dtype=np.float32) for row in rows])
 
     def vectors_of(self, pks: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
-        found: dict[int, npt.NDArray[np.float32]] = {}
-        for start in range(0, len(pks), 500):
-            chunk = [int(pk) for pk in pks[start : start + 500]]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT pk, vector FROM listings WHERE pk IN ({marks})", chunk)
-            found.update((int(r[0]), np.frombuffer(bytes(r[1]), dtype=np.float32)) for r in rows)
-        return found
+        rows = self._all_in("SELECT pk, vector FROM listings WHERE pk IN ({})", _ints(pks))
+        return {int(r[0]): np.frombuffer(bytes(r[1]), dtype=np.float32) for r in rows}
 
     def gone_since(self, vseq: int) -> list[int]:
         return [int(row[0]) for row in self._all("SELECT pk FROM gone WHERE vseq > ?", (vseq,))]
@@ -485,6 +473,11 @@ def _attributes(raw: str) -> dict[str, str]:
     parsing was most of reading them. Callers get a copy (`_listing`), never this dict."""
     parsed: dict[str, str] = json.loads(raw)
     return parsed
+
+
+def _ints(values: Sequence[Any]) -> list[int]:
+    """Keys as Python ints (the drivers refuse numpy's)."""
+    return [int(value) for value in values]
 
 
 def _listing_values(listing: Listing) -> tuple[Any, ...]:
