@@ -8,6 +8,7 @@ batch run over the same two listings.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -182,8 +183,7 @@ class BatchScorer(PairScorer):
 
     def _read_new(self) -> None:
         """Model numbers and TF-IDF rows of the entries added since the last reading."""
-        fresh = self.pool[len(self.codes) :]
-        self.codes.extend(model_numbers([entry.plain for entry in fresh]))
+        self.codes.extend(_model_numbers(entry.plain) for entry in self.pool[len(self.codes) :])
         if self.lexical is not None and len(self.row_of) < len(self.pool):
             fresh = self.pool[len(self.row_of) :]
             self.blocks.append(self.lexical.transform([entry.plain for entry in fresh]))
@@ -205,6 +205,12 @@ class BatchScorer(PairScorer):
 def signals(row: Mapping[str, object]) -> dict[str, float]:
     """The signals behind one scored pair, for a "why" answer."""
     return {name: float(row[name]) for name in SIGNAL_COLUMNS if name in row}  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=200_000)
+def _model_numbers(plain: str) -> frozenset[str]:
+    """One text's model numbers, kept: a stored listing is read again by batch after batch."""
+    return model_numbers([plain])[0]
 
 
 def _side(name: str, entries: Sequence[Entry], codes: list[frozenset[str]] | None = None) -> Side:

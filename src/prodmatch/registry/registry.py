@@ -297,10 +297,12 @@ class Registry(Search):
         pending: list[_Pending],
         known: dict[int, Listing],
     ) -> list[tuple[float, Listing]]:
-        """One listing's scored partners in their products as stored now (merges move them;
-        only the products are read again), best first; ties go to the older listing. Batch
+        """One listing's partners scoring at least the pair threshold (the only ones a
+        listing may join through), in their products as stored now (merges move them; only
+        the products are read again), best first; ties go to the older listing. Batch
         partners were placed already (they came earlier); `known` has them all by pk."""
         offset = len(stored_pks)
+        rows = [row for row in rows if float(row["score"]) >= self.scorer.threshold]
         pks = [
             stored_pks[n] if n < offset else pending[n - offset].pk
             for n in (int(row["right"]) for row in rows)
