@@ -17,8 +17,10 @@ Writes bench/results/registry_load.json (appends one record).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -57,6 +59,10 @@ def ingest(registry: Registry, texts: list[str], batch: int) -> float:
         registry.upsert(
             [NewListing("shop", f"l{start + n}", {"title": t}) for n, t in enumerate(chunk)]
         )
+        done = start + len(chunk)
+        if done % 10_000 < batch:  # a long run shows it is moving
+            elapsed = time.perf_counter() - started
+            print(f"{done} listings in {elapsed:.0f} s", file=sys.stderr, flush=True)
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -159,6 +165,7 @@ def main() -> None:
         "match": summary(timings["match"], wall),
         "upsert": summary(timings["upsert"], wall),
         "peak_rss_mb": round(peak_mb, 1),
+        "load_average_end": round(os.getloadavg()[0], 2),  # the record has it at the start
     }
     print(result)
     append_record(RESULTS / "registry_load.json", record, result)

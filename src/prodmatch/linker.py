@@ -176,12 +176,14 @@ class Linker:
             self.add_tfidf(sides)
         return sides[0], sides[-1]
 
-    def add_tfidf(self, sides: list[Side], index: SparseIndex | None = None) -> None:
-        """Each side's TF-IDF rows: `index`'s if given, else the matcher's vocabulary, else
-        one fitted on these sides."""
-        index = index or self.lexical_index(*sides)
+    def add_tfidf(self, sides: list[Side]) -> None:
+        """Each side's TF-IDF rows: the matcher's vocabulary, else one fitted on these sides
+        (each text analysed once: fitting and then transforming read every text twice)."""
+        _, rows = self.lexical_rows([text for side in sides for text in side.plain])
+        start = 0
         for side in sides:
-            side.tfidf = index.transform(side.plain)
+            side.tfidf = sp.csr_matrix(rows[start : start + len(side.plain)])
+            start += len(side.plain)
 
     def lexical_index(self, *sides: Side) -> SparseIndex:
         """The TF-IDF statistics behind `sparse`: the matcher's, else fitted on these sides'
