@@ -20,11 +20,11 @@ from prodmatch.registry.store import Store
 
 INDEX_FILE = "vectors.faiss"
 STATE_FILE = "vectors.json"
-# Searches of at most this many queries run on one OpenMP thread. A request's search is one
-# query, and handing it to OpenMP cost more than the search: on the 2-core machine under
-# load, one query over 100k vectors took ~100 ms on 2 threads and ~16 ms on 1 (5k: 16 ms
-# against 0.13 ms). Requests already run side by side in the server's threads.
-ONE_THREAD_QUERIES = 64
+# Searches run on one OpenMP thread. On the 2-core machine, shared, OpenMP's threads spin and
+# wait more than they search: one query over 100k vectors took ~100 ms on 2 threads and ~16 ms
+# on 1, 500 queries (an upsert batch) 3.0 s against 0.9 s. Requests already run side by side
+# in the server's threads.
+SEARCH_THREADS = 1
 
 
 class VectorIndex:
@@ -62,8 +62,7 @@ class VectorIndex:
             empty = np.full((len(queries), 1), -1, dtype=np.int64)
             return np.zeros((len(queries), 1), dtype=np.float32), empty
         threads = faiss.omp_get_max_threads()  # this thread's setting: restored below
-        if len(queries) <= ONE_THREAD_QUERIES:
-            faiss.omp_set_num_threads(1)
+        faiss.omp_set_num_threads(SEARCH_THREADS)
         try:
             scores, keys = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
         finally:
