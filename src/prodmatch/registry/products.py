@@ -145,17 +145,6 @@ def members(store: Store, product: int, without: int | None = None) -> list[List
     return found[:MAX_MEMBERS]
 
 
-def members_of(store: Store, wanted: set[int]) -> dict[int, list[Listing]]:
-    """Several products' listings in one read, oldest first, at most MAX_MEMBERS + 1 each
-    (enough for `members` of any one listing left out)."""
-    found: dict[int, list[Listing]] = {product: [] for product in wanted}
-    for listing in store.listings_of_products(sorted(wanted)):
-        group = found[listing.product]
-        if len(group) <= MAX_MEMBERS:
-            group.append(listing)
-    return found
-
-
 def entries(store: Store, listings: Sequence[Listing]) -> list[Entry]:
     vectors = store.vectors_of([listing.pk for listing in listings])
     return [Entry(str(x.pk), x.text, x.plain, vectors[x.pk]) for x in listings]

@@ -24,7 +24,7 @@ from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
-from prodmatch.registry.matching import BatchScorer, Entry, PairScorer
+from prodmatch.registry.matching import Entry, PairScorer
 from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
@@ -220,58 +220,17 @@ class Registry(Search):
         left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
         right, stored, pairs = self._candidates(pending, vectors, left)
         stored_pks = list(stored)
-        scorer = self.scorer.batch(left + right)
         rows_of: dict[int, list[dict[str, Any]]] = {}
-        for row in scorer.rows(left, right, pairs):
+        for row in self.scorer.rows(left, right, pairs):
             rows_of.setdefault(int(row["left"]), []).append(row)
-        self._warm(scorer, pending, left, rows_of, stored)
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
             partners = self._partners(rows_of.get(i, []), stored_pks, pending, stored)
-            p.pk = self._place(p, left[i], partners, labels, vseq, scorer)
+            p.pk = self._place(p, left[i], partners, labels, vseq)
             stored[p.pk] = Listing(
                 p.pk, *p.item.key, p.item.attributes, p.item.photo, p.text, p.plain, 0
             )
-            scorer.alias(str(p.pk), left[i].key)
         return vseq
-
-    def _warm(
-        self,
-        scorer: BatchScorer,
-        pending: list[_Pending],
-        left: list[Entry],
-        rows_of: dict[int, list[dict[str, Any]]],
-        stored: dict[int, Listing],
-    ) -> None:
-        """Score every listing against the members of its stored partners' products in one
-        call, before placing any: placing them one by one then mostly reads kept scores."""
-        stored_pks = list(stored)
-        near: dict[int, list[int]] = {}
-        for i, rows in rows_of.items():
-            best = sorted(
-                (
-                    r
-                    for r in rows
-                    if r["right"] < len(stored_pks) and r["score"] >= scorer.threshold
-                ),
-                key=lambda r: -float(r["score"]),
-            )
-            near[i] = [stored_pks[int(r["right"])] for r in best]
-        wanted = {
-            i: list(dict.fromkeys(stored[pk].product for pk in pks))[: products.MAX_PRODUCTS]
-            for i, pks in near.items()
-        }
-        groups = products.members_of(self.store, {x for found in wanted.values() for x in found})
-        right = products.entries(self.store, [x for group in groups.values() for x in group])
-        position = {entry.key: n for n, entry in enumerate(right)}
-        pairs: list[tuple[int, int]] = []
-        for i, found in wanted.items():
-            old = pending[i].old
-            own = old.pk if old is not None else None
-            for product in found:
-                mine = [x for x in groups[product] if x.pk != own][: products.MAX_MEMBERS]
-                pairs.extend((i, position[str(x.pk)]) for x in mine)
-        scorer.rows(left, right, pairs)
 
     def _candidates(
         self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
@@ -322,12 +281,11 @@ class Registry(Search):
         partners: list[tuple[float, Listing]],
         labels: Labels,
         vseq: int,
-        scorer: PairScorer,
     ) -> int:
         """Write one listing into its product, with its events, then merge what may; its pk."""
         key = p.item.key
         own = p.old.pk if p.old is not None else None
-        choice = products.choose(self.store, scorer, entry, key, partners, labels, own)
+        choice = products.choose(self.store, self.scorer, entry, key, partners, labels, own)
         home = p.old.product if p.old is not None else None
         product = choice.product
         if product is None:
@@ -350,7 +308,8 @@ class Registry(Search):
             by_label = "label" in reason
             if products.may_merge(self.store, product, other) and (
                 by_label
-                or products.linkage(self.store, scorer, product, other) >= scorer.cluster_threshold
+                or products.linkage(self.store, self.scorer, product, other)
+                >= self.scorer.cluster_threshold
             ):
                 product = products.merge(self.store, product, other, reason)
         return pk

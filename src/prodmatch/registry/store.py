@@ -262,12 +262,6 @@ class Store:
         )
         return [_listing(row) for row in rows]
 
-    def listings_of_products(self, products: Sequence[int]) -> list[Listing]:
-        """The listings of several products, by pk."""
-        statement = f"SELECT {_LISTING} FROM listings WHERE product IN ({{}})"
-        found = [_listing(row) for row in self._all_in(statement, _ints(products))]
-        return sorted(found, key=lambda listing: listing.pk)
-
     def insert_listing(self, listing: Listing, vector: npt.NDArray[np.float32], vseq: int) -> int:
         row = self._one(
             """INSERT INTO listings (platform, id, attributes, photo, text, plain, vector,
