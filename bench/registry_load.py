@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,33 @@ from prodmatch.settings import MatchSettings
 from prodmatch.synth import generate_catalogs
 
 
-def titles(size: int, seed: int) -> list[str]:
-    """About `size` synthetic listing titles from both platforms of generated catalogs."""
+def titles(size: int, seed: int) -> tuple[list[str], list[str]]:
+    """About `size` synthetic listing titles from both platforms of generated catalogs (the
+    left one's first), and each one's true product id."""
     synth = generate_catalogs(max(10, size // 2 + size // 8), seed=seed)
+    truth = synth.truth
     found: list[str] = []
-    for catalog in (synth.left, synth.right):
+    products: list[str] = []
+    for catalog, column in ((synth.left, "left_id"), (synth.right, "right_id")):
+        product_of = dict(zip(truth[column], truth["product_id"], strict=True))
         found.extend(str(t) for t in catalog["title"])
-    return found[:size]
+        products.extend(str(product_of[i]) for i in catalog["id"])
+    return found[:size], products[:size]
+
+
+def pair_accuracy(found: list[int], true: list[str]) -> dict[str, float]:
+    """How the registry's products agree with the true ones, over pairs of listings: the
+    share of pairs put together that belong together (precision), and of pairs that belong
+    together that were put together (recall)."""
+
+    def together(groups: Counter[Any]) -> int:
+        return sum(n * (n - 1) // 2 for n in groups.values())
+
+    both = together(Counter(zip(found, true, strict=True)))
+    said, real = together(Counter(found)), together(Counter(true))
+    precision, recall = both / max(said, 1), both / max(real, 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
 def encoding_rate(encoder: TextEncoder, sample: list[str]) -> float:
@@ -142,11 +163,13 @@ def main() -> None:
     record = start_record()
     settings = MatchSettings(engine=args.engine, **({"model": args.model} if args.model else {}))
     encoder = TextEncoder(settings.model, engine=settings.engine, cache=False)
-    texts = titles(args.size + args.raw_sample, args.seed)
+    texts, true = titles(args.size + args.raw_sample, args.seed)
     raw = encoding_rate(encoder, texts[args.size :])
     with tempfile.TemporaryDirectory() as folder:
         registry = Registry(Path(folder), settings, encoder=encoder)
         ingest_rate = ingest(registry, texts[: args.size], args.batch)
+        found = [registry.product_of("shop", f"l{n}") for n in range(args.size)]
+        accuracy = pair_accuracy(found, true[: args.size])
         server, port = serve(registry)
         started = time.perf_counter()
         timings = clients(port, args.clients, args.seconds, texts[: args.size])
@@ -162,6 +185,7 @@ def main() -> None:
         "raw_encode_per_s": round(raw, 1),
         "ingest_per_s": round(ingest_rate, 1),
         "ingest_share_of_raw": round(ingest_rate / raw, 3),
+        "products_after_ingest_vs_truth": accuracy,  # pairs of the loaded listings
         "match": summary(timings["match"], wall),
         "upsert": summary(timings["upsert"], wall),
         "peak_rss_mb": round(peak_mb, 1),
