@@ -154,3 +154,17 @@ def test_photo_failures_are_answered_over_http_not_as_errors(
     response = client.put("/listings", json=body)
     assert response.status_code == 200
     assert response.json()["listings"][0]["photo"]["reason"] == "not an image or corrupt"
+
+
+def test_serve_refuses_an_unknown_photo_mode_in_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    from typer.testing import CliRunner
+
+    from prodmatch.cli.app import app
+
+    result = CliRunner().invoke(
+        app, ["serve", "--registry", str(tmp_path / "reg"), "--photos", "always"]
+    )
+    assert result.exit_code != 0
+    assert "photos must be one of off, fetch" in result.output
+    assert "Traceback" not in result.output
