@@ -241,7 +241,7 @@ class Registry(Search):
         moving = {p.old.pk for p in pending if p.old is not None}
         pks, found, right, pairs = self._stored_neighbours(vectors, self.k, moving)
         offset = len(right)
-        right.extend(left)  # the same keys: a pair is scored once, whichever side asks
+        right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
         if len(left) > 1:
             dots = vectors @ vectors.T
             for i in range(1, len(left)):

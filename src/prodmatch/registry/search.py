@@ -115,7 +115,7 @@ class Search:
         stored = self.store.listings_by_pk(pks)
         stored_vectors = self.store.vectors_of(pks)
         right = [
-            Entry(str(pk), stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
+            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
         ]
         position = {pk: n for n, pk in enumerate(pks)}
         pairs = [
