@@ -3,7 +3,8 @@
 1. The encoder's own rate: titles a second, encoding alone (no cache).
 2. Ingest: synthetic listings upserted in batches through `Registry` (encode, FAISS search,
    scoring through the core, product assignment, a SQLite transaction each batch), as a
-   rate and as a share of the raw encoding rate.
+   rate and as a share of the raw encoding rate (measured before and after ingest, the
+   mean). The products made are compared with the generator's truth over pairs of listings.
 3. Serving: `prodmatch serve`'s app under uvicorn on 127.0.0.1, `--clients` threads for
    `--seconds`, half sending one-listing `POST /match`, half one-listing `PUT /listings`;
    throughput and p50/p99 latency per operation.
@@ -17,11 +18,14 @@ Writes bench/results/registry_load.json (appends one record).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import socket
+import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +38,33 @@ from prodmatch.settings import MatchSettings
 from prodmatch.synth import generate_catalogs
 
 
-def titles(size: int, seed: int) -> list[str]:
-    """About `size` synthetic listing titles from both platforms of generated catalogs."""
+def titles(size: int, seed: int) -> tuple[list[str], list[str]]:
+    """About `size` synthetic listing titles from both platforms of generated catalogs (the
+    left one's first), and each one's true product id."""
     synth = generate_catalogs(max(10, size // 2 + size // 8), seed=seed)
+    truth = synth.truth
     found: list[str] = []
-    for catalog in (synth.left, synth.right):
+    products: list[str] = []
+    for catalog, column in ((synth.left, "left_id"), (synth.right, "right_id")):
+        product_of = dict(zip(truth[column], truth["product_id"], strict=True))
         found.extend(str(t) for t in catalog["title"])
-    return found[:size]
+        products.extend(str(product_of[i]) for i in catalog["id"])
+    return found[:size], products[:size]
+
+
+def pair_accuracy(found: list[int], true: list[str]) -> dict[str, float]:
+    """How the registry's products agree with the true ones, over pairs of listings: the
+    share of pairs put together that belong together (precision), and of pairs that belong
+    together that were put together (recall)."""
+
+    def together(groups: Counter[Any]) -> int:
+        return sum(n * (n - 1) // 2 for n in groups.values())
+
+    both = together(Counter(zip(found, true, strict=True)))
+    said, real = together(Counter(found)), together(Counter(true))
+    precision, recall = both / max(said, 1), both / max(real, 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
 def encoding_rate(encoder: TextEncoder, sample: list[str]) -> float:
@@ -57,6 +81,10 @@ def ingest(registry: Registry, texts: list[str], batch: int) -> float:
         registry.upsert(
             [NewListing("shop", f"l{start + n}", {"title": t}) for n, t in enumerate(chunk)]
         )
+        done = start + len(chunk)
+        if done % 10_000 < batch:  # a long run shows it is moving
+            elapsed = time.perf_counter() - started
+            print(f"{done} listings in {elapsed:.0f} s", file=sys.stderr, flush=True)
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -136,11 +164,15 @@ def main() -> None:
     record = start_record()
     settings = MatchSettings(engine=args.engine, **({"model": args.model} if args.model else {}))
     encoder = TextEncoder(settings.model, engine=settings.engine, cache=False)
-    texts = titles(args.size + args.raw_sample, args.seed)
+    texts, true = titles(args.size + args.raw_sample, args.seed)
     raw = encoding_rate(encoder, texts[args.size :])
     with tempfile.TemporaryDirectory() as folder:
         registry = Registry(Path(folder), settings, encoder=encoder)
         ingest_rate = ingest(registry, texts[: args.size], args.batch)
+        # again after: on a shared machine the load moves, and the share compares the two
+        raw_after = encoding_rate(encoder, texts[args.size :])
+        found = [registry.product_of("shop", f"l{n}") for n in range(args.size)]
+        accuracy = pair_accuracy(found, true[: args.size])
         server, port = serve(registry)
         started = time.perf_counter()
         timings = clients(port, args.clients, args.seconds, texts[: args.size])
@@ -153,12 +185,15 @@ def main() -> None:
         "settings": {**vars(args), "model": settings.model},
         "listings": counts["listings"],
         "products": counts["products"],
-        "raw_encode_per_s": round(raw, 1),
+        "raw_encode_per_s": round((raw + raw_after) / 2, 1),
+        "raw_encode_per_s_before_after": [round(raw, 1), round(raw_after, 1)],
         "ingest_per_s": round(ingest_rate, 1),
-        "ingest_share_of_raw": round(ingest_rate / raw, 3),
+        "ingest_share_of_raw": round(ingest_rate / ((raw + raw_after) / 2), 3),
+        "products_after_ingest_vs_truth": accuracy,  # pairs of the loaded listings
         "match": summary(timings["match"], wall),
         "upsert": summary(timings["upsert"], wall),
         "peak_rss_mb": round(peak_mb, 1),
+        "load_average_end": round(os.getloadavg()[0], 2),  # the record has it at the start
     }
     print(result)
     append_record(RESULTS / "registry_load.json", record, result)

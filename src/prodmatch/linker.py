@@ -11,6 +11,7 @@ photo. Without it no image code is imported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,8 +89,12 @@ class Side:
     @classmethod
     def of_texts(cls, catalog: Catalog, texts: list[str], plain: list[str]) -> Side:
         """A side from serialised texts (tagged and plain), with the model numbers they name."""
-        codes = [frozenset(extract_model_numbers(text)) for text in plain]
-        return cls(catalog=catalog, texts=texts, plain=plain, codes=codes)
+        return cls(catalog=catalog, texts=texts, plain=plain, codes=model_numbers(plain))
+
+
+def model_numbers(plain: Sequence[str]) -> list[frozenset[str]]:
+    """The model numbers each plain text names (what the code signals compare)."""
+    return [frozenset(extract_model_numbers(text)) for text in plain]
 
 
 class Linker:
@@ -172,15 +177,24 @@ class Linker:
         return sides[0], sides[-1]
 
     def add_tfidf(self, sides: list[Side]) -> None:
-        """Each side's TF-IDF rows: the matcher's vocabulary, else one fitted on these sides."""
-        index = self.lexical_index(*sides)
+        """Each side's TF-IDF rows: the matcher's vocabulary, else one fitted on these sides
+        (each text analysed once: fitting and then transforming read every text twice)."""
+        _, rows = self.lexical_rows([text for side in sides for text in side.plain])
+        start = 0
         for side in sides:
-            side.tfidf = index.transform(side.plain)
+            side.tfidf = sp.csr_matrix(rows[start : start + len(side.plain)])
+            start += len(side.plain)
 
     def lexical_index(self, *sides: Side) -> SparseIndex:
         """The TF-IDF statistics behind `sparse`: the matcher's, else fitted on these sides'
         texts (as `prepare` fits them), so an explanation re-reads a changed listing alike."""
         return self.lexical or SparseIndex([text for side in sides for text in side.plain])
+
+    def lexical_rows(self, plain: Sequence[str]) -> tuple[SparseIndex, sp.csr_matrix]:
+        """`lexical_index` of these plain texts, and their TF-IDF rows (read once)."""
+        if self.lexical is not None:
+            return self.lexical, self.lexical.transform(plain)
+        return SparseIndex.fitted(plain)
 
     def side(self, catalog: Catalog) -> Side:
         """One catalog serialised (not yet encoded)."""

@@ -61,3 +61,11 @@ def test_damaged_statistics_are_one_line_naming_the_file(tmp_path: Path, damage:
     with pytest.raises(ProdmatchError, match="lexical") as error:
         SparseIndex.load(folder)
     assert "\n" not in str(error.value)
+
+
+def test_fitted_rows_are_those_of_fitting_then_transforming() -> None:
+    corpus = ["canon sd990 silver", "nikon p100 black", "canon sd990 camera", "canon sd990 silver"]
+    index, rows = SparseIndex.fitted(corpus)
+    again = SparseIndex(corpus)
+    assert (rows != again.transform(corpus)).nnz == 0
+    assert (index.transform(corpus[:1]) != rows[:1]).nnz == 0

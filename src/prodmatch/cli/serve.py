@@ -34,6 +34,7 @@ def _open(
     engine: str | None,
     columns: str | None,
     database: str | None,
+    photos: str = "off",
 ) -> Registry:
     """The registry in `folder`: its saved settings, or new ones from the options."""
     from prodmatch.registry import Registry
@@ -45,7 +46,7 @@ def _open(
             f"{folder} already has its settings ({saved}); a registry keeps one model"
         )
     settings = None if saved.exists() else _settings(None, model, None, columns, engine=engine)
-    return Registry(folder, settings, database=database)
+    return Registry(folder, settings, database=database, photos=photos)
 
 
 @app.command()
@@ -59,6 +60,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     max_batch: Annotated[int, typer.Option(help="Most listings in one request.")] = 1000,
+    photos: Annotated[
+        str,
+        typer.Option(
+            help="off: photo URLs are stored, never fetched; fetch: downloaded into the "
+            "registry folder (size cap, timeout) and checked, failures reported per listing."
+        ),
+    ] = "off",
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Serve without API keys (trusted networks only).")
     ] = False,
@@ -70,7 +78,7 @@ def serve(
         from prodmatch.registry.app import create_app, structured_logs
     except ImportError:
         raise ProdmatchError("serving needs FastAPI: pip install 'prodmatch[serve]'") from None
-    opened = _open(registry, model, engine, columns, database)
+    opened = _open(registry, model, engine, columns, database, photos)
     structured_logs()
     if not no_auth and opened.store.count_keys() == 0:
         console.print(

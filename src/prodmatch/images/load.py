@@ -36,7 +36,9 @@ __all__ = [
     "ImageWarning",
     "check_image",
     "decode_image",
+    "fetch_urls",
     "image_cache_dir",
+    "is_url",
     "load_image",
     "parse_image_cell",
     "resolve_images",
@@ -65,6 +67,7 @@ UNREADABLE = "unreadable file"
 CORRUPT = "not an image or corrupt"
 DOWNLOAD = "download failed"
 NO_NETWORK = "no network"
+TIMED_OUT = "timed out"
 
 
 class ImageWarning(UserWarning):
@@ -133,7 +136,8 @@ def parse_image_cell(value: object) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
-def _is_url(reference: str) -> bool:
+def is_url(reference: str) -> bool:
+    """Whether a reference is an http(s) URL (anything else names a local file)."""
     return urlsplit(reference).scheme.lower() in ("http", "https")
 
 
@@ -211,9 +215,12 @@ class _Downloader:
     absent: an offline run over thousands of URLs costs a few timeouts, not one per URL.
     """
 
-    def __init__(self, folder: Path, timeout: float, enabled: bool) -> None:
+    def __init__(
+        self, folder: Path, timeout: float, enabled: bool, max_bytes: int | None = None
+    ) -> None:
         self.folder = folder
         self.timeout = timeout
+        self.max_bytes = max_bytes or MAX_DOWNLOAD_BYTES
         self.offline = threading.Event()
         if not enabled:
             self.offline.set()
@@ -241,9 +248,10 @@ class _Downloader:
         except (urllib.error.HTTPError, http.client.HTTPException):
             self._note(host, ok=True)  # the server answered: the network works, this file not
             return None, DOWNLOAD
-        except (urllib.error.URLError, TimeoutError, ConnectionError):
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
             self._note(host, ok=False)
-            return None, NO_NETWORK
+            timed_out = isinstance(getattr(error, "reason", error), TimeoutError)
+            return None, TIMED_OUT if timed_out else NO_NETWORK
         except (OSError, ValueError):
             return None, DOWNLOAD
         self._note(host, ok=True)
@@ -271,10 +279,10 @@ class _Downloader:
         with _OPENER.open(request, timeout=self.timeout) as response:
             said = response.headers.get("Content-Length", "").strip()
             declared = int(said) if said.isdigit() else None
-            if declared is not None and declared > MAX_DOWNLOAD_BYTES:
+            if declared is not None and declared > self.max_bytes:
                 raise ValueError("download too large")
-            data = response.read(MAX_DOWNLOAD_BYTES + 1)
-        if len(data) > MAX_DOWNLOAD_BYTES:
+            data = response.read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
             raise ValueError("download too large")
         if declared is not None and len(data) < declared:
             raise ValueError("download cut short")
@@ -320,6 +328,15 @@ def _fetch_all(
     return dict(zip(unique, results, strict=True))
 
 
+def fetch_urls(
+    urls: Iterable[str], folder: Path, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int
+) -> dict[str, tuple[Path | None, str | None]]:
+    """Each distinct http(s) URL downloaded into `folder` (at most `max_bytes`, giving up
+    after `timeout` seconds of silence) and checked to be an image: its file, or the reason
+    it has none. A URL whose file is there already is not fetched again."""
+    return _fetch_all(urls, _Downloader(folder, timeout, True, max_bytes))
+
+
 def _check_local(paths: Iterable[Path]) -> dict[Path, str | None]:
     """Reason per distinct local path (None: usable); files shared by listings checked once."""
     return {path: check_image(path) for path in dict.fromkeys(paths)}
@@ -337,15 +354,15 @@ def resolve_images_with_report(
     bad images. See :func:`resolve_images`."""
     cells = [parse_image_cell(v) for v in values]
     downloader = _Downloader(image_cache_dir(cache_dir), timeout, download)
-    fetched = _fetch_all((r for refs in cells for r in refs if _is_url(r)), downloader)
-    local = _check_local(_local_path(r, base_dir) for refs in cells for r in refs if not _is_url(r))
+    fetched = _fetch_all((r for refs in cells for r in refs if is_url(r)), downloader)
+    local = _check_local(_local_path(r, base_dir) for refs in cells for r in refs if not is_url(r))
     report = ImageReport(listings=len(cells))
     out: list[list[Path]] = []
     for refs in cells:
         paths: list[Path] = []
         for ref in refs:
             report.references += 1
-            if _is_url(ref):
+            if is_url(ref):
                 path, reason = fetched[ref]
             else:
                 path = _local_path(ref, base_dir)

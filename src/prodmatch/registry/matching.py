@@ -8,8 +8,11 @@ batch run over the same two listings.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +20,7 @@ import pandas as pd
 
 from prodmatch.data.catalog import Catalog
 from prodmatch.dedup import PLAIN_DEDUP_THRESHOLDS
-from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side
+from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side, model_numbers
 from prodmatch.score import needs_sparse
 from prodmatch.text import serialize_record
 
@@ -32,11 +35,16 @@ class Entry:
     vector: npt.NDArray[np.float32]
 
 
+Entries = Sequence[Entry]
+Pairs = Sequence[tuple[int, int]]  # (left position, right position)
+
+
 class PairScorer:
     """Scores pairs of entries with the linker's features and scorer."""
 
     def __init__(self, linker: Linker) -> None:
         self.linker = linker
+        self._encoding = threading.Lock()  # the encoder and its cache, one caller at a time
 
     @property
     def threshold(self) -> float:
@@ -70,14 +78,11 @@ class PairScorer:
         )
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        return self.linker.encoder.encode(list(texts), progress=False)
+        """Vectors of `texts`; callable outside the registry's lock (it has its own)."""
+        with self._encoding:
+            return self.linker.encoder.encode(list(texts), progress=False)
 
-    def score(
-        self,
-        left: Sequence[Entry],
-        right: Sequence[Entry],
-        pairs: Sequence[tuple[int, int]],
-    ) -> pd.DataFrame:
+    def score(self, left: Entries, right: Entries, pairs: Pairs) -> pd.DataFrame:
         """Columns left, right (positions), the signals and `score`, one row per pair."""
         if not pairs:
             return pd.DataFrame({"left": [], "right": [], "score": []})
@@ -89,15 +94,28 @@ class PairScorer:
         features["score"] = self.linker.score(sides[0], sides[1], features)
         return features
 
+    def rows(self, left: Entries, right: Entries, pairs: Pairs) -> list[dict[str, Any]]:
+        """`score` as one dict per pair, in the order of `pairs`."""
+        frame = self.score(left, right, pairs)
+        return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
 
 def signals(row: Mapping[str, object]) -> dict[str, float]:
     """The signals behind one scored pair, for a "why" answer."""
     return {name: float(row[name]) for name in SIGNAL_COLUMNS if name in row}  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=200_000)
+def _model_numbers(plain: str) -> frozenset[str]:
+    """One text's model numbers, kept: a stored listing is read again by batch after batch."""
+    return model_numbers([plain])[0]
+
+
 def _side(name: str, entries: Sequence[Entry]) -> Side:
     keys = pd.Index([entry.key for entry in entries], name="id")
     catalog = Catalog(name, pd.DataFrame(index=keys))
-    side = Side.of_texts(catalog, [e.text for e in entries], [e.plain for e in entries])
+    texts, plain = [e.text for e in entries], [e.plain for e in entries]
+    codes = [_model_numbers(text) for text in plain]
+    side = Side(catalog=catalog, texts=texts, plain=plain, codes=codes)
     side.vectors = np.stack([entry.vector for entry in entries]).astype(np.float32)
     return side

@@ -159,8 +159,7 @@ def averages(
     right = [listing for product in candidates for listing in groups[product]]
     if not right:
         return {}
-    frame = scorer.score([entry], entries(store, right), [(0, n) for n in range(len(right))])
-    rows = frame.to_dict("records")
+    rows = scorer.rows([entry], entries(store, right), [(0, n) for n in range(len(right))])
     found: dict[int, tuple[float, float, Listing, dict[str, float]]] = {}
     start = 0
     for product in candidates:
@@ -169,7 +168,7 @@ def averages(
             mine = rows[start : start + size]
             best = max(range(size), key=lambda n: float(mine[n]["score"]))
             mean = float(np.mean([float(row["score"]) for row in mine]))
-            why = signals({str(k): v for k, v in mine[best].items()})
+            why = signals(mine[best])
             found[product] = (mean, float(mine[best]["score"]), groups[product][best], why)
         start += size
     return found
@@ -181,8 +180,8 @@ def linkage(store: Store, scorer: PairScorer, one: int, other: int) -> float:
     pairs = [(i, j) for i in range(len(left)) for j in range(len(right))]
     if not pairs:
         return float("-inf")
-    frame = scorer.score(entries(store, left), entries(store, right), pairs)
-    return float(frame["score"].mean())
+    rows = scorer.rows(entries(store, left), entries(store, right), pairs)
+    return float(np.mean([float(row["score"]) for row in rows]))
 
 
 def choose(

@@ -8,6 +8,7 @@ the database, is changed only after the commit.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import threading
 import time
@@ -24,6 +25,7 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
 from prodmatch.registry.matching import Entry, PairScorer
+from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
 from prodmatch.registry.store import Event, Listing, Store, dialect_for
@@ -75,12 +77,15 @@ class Registry(Search):
         database: str | None = None,
         encoder: TextEncoder | None = None,
         k: int | None = None,
+        photos: str = "off",
     ) -> None:
         """`folder` holds the SQLite database (unless `database` names a PostgreSQL one), the
         index and the settings (saved on first use, read when `settings` is None later);
-        `encoder` replaces the settings' model (tests pass small ones)."""
+        `encoder` replaces the settings' model (tests pass small ones); `photos`: "off"
+        (stored, never fetched) or "fetch" (see `prodmatch.registry.photos`)."""
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.photos = PhotoFetcher.of_mode(photos, self.folder)
         settings = _settings(self.folder, settings)
         self.linker = Linker(settings, encoder=encoder, progress=False)
         self.scorer = PairScorer(self.linker)
@@ -136,22 +141,42 @@ class Registry(Search):
         if len(set(keys)) != len(keys):
             twice = next(key for key in keys if keys.count(key) > 1)
             raise ProdmatchError(f"listing {twice[0]}/{twice[1]} is in the batch twice")
+        # photos are fetched before the lock is taken: a slow host must not hold up others
+        photos = self.photos.fetch([item.photo for item in listings]) if self.photos else None
+        encoded = self._encode_changed(listings)
         with self.lock:
             with self.store.write():
                 self.index.catch_up(self.store)
                 statuses, pending = self._sort_out(listings)
-                vseq = self._match_new(pending) if pending else None
-                results = [self._result(item, statuses[item.key]) for item in listings]
+                vseq = self._match_new(pending, encoded) if pending else None
+                stored = self.store.listings_by_key(keys)
+                results = [self._result(stored[item.key], statuses[item.key]) for item in listings]
             if vseq is not None:
                 self._index_after_commit(pending, vseq)
+        for result, photo in zip(results, photos or [], strict=False):
+            if photo is not None:
+                result["photo"] = photo
         return results
 
-    def _result(self, item: NewListing, status: str) -> dict[str, Any]:
-        stored = self.store.listing(*item.key)
-        assert stored is not None
+    def _encode_changed(self, listings: Sequence[NewListing]) -> dict[str, npt.NDArray[np.float32]]:
+        """Vectors of the texts that differ from the stored ones, encoded before the write
+        lock is taken: encoding is most of a write's time, and reads need not wait for it.
+        (A listing another writer changes meanwhile is encoded under the lock.)"""
+        with self.lock:
+            stored = self.store.listings_by_key([item.key for item in listings])
+        texts = []
+        for item in listings:
+            text = self.scorer.texts(item.attributes)[0]
+            old = stored.get(item.key)
+            if old is None or old.text != text:
+                texts.append(text)
+        todo = list(dict.fromkeys(texts))
+        return dict(zip(todo, self.scorer.encode(todo), strict=True)) if todo else {}
+
+    def _result(self, stored: Listing, status: str) -> dict[str, Any]:
         return {
-            "platform": item.platform,
-            "id": item.id,
+            "platform": stored.platform,
+            "id": stored.id,
             "product": stored.product,
             "status": status,
         }
@@ -160,8 +185,9 @@ class Registry(Search):
         """Unchanged texts keep their product (attributes updated); the rest are pending."""
         statuses: dict[Key, str] = {}
         pending: list[_Pending] = []
+        stored = self.store.listings_by_key([item.key for item in listings])
         for item in listings:
-            old = self.store.listing(*item.key)
+            old = stored.get(item.key)
             text, plain = self.scorer.texts(item.attributes)
             if old is not None and old.text == text:
                 changed = old.attributes != item.attributes or old.photo != item.photo
@@ -179,31 +205,41 @@ class Registry(Search):
             pending.append(_Pending(item, old, text, plain))
         return statuses, pending
 
-    def _match_new(self, pending: list[_Pending]) -> int:
-        """Encode, find candidates, score through the core, and place each listing in turn."""
-        vectors = self.scorer.encode([p.text for p in pending])
+    def _match_new(
+        self, pending: list[_Pending], encoded: dict[str, npt.NDArray[np.float32]]
+    ) -> int:
+        """Encode what is not yet, find candidates, score through the core, and place each
+        listing in turn."""
+        late = list(dict.fromkeys(p.text for p in pending if p.text not in encoded))
+        if late:
+            encoded = {**encoded, **dict(zip(late, self.scorer.encode(late), strict=True))}
+        vectors = np.stack([encoded[p.text] for p in pending])
         for p, vector in zip(pending, vectors, strict=True):
             p.vector = vector
         vseq = self.store.next_vseq()
         left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
-        right, stored_pks, pairs = self._candidates(pending, vectors, left)
-        frame = self.scorer.score(left, right, pairs)
+        right, stored, pairs = self._candidates(pending, vectors, left)
+        stored_pks = list(stored)
         rows_of: dict[int, list[dict[str, Any]]] = {}
-        for row in frame.to_dict("records"):
-            rows_of.setdefault(int(row["left"]), []).append({str(k): v for k, v in row.items()})
+        for row in self.scorer.rows(left, right, pairs):
+            rows_of.setdefault(int(row["left"]), []).append(row)
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
-            partners = self._partners(rows_of.get(i, []), stored_pks, pending)
+            partners = self._partners(rows_of.get(i, []), stored_pks, pending, stored)
             p.pk = self._place(p, left[i], partners, labels, vseq)
+            stored[p.pk] = Listing(
+                p.pk, *p.item.key, p.item.attributes, p.item.photo, p.text, p.plain, 0
+            )
         return vseq
 
     def _candidates(
         self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
-    ) -> tuple[list[Entry], list[int], list[tuple[int, int]]]:
-        """Right-hand entries: stored listings FAISS finds (their pks), then the batch itself
-        (a listing may match one sent before it in the same batch). Pairs index into them."""
+    ) -> tuple[list[Entry], dict[int, Listing], list[tuple[int, int]]]:
+        """Right-hand entries: stored listings FAISS finds (by pk, in the entries' order),
+        then the batch itself (a listing may match one sent before it in the same batch).
+        Pairs index into the entries."""
         moving = {p.old.pk for p in pending if p.old is not None}
-        pks, _, right, pairs = self._stored_neighbours(vectors, self.k, moving)
+        pks, found, right, pairs = self._stored_neighbours(vectors, self.k, moving)
         offset = len(right)
         right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
         if len(left) > 1:
@@ -211,23 +247,30 @@ class Registry(Search):
             for i in range(1, len(left)):
                 earlier = np.argsort(-dots[i, :i], kind="stable")[: self.k]
                 pairs.extend((i, offset + int(j)) for j in earlier)
-        return right, pks, pairs
+        return right, {pk: found[pk] for pk in pks}, pairs
 
     def _partners(
-        self, rows: list[dict[str, Any]], stored_pks: list[int], pending: list[_Pending]
+        self,
+        rows: list[dict[str, Any]],
+        stored_pks: list[int],
+        pending: list[_Pending],
+        known: dict[int, Listing],
     ) -> list[tuple[float, Listing]]:
-        """One listing's scored partners as stored now (merges move them), best first; ties
-        go to the older listing. Batch partners were placed already (they came earlier)."""
+        """One listing's partners scoring at least the pair threshold (the only ones a
+        listing may join through), in their products as stored now (merges move them; only
+        the products are read again), best first; ties go to the older listing. Batch
+        partners were placed already (they came earlier); `known` has them all by pk."""
         offset = len(stored_pks)
+        rows = [row for row in rows if float(row["score"]) >= self.scorer.threshold]
         pks = [
             stored_pks[n] if n < offset else pending[n - offset].pk
             for n in (int(row["right"]) for row in rows)
         ]
-        current = self.store.listings_by_pk(pks)
+        product_of = self.store.products_of(pks)
         found = [
-            (float(row["score"]), current[pk])
+            (float(row["score"]), dataclasses.replace(known[pk], product=product_of[pk]))
             for pk, row in zip(pks, rows, strict=True)
-            if pk in current
+            if pk in product_of
         ]
         return sorted(found, key=lambda item: (-item[0], item[1].pk))
 

@@ -1,7 +1,7 @@
 """The HTTP payloads, checked by pydantic: a bad one is a 422 naming the field.
 
-Photos are URLs (http or https) only: no request may name a file on the server, and the
-registry stores the URL without fetching it.
+Photos are URLs (http or https) only: no request may name a file on the server; the
+registry stores the URL and fetches it only when started with `--photos fetch`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from prodmatch.registry.registry import NewListing
 
 
+# Stored neighbours of some vectors: their pks, the listings by pk, their entries (in the
+# order of the pks) and (query, entry) pairs.
+Neighbours = tuple[list[int], dict[int, Listing], list[Entry], list[tuple[int, int]]]
+
+
 class Search:
     """The read-only matching half of `Registry`."""
 
@@ -31,15 +36,16 @@ class Search:
 
     def match(self, listings: Sequence[NewListing], k: int = 10) -> list[list[dict[str, Any]]]:
         """Each listing's best stored candidates with scores and signals; nothing is stored."""
+        texts = [self.scorer.texts(item.attributes) for item in listings]
+        vectors = self.scorer.encode([text for text, _ in texts])  # no wait for writers
+        left = [
+            Entry(f"q{i}", t, p, v)
+            for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
+        ]
         with self.lock:
             self.index.catch_up(self.store)
-            texts = [self.scorer.texts(item.attributes) for item in listings]
-            vectors = self.scorer.encode([text for text, _ in texts])
-            left = [
-                Entry(f"q{i}", t, p, v)
-                for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
-            ]
-            return self._ranked(left, vectors, k, exclude=set())
+            neighbours = self._stored_neighbours(vectors, k, set())
+        return self._ranked(left, neighbours, k)  # scored without holding up writers
 
     def similar(
         self, platform: str, listing_id: str, on: str | None, k: int = 10
@@ -51,7 +57,8 @@ class Search:
             vector = self.store.vectors_of([listing.pk])[listing.pk]
             entry = Entry("q0", listing.text, listing.plain, vector)
             wide = max(5 * k, 50)
-            found = self._ranked([entry], vector[None, :], wide, exclude={listing.pk})[0]
+            neighbours = self._stored_neighbours(vector[None, :], wide, {listing.pk})
+        found = self._ranked([entry], neighbours, wide)[0]
         kept, seen = [], set()
         for candidate in found:
             if (on is None and candidate["platform"] == platform) or (
@@ -100,7 +107,7 @@ class Search:
 
     def _stored_neighbours(
         self, vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
-    ) -> tuple[list[int], dict[int, Listing], list[Entry], list[tuple[int, int]]]:
+    ) -> Neighbours:
         """The stored listings FAISS finds for each vector (`k` each, `exclude` left out):
         their pks, the listings, their entries, and (query, entry) pairs indexing into them."""
         _, found = self.index.search(vectors, k + len(exclude))
@@ -120,9 +127,11 @@ class Search:
         return pks, stored, right, pairs
 
     def _ranked(
-        self, left: list[Entry], vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
+        self, left: list[Entry], neighbours: Neighbours, k: int
     ) -> list[list[dict[str, Any]]]:
-        pks, stored, right, pairs = self._stored_neighbours(vectors, k, exclude)
+        """Each left entry's `k` best scored neighbours (from `_stored_neighbours`, read
+        under the lock; scoring needs no lock: the listings read are values)."""
+        pks, stored, right, pairs = neighbours
         frame = self.scorer.score(left, right, pairs)
         out: list[list[dict[str, Any]]] = [[] for _ in left]
         for row in frame.to_dict("records"):

@@ -11,6 +11,7 @@ database assign products one batch at a time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -188,6 +189,18 @@ class Store:
     def _all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._run(statement, params).fetchall())
 
+    def _all_in(
+        self, statement: str, values: Sequence[Any], before: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """The rows of `statement`, its `{}` the placeholders of `values` (after those of
+        `before`), read 500 values at a time (SQLite's limit on parameters is not far)."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), 500):
+            chunk = list(values[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows.extend(self._all(statement.format(marks), [*before, *chunk]))
+        return rows
+
     def _one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row = self._run(statement, params).fetchone()
         return tuple(row) if row is not None else None
@@ -222,14 +235,26 @@ class Store:
         )
         return None if row is None else _listing(row)
 
-    def listings_by_pk(self, pks: Sequence[int]) -> dict[int, Listing]:
-        found: dict[int, Listing] = {}
-        for start in range(0, len(pks), 500):
-            chunk = [int(pk) for pk in pks[start : start + 500]]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT {_LISTING} FROM listings WHERE pk IN ({marks})", chunk)
-            found.update((int(row[0]), _listing(row)) for row in rows)
+    def listings_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Listing]:
+        """The stored ones of these (platform, id) listings, a read per platform and 500."""
+        ids_on: dict[str, list[str]] = {}
+        for platform, listing_id in keys:
+            ids_on.setdefault(platform, []).append(listing_id)
+        found: dict[tuple[str, str], Listing] = {}
+        statement = f"SELECT {_LISTING} FROM listings WHERE platform = ? AND id IN ({{}})"
+        for platform, ids in ids_on.items():
+            rows = self._all_in(statement, ids, (platform,))
+            found.update(((row[1], row[2]), _listing(row)) for row in rows)
         return found
+
+    def listings_by_pk(self, pks: Sequence[int]) -> dict[int, Listing]:
+        rows = self._all_in(f"SELECT {_LISTING} FROM listings WHERE pk IN ({{}})", _ints(pks))
+        return {int(row[0]): _listing(row) for row in rows}
+
+    def products_of(self, pks: Sequence[int]) -> dict[int, int]:
+        """The product of each of these listings that is stored."""
+        rows = self._all_in("SELECT pk, product FROM listings WHERE pk IN ({})", _ints(pks))
+        return {int(row[0]): int(row[1]) for row in rows}
 
     def listings_of(self, product: int) -> list[Listing]:
         rows = self._all(
@@ -297,13 +322,8 @@ class Store:
         return pks, np.stack([np.frombuffer(bytes(row[1]), dtype=np.float32) for row in rows])
 
     def vectors_of(self, pks: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
-        found: dict[int, npt.NDArray[np.float32]] = {}
-        for start in range(0, len(pks), 500):
-            chunk = [int(pk) for pk in pks[start : start + 500]]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT pk, vector FROM listings WHERE pk IN ({marks})", chunk)
-            found.update((int(r[0]), np.frombuffer(bytes(r[1]), dtype=np.float32)) for r in rows)
-        return found
+        rows = self._all_in("SELECT pk, vector FROM listings WHERE pk IN ({})", _ints(pks))
+        return {int(r[0]): np.frombuffer(bytes(r[1]), dtype=np.float32) for r in rows}
 
     def gone_since(self, vseq: int) -> list[int]:
         return [int(row[0]) for row in self._all("SELECT pk FROM gone WHERE vseq > ?", (vseq,))]
@@ -433,12 +453,25 @@ def _listing(row: Sequence[Any]) -> Listing:
         pk=int(row[0]),
         platform=row[1],
         id=row[2],
-        attributes=json.loads(row[3]),
+        attributes=dict(_attributes(row[3])),
         photo=row[4],
         text=row[5],
         plain=row[6],
         product=int(row[7]),
     )
+
+
+@functools.lru_cache(maxsize=65_536)
+def _attributes(raw: str) -> dict[str, str]:
+    """Parsed attributes JSON, kept: placing a batch reads the same listings many times, and
+    parsing was most of reading them. Callers get a copy (`_listing`), never this dict."""
+    parsed: dict[str, str] = json.loads(raw)
+    return parsed
+
+
+def _ints(values: Sequence[Any]) -> list[int]:
+    """Keys as Python ints (the drivers refuse numpy's)."""
+    return [int(value) for value in values]
 
 
 def _listing_values(listing: Listing) -> tuple[Any, ...]:

@@ -48,6 +48,14 @@ class SparseIndex:
         self.vectorizer = _vectorizer()
         self.vectorizer.fit(corpus)
 
+    @classmethod
+    def fitted(cls, corpus: Sequence[str]) -> tuple[SparseIndex, sp.csr_matrix]:
+        """An index fitted on `corpus` and the corpus's rows, each text analysed once
+        (fitting and then transforming the same texts reads them twice)."""
+        index = cls.__new__(cls)
+        index.vectorizer = _vectorizer()
+        return index, sp.csr_matrix(index.vectorizer.fit_transform(corpus))
+
     def save(self, folder: str | Path) -> Path:
         """The vocabulary (JSON) and IDF (safetensors) in `folder`, each written atomically."""
         from safetensors.numpy import save_file
