@@ -230,11 +230,12 @@ def test_cross_encoder_is_trained_last_saved_in_cross_and_read_back(
 def test_cli_train_with_cross_encoder(folder: Path, tiny_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "m"
     args = ["train", str(folder), "-o", str(out), "--mode", "head", "--model", str(tiny_model)]
-    result = runner.invoke(app, [*args, "--cross-encoder", "--cross-epochs", "1"])
+    cross = ["--cross-encoder", "--cross-epochs", "1", "--classifier", "mlp"]
+    result = runner.invoke(app, [*args, *cross])
     assert result.exit_code == 0, result.output
     assert "with the cross-encoder" in result.output
     assert (out / "cross" / "blend.json").is_file()
-    # the head is refitted; the threshold cuts the blend fitted on the head chosen: kept
+    # the MLP head is refitted; the threshold cuts the blend fitted on the head chosen: kept
     info = json.loads((out / "prodmatch.json").read_text())
     refit = info["metrics"]["refit"]
     assert refit["threshold_how"] == KEPT and refit["threshold"] == refit["chosen_threshold"]

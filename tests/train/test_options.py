@@ -33,7 +33,12 @@ def test_head_mode_applies_loss_epochs_batch_temperature_and_seed() -> None:
 def test_options_not_given_keep_each_stages_defaults() -> None:
     tune, head = training_configs("full", TrainOptions())
     assert tune == FineTuneConfig() and head == HeadTrainingConfig()
-    assert training_configs("head", TrainOptions())[1] == HeadTrainingConfig()
+    # auto: the prior classifier in head mode, unless a projection head is asked for
+    assert training_configs("head", TrainOptions())[1] == PriorConfig()
+    assert training_configs("head", TrainOptions(epochs=3))[1] == HeadTrainingConfig(
+        projection_epochs=3
+    )
+    assert training_configs("head", TrainOptions(classifier="mlp"))[1] == HeadTrainingConfig()
     tune, head = training_configs("full", TrainOptions(epochs=2, lr=1e-4, seed=3))
     assert (tune.epochs, tune.lr, tune.seed, head.seed) == (2, 1e-4, 3, 3)
     assert head.projection_epochs == HeadTrainingConfig().projection_epochs

@@ -24,7 +24,7 @@ OPTION_ALIASES = {"--assign": "--assignment", "--out": "--output"}
 # test), spelled here so that the command line starts without importing torch.
 TrainMode = Literal["full", "head"]
 TrainLoss = Literal["supcon", "infonce", "selfsup"]
-TrainClassifier = Literal["mlp", "prior"]
+TrainClassifier = Literal["auto", "mlp", "prior"]
 
 
 class _Command(TyperCommand):

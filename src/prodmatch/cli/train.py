@@ -127,11 +127,12 @@ def train(
     classifier: Annotated[
         TrainClassifier,
         typer.Option(
-            help="mlp: projection head and MLP on the vectors (for thousands of labels); prior: "
-            "a logistic regression pulled toward the untrained hybrid scorer (tens to hundreds "
-            "of labels, e.g. from `prodmatch review`).",
+            help="mlp: projection head and MLP on the vectors; prior: a logistic regression "
+            "pulled toward the untrained hybrid scorer (from tens of labels, e.g. from "
+            "`prodmatch review`, to thousands); auto: prior in head mode (unless --epochs, "
+            "--batch-size or --temperature ask for a projection head), mlp in full mode.",
         ),
-    ] = "mlp",
+    ] = "auto",
     sep: Sep = None,
     id_col: IdCol = "id",
     encoding: EncodingOpt = None,
