@@ -210,3 +210,27 @@ def test_cli_no_refit_flag(folder: Path, tiny_model: Path, tmp_path: Path) -> No
     info = json.loads((out / "prodmatch.json").read_text())
     assert info["refit"] is False and "refit" not in info["metrics"]
     assert "refitted" not in result.output
+
+
+def test_the_prior_regression_is_refitted_on_every_training_pair(
+    folder: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    from prodmatch.train.prior_head import PriorConfig
+
+    data = load_deepmatcher(folder)
+    runs = {
+        refit: _head_matcher(
+            folder, tmp_path / f"prior-{refit}", tiny_model, head_config=PriorConfig(), refit=refit
+        )
+        for refit in (True, False)
+    }
+    record = runs[True].metrics["refit"]
+    assert record["pairs"] == len(data.train) and record["classifier_epochs"] is None
+    refitted = MatchHead.load(tmp_path / "prior-True" / HEAD_DIR)
+    chosen = MatchHead.load(tmp_path / "prior-False" / HEAD_DIR)
+    assert refitted.metadata["training"]["labels"] == len(data.train)  # saw every pair
+    assert chosen.metadata["training"]["labels"] < len(data.train)  # the split's only
+    shares = record["match_share_chosen_with"], record["match_share"]
+    assert refitted.threshold == pytest.approx(restated_threshold(chosen.threshold, *shares))
+    card = (tmp_path / "prior-True" / "README.md").read_text()
+    assert "the prior regression: no epochs to carry over" in card

@@ -310,11 +310,13 @@ def _end_to_end_lines(metrics: dict[str, Any]) -> None:
 
 def _refit_line(metrics: dict[str, Any]) -> None:
     """What the final classifier was trained on, when it was refitted after choosing."""
+    from prodmatch.train.refit import refit_recipe
+
     refit = metrics.get("refit")
     if refit:
         console.print(
-            f"refitted the projection and classifier on {refit['pairs']} pairs "
-            f"({refit['matches']} matches) for the epochs chosen; threshold "
+            f"refitted the classifier on {refit['pairs']} pairs ({refit['matches']} "
+            f"matches) {refit_recipe(refit)}; threshold "
             f"{refit['threshold']:.4f}: {refit['threshold_how']}; the validation figures "
             "above were measured before the refit",
             soft_wrap=True,

@@ -204,11 +204,9 @@ def train_matcher(
         trained, metrics["end_to_end"] = end_to_end_stage(
             trained, base_input, staging, (left, right, train, valid), lexical, progress, fusion
         )
-    # the few-label regression (`PriorConfig`) has no epochs to carry over: not refitted
-    refits = refit and head_valid is not None and not isinstance(head_config, PriorConfig)
-    everything = refit_pairs(given, train) if refits else None
+    everything = refit_pairs(given, train) if refit and head_valid is not None else None
     if everything is not None:  # after every choice: nothing is chosen on what it adds
-        assert train is not None and not isinstance(head_config, PriorConfig)
+        assert train is not None
         trained, metrics["refit"] = refit_stage(
             trained,
             staging,

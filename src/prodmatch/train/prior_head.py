@@ -157,6 +157,15 @@ def pair_products(
     return np.asarray(u * v, dtype=np.float64)
 
 
+def listing_products(
+    left: ListingVectors, right: ListingVectors, pairs: pd.DataFrame
+) -> npt.NDArray[np.float64]:
+    """Each pair's ``u * v`` from the two sides' listing vectors (by left_id, right_id)."""
+    u = left.vectors[left.rows(list(pairs["left_id"].astype(str)), "left listing")]
+    v = right.vectors[right.rows(list(pairs["right_id"].astype(str)), "right listing")]
+    return pair_products(u, v)
+
+
 def train_prior_head(
     left: ListingVectors,
     right: ListingVectors,
@@ -171,13 +180,8 @@ def train_prior_head(
     from prodmatch.train.classifier_stage import part_scores
     from prodmatch.train.head_trainer import HeadTrainingResult, head_probabilities
 
-    def products(pairs: pd.DataFrame) -> npt.NDArray[np.float64]:
-        u = left.vectors[left.rows(list(pairs["left_id"].astype(str)), "left listing")]
-        v = right.vectors[right.rows(list(pairs["right_id"].astype(str)), "right listing")]
-        return pair_products(u, v)
-
     dim = left.vectors.shape[1]
-    head = fit_prior_head(train, settings, dim, config, products(train))
+    head = fit_prior_head(train, settings, dim, config, listing_products(left, right, train))
     scores = head_probabilities(head, left, right, valid)
     metrics = part_scores(scores, valid["label"].to_numpy(), head.threshold)
     head.metadata["valid"] = metrics

@@ -32,7 +32,8 @@ weights were fitted on the chosen classifier's probabilities: it is kept as chos
 validation F1 recorded was measured before the refit, on the classifier chosen, and
 ``prodmatch.json`` says so (both thresholds are recorded).
 
-What is refitted: the projection and the classifier, in both modes. In full mode the
+What is refitted: the projection and the classifier, in both modes (the prior regression of
+:mod:`prodmatch.train.prior_head`, which has no epochs, is fitted again on every pair). In full mode the
 fine-tuned encoder, and in either mode a fusion head and a cross-encoder, keep the training
 pairs of the split: refitting them would mean fine-tuning again (doubling the slowest stage),
 then re-encoding every listing, and the classifier's epochs were chosen on the first
@@ -55,6 +56,7 @@ from prodmatch.retrieve import SparseIndex
 from prodmatch.settings import MatchSettings
 from prodmatch.train.classifier_stage import prepared_pairs
 from prodmatch.train.head_trainer import HeadTrainingConfig, pair_features, refit_head
+from prodmatch.train.prior_head import PriorConfig, fit_prior_head, listing_products
 
 if TYPE_CHECKING:
     from prodmatch.images.fusion import FusionHead
@@ -90,7 +92,7 @@ def refit_stage(
     staging: Path,
     catalogs: tuple[Catalog, Catalog],
     pairs: tuple[pd.DataFrame, pd.DataFrame],
-    config: HeadTrainingConfig | None,
+    config: HeadTrainingConfig | PriorConfig | None,
     lexical: SparseIndex,
     progress: bool,
     fusion: FusionHead | None = None,
@@ -107,14 +109,22 @@ def refit_stage(
         settings, catalogs, [everything], lexical, progress, fusion
     )
     features = pair_features(linker, *sides, everything)
-    result = refit_head(*vectors, features, chosen, config=config, progress=progress)
+    if isinstance(config, PriorConfig):  # no epochs: the same regression on every pair
+        products = listing_products(*vectors, features)
+        dim = vectors[0].vectors.shape[1]
+        head = fit_prior_head(features, linker.settings, dim, config, products)
+        head.metadata["refit"] = {"pairs": len(everything), "epochs": [None, None]}
+        history: Any = []
+    else:
+        result = refit_head(*vectors, features, chosen, config=config, progress=progress)
+        head, history = result.head, result.history
     shares = _match_share(chosen_with), _match_share(everything)
     blended = (staging / CROSS_DIR).is_dir()
     cut = settings.threshold
     threshold = cut if blended or cut is None else restated_threshold(cut, *shares)
-    result.head.threshold = restated_threshold(chosen.threshold, *shares)
-    result.head.save(staging / HEAD_DIR)
-    projection_epochs, classifier_epochs = result.head.metadata["refit"]["epochs"]
+    head.threshold = restated_threshold(chosen.threshold, *shares)
+    head.save(staging / HEAD_DIR)
+    projection_epochs, classifier_epochs = head.metadata["refit"]["epochs"]
     return replace(settings, threshold=threshold), {
         "pairs": len(everything),
         "matches": int((everything["label"] == 1).sum()),
@@ -129,7 +139,7 @@ def refit_stage(
         "validation_f1": "measured before the refit, on the classifier chosen",
         "not_refitted": NOT_REFITTED,
         "seconds": time.perf_counter() - start,
-        "history": result.history,
+        "history": history,
     }
 
 
@@ -150,10 +160,19 @@ def refit_line(refit: dict[str, Any] | None) -> list[str]:
         return []
     return [
         "",
-        f"Refitted: once everything was chosen, the projection and classifier were trained "
-        f"again on {refit['pairs']} pairs ({refit['matches']} matches: {refit['which']}) for "
-        f"the epochs chosen ({refit['projection_epochs']} and {refit['classifier_epochs']}); "
-        f"threshold {refit['threshold']:.4f}: {refit['threshold_how']}. The validation "
-        f"figures below were measured before the refit, on the classifier chosen "
-        f"({refit['not_refitted']}).",
+        f"Refitted: once everything was chosen, the classifier was trained again on "
+        f"{refit['pairs']} pairs ({refit['matches']} matches: {refit['which']}) "
+        f"{refit_recipe(refit)}; threshold {refit['threshold']:.4f}: {refit['threshold_how']}. "
+        f"The validation figures below were measured before the refit, on the classifier "
+        f"chosen ({refit['not_refitted']}).",
     ]
+
+
+def refit_recipe(refit: dict[str, Any]) -> str:
+    """How the refit trained: the epochs chosen (the MLP head) or none (the regression)."""
+    if refit["classifier_epochs"] is None:
+        return "(the prior regression: no epochs to carry over)"
+    return (
+        f"with its projection, for the epochs chosen ({refit['projection_epochs']} and "
+        f"{refit['classifier_epochs']})"
+    )
