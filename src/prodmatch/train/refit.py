@@ -33,11 +33,11 @@ validation F1 recorded was measured before the refit, on the classifier chosen, 
 ``prodmatch.json`` says so (both thresholds are recorded).
 
 What is refitted: the projection and the classifier, in both modes (the prior regression of
-:mod:`prodmatch.train.prior_head`, which has no epochs, is fitted again on every pair). In full mode the
-fine-tuned encoder, and in either mode a fusion head and a cross-encoder, keep the training
-pairs of the split: refitting them would mean fine-tuning again (doubling the slowest stage),
-then re-encoding every listing, and the classifier's epochs were chosen on the first
-encoder's vectors.
+:mod:`prodmatch.train.prior_head`, which has no epochs, is fitted again on every pair). In
+full mode the fine-tuned encoder, and in either mode a fusion head and a cross-encoder,
+keep the training pairs of the split: refitting them would mean fine-tuning again (doubling
+the slowest stage), then re-encoding every listing, and the classifier's epochs were chosen
+on the first encoder's vectors.
 """
 
 from __future__ import annotations
