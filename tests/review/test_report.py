@@ -38,3 +38,14 @@ def test_report_is_self_contained_with_curve_and_explained_pairs(
 def test_uncertain_pairs_are_those_nearest_the_threshold() -> None:
     pairs = pd.DataFrame({"score": [0.9, 0.41, 0.1, 0.37, 0.6]})
     assert list(uncertain(pairs, 0.39, 3).index) == [1, 3, 4]
+
+
+def test_the_explanations_cut_at_the_threshold_the_report_decided_at(
+    catalog_files: tuple[Path, Path], tiny_model: Path
+) -> None:
+    linker = Linker(MatchSettings(model=str(tiny_model), k=3), progress=False)
+    left, right = linker.prepare(*(load_catalog(f) for f in catalog_files))
+    decided = with_ids(linker.decide(linker.candidates(left, right), 0.6), left, right)
+    page = build_report(linker, left, right, decided, explain=2, threshold=0.6)
+    assert "matched at threshold 0.6000" in page and "match at 0.6000" in page
+    assert f"match at {linker.settings.decision_threshold:.4f}" not in page

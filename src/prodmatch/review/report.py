@@ -174,7 +174,7 @@ def build_report(
             f"<img alt='precision-recall curve' src='{pr_curve(labelled_scores, y, cut)}'>",
         ]
     if explain > 0 and len(pairs):
-        explainer = Explainer(linker, left, right)
+        explainer = Explainer(linker, left, right, threshold=cut)
         chosen = uncertain(pairs, cut, explain)
         parts.append(f"<h2>The {len(chosen)} pairs nearest the threshold, explained</h2>")
         for row in chosen.itertuples():
