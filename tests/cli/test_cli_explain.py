@@ -57,3 +57,27 @@ def test_match_report_with_labels(tmp_path: Path, tiny_model: Path) -> None:
     page = report.read_text()
     assert "precision-recall curve" in page and "nearest the threshold" in page
     assert "http://" not in page and "https://" not in page
+
+
+def test_explain_cuts_at_the_threshold_match_calibrates(tmp_path: Path) -> None:
+    import re
+
+    from prodmatch.synth import generate_catalogs, write_catalogs
+
+    files = write_catalogs(generate_catalogs(200, seed=4), tmp_path)
+    settings = tmp_path / "lexical.json"
+    lexical_settings = {"scorer": "tfidf", "retrieval": "sparse", "columns": ["title", "brand"]}
+    settings.write_text(json.dumps(lexical_settings))
+    lexical = ("--settings", str(settings))
+    pair = [str(files["left"]), str(files["right"])]
+    out = tmp_path / "m.csv"
+    matched = runner.invoke(app, ["match", *pair, "-o", str(out), *lexical])
+    assert matched.exit_code == 0, matched.output
+    line = re.search(r"threshold (\d\.\d{4}): calibrated", matched.output)
+    assert line is not None, matched.output
+    first = pd.read_csv(out, dtype=str).iloc[0]
+    ids = [first["left_id"], first["right_id"]]
+    result = runner.invoke(app, ["explain", *pair, *ids, *lexical, "--json"])
+    assert result.exit_code == 0, result.output
+    threshold = json.loads(result.stdout)["threshold"]
+    assert round(threshold, 4) == float(line.group(1)) and abs(threshold - 0.37) > 1e-3

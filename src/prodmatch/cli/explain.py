@@ -59,7 +59,12 @@ def explain(
     left_cat, right_cat = _load_pair(left, right, sep, id_col, encoding)
     linker = Linker(config, progress=not as_json)
     left_side, right_side = linker.prepare(left_cat, right_cat)
-    result = Explainer(linker, left_side, right_side).explain(left_id, right_id)
+    threshold = None  # the fixed or given one, else the one `match` calibrates on these
+    if config.calibrated:
+        candidates = linker.candidates(left_side, right_side)
+        threshold = linker.cut(candidates, left_rows=len(left_cat)).threshold
+    explainer = Explainer(linker, left_side, right_side, threshold=threshold)
+    result = explainer.explain(left_id, right_id)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
