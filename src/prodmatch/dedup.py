@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
-from prodmatch.decide import Assignment, assign, connected_components
+from prodmatch.decide import assign, connected_components
 from prodmatch.decide.hac import (
     MAX_CLUSTER_SIZE,
     Clustering,
@@ -277,17 +277,18 @@ def _by_source(
     for a, b in itertools.combinations(names, 2):
         left, right = _subside(side, groups[a]), _subside(side, groups[b])
         pairs = linker.candidates(left, right)
-        mode: Assignment = "one-to-one" if options.one_per_source else "all"
         cut = linker.cut(pairs, options.cross_threshold, left_rows=len(groups[a]))
         name = "across" if len(names) == 2 else f"across {a}|{b}"
         across[name], reasons[name] = cut.threshold, cut.source
-        pairs["accepted"] = assign(pairs, cut.threshold, mode).to_numpy()
         pairs["cross"] = cut.threshold
-        flipped = pairs.rename(columns={"left": "right", "right": "left"})
-        pairs["best"] = (
-            assign(pairs, cut.threshold, "best").to_numpy()
-            | assign(flipped, cut.threshold, "best").to_numpy()
-        )
+        if options.one_per_source:  # what each branch below reads, and only that
+            pairs["accepted"] = assign(pairs, cut.threshold, "one-to-one").to_numpy()
+        else:
+            flipped = pairs.rename(columns={"left": "right", "right": "left"})
+            pairs["best"] = (
+                assign(pairs, cut.threshold, "best").to_numpy()
+                | assign(flipped, cut.threshold, "best").to_numpy()
+            )
         parts.append(_globalise(pairs, groups[a], groups[b]).assign(kind="across"))
     n = len(sources)
     if not parts:  # one source, listing each product once: nothing to merge

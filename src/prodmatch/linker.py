@@ -391,15 +391,7 @@ class Linker:
     ) -> Cut:
         """The threshold for `pairs` (columns left, right, score, rank) and why
         (`prodmatch.decide.calibrate.choose_cut`, which every path decides through)."""
-        s = self.settings
-        return choose_cut(
-            pairs,
-            fixed=s.decision_threshold,
-            calibrated=s.calibrated,
-            mode=s.assignment,
-            threshold=threshold,
-            left_rows=left_rows,
-        )
+        return choose_cut(pairs, self.settings, threshold=threshold, left_rows=left_rows)
 
     def dedupe(
         self,

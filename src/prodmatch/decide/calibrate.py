@@ -39,12 +39,16 @@ the matches in two when nearly every listing has one (measured: 76% of the best 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.decide.assign import Assignment, assign
+
+if TYPE_CHECKING:
+    from prodmatch.settings import MatchSettings
 
 # Below these many contenders or rank-2 scores, an estimate is noise: keep the fixed threshold.
 MIN_CONTENDERS = 30
@@ -99,26 +103,24 @@ class Cut:
 
 def choose_cut(
     pairs: pd.DataFrame,
+    settings: MatchSettings,
     *,
-    fixed: float,
-    calibrated: bool,
-    mode: Assignment = "one-to-one",
     threshold: float | None = None,
     left_rows: int | None = None,
 ) -> Cut:
     """The threshold for scored candidates: `threshold` if given, else one calibrated on
-    them (`calibrated`, and enough candidates), else `fixed`.
+    them (`settings.calibrated`, and enough candidates), else the settings' fixed one.
 
-    Every path (in memory, streamed, Spark) decides through this, so one catalog pair gets
-    one threshold whichever path runs it. The calibration is estimated under a fixed
-    threshold too: it gives each pair its probability.
+    Every path (in memory, streamed, Spark, dedupe across sources) decides through this, so
+    one catalog pair gets one threshold whichever path runs it. The calibration is estimated
+    under a fixed threshold too: it gives each pair its probability.
     """
     if threshold is not None:
         return Cut(float(threshold), "given")
-    found = None if pairs.empty else calibrate(pairs, mode, left_rows=left_rows)
-    if calibrated and found is not None and found.threshold is not None:
+    found = None if pairs.empty else calibrate(pairs, settings.assignment, left_rows=left_rows)
+    if settings.calibrated and found is not None and found.threshold is not None:
         return Cut(found.threshold, "calibrated", found)
-    return Cut(fixed, "fixed", found)
+    return Cut(settings.decision_threshold, "fixed", found)
 
 
 def calibrate(

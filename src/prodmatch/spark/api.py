@@ -171,20 +171,12 @@ class SparkMatcher:
         even sample of left listings (whole candidate lists: the estimate reads ranks)."""
         from pyspark.sql import functions as F
 
-        s = self.settings
-        sample = None
-        if threshold is None and s.calibrated:
-            step = max(1, -(-scored.count() // CALIBRATION_ROWS))
-            chosen = scored.filter(F.col("left") % step == 0) if step > 1 else scored
-            sample = chosen.select("left", "right", "score", "rank").toPandas()
-        return choose_cut(
-            sample if sample is not None else pd.DataFrame(),
-            fixed=s.decision_threshold,
-            calibrated=s.calibrated,
-            mode=s.assignment,
-            threshold=threshold,
-            left_rows=None if sample is None else int(sample["left"].nunique()),
-        )
+        if threshold is not None or not self.settings.calibrated:
+            return choose_cut(pd.DataFrame(), self.settings, threshold=threshold)
+        step = max(1, -(-scored.count() // CALIBRATION_ROWS))
+        chosen = scored.filter(F.col("left") % step == 0) if step > 1 else scored
+        sample = chosen.select("left", "right", "score", "rank").toPandas()
+        return choose_cut(sample, self.settings, left_rows=int(sample["left"].nunique()))
 
     def dedupe(self, df: DataFrame, *, threshold: float | None = None) -> DedupeFrames:
         """Duplicate pairs (left < right, with `decision`: same cluster) and one row per
