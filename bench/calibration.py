@@ -116,8 +116,7 @@ def measure_shifts(
     for shift in shifts:
         found = calibrate(pairs, linker.settings.assignment, left_rows=len(left), null_shift=shift)
         assert found.threshold is not None
-        accepted = assign(pairs, found.threshold, linker.settings.assignment).to_numpy()
-        f1 = 2 * int(label[accepted].sum()) / (int(accepted.sum()) + len(truth))
+        f1 = _f1_at(pairs, label, len(truth), found.threshold, linker.settings.assignment)
         out[shift] = round(f1 / best_f1, 4) if best_f1 else 0.0
     return out
 
@@ -136,6 +135,12 @@ def _scored(
     return pairs, label, truth
 
 
+def _f1_at(pairs: pd.DataFrame, label: Any, positives: int, threshold: float, mode: Any) -> float:
+    """End-to-end F1 of the pairs `mode` accepts at `threshold` against `positives` gold pairs."""
+    accepted = assign(pairs, threshold, mode).to_numpy()
+    return 2 * int(label[accepted].sum()) / (int(accepted.sum()) + positives)
+
+
 def measure(linker: Linker, left: Catalog, right: Catalog, gold: pd.DataFrame) -> dict[str, Any]:
     """Best, fixed and calibrated one-to-one F1 on one catalog pair."""
     pairs, label, truth = _scored(linker, left, right, gold)
@@ -147,12 +152,9 @@ def measure(linker: Linker, left: Catalog, right: Catalog, gold: pd.DataFrame) -
     calibration = cut.calibration
     assert calibration is not None
 
-    def f1(threshold: float) -> float:
-        accepted = assign(pairs, threshold, linker.settings.assignment).to_numpy()
-        return 2 * int(label[accepted].sum()) / (int(accepted.sum()) + len(truth))
-
-    fixed_f1 = f1(fixed)
-    calibrated_f1 = f1(cut.threshold)
+    mode = linker.settings.assignment
+    fixed_f1 = _f1_at(pairs, label, len(truth), fixed, mode)
+    calibrated_f1 = _f1_at(pairs, label, len(truth), cut.threshold, mode)
     return {
         "left_rows": len(left),
         "right_rows": len(right),
