@@ -4,6 +4,8 @@ and after (average linkage; with and without the listings' source).
 Run:
     .venv/bin/python bench/dedupe.py --out bench/results/dedupe.json
     .venv/bin/python bench/dedupe.py --choose --out bench/results/dedupe_choose.json
+    .venv/bin/python bench/dedupe.py --choose-within-source \
+        --out bench/results/dedupe_choose_within_source.json
 
 The benchmark merges each pair of full tables (abt-buy-full, amazon-google-full) into one
 catalog: ids prefixed by source ("abt:12"), a `source` column, the gold clusters joined from the
@@ -55,6 +57,8 @@ FULL = {
 GRID = [round(float(t), 2) for t in np.arange(0.45, 0.86, 0.05)]
 WEIGHT_GRID = [(0.2, 0.1), (0.3, 0.2), (0.5, 0.1), (0.5, 0.2)]
 HUBNESS_GRID = [0.0, 0.5]
+WITHIN_SOURCE_GRID = [0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
+NO_MERGE = 2.0  # above any dedup score: nothing within a source merged
 
 
 def merged(
@@ -178,6 +182,39 @@ def choose(datasets: Path, names: list[str]) -> dict[str, Any]:
     }
 
 
+def choose_within_source(datasets: Path, names: list[str]) -> dict[str, Any]:
+    """Pairwise F1 of `dedupe --source-col` on the train+valid merges for each threshold of
+    the pairs within one source (`prodmatch.dedup.SOURCED_DEDUP_THRESHOLDS`); the best mean
+    F1 among the thresholds that still merge within a source wins. "no merge" (nothing
+    within a source merged) is scored too, and not chosen: these merges label no pair within
+    a shop except through transitive closure, so they cannot show what such merges find."""
+    curves: dict[str, dict[str, float]] = {}
+    for name in names:
+        catalog, gold_pairs = train_tables(datasets, name)
+        gold = gold_labels(catalog.ids, pairs=gold_pairs)
+        linker = Linker(text_settings(catalog), progress=False)
+        curve: dict[str, float] = {}
+        for t in [*WITHIN_SOURCE_GRID, NO_MERGE]:
+            options = DedupeOptions(source_column="source", threshold=t)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = dedupe_catalog(linker, catalog, options)
+            labels = result.clusters.set_index("product_id").loc[catalog.ids, "cluster_id"]
+            key = "no merge" if t == NO_MERGE else str(t)
+            curve[key] = round(score_clusters(labels.to_numpy(), gold)[2], 4)
+        curves[name] = curve
+        print(name, curve, flush=True)
+    mean = {
+        key: round(float(np.mean([curves[n][key] for n in names])), 4) for key in curves[names[0]]
+    }
+    merging = {key: value for key, value in mean.items() if key != "no merge"}
+    return {
+        "f1_by_within_threshold": curves,
+        "mean_f1": mean,
+        "chosen": max(merging, key=lambda key: merging[key]),
+    }
+
+
 def _without_source(catalog: Catalog) -> Catalog:
     return Catalog(catalog.name, catalog.records.drop(columns=["source"]), catalog.source)
 
@@ -215,10 +252,20 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=Path("/work/shared/datasets"))
     parser.add_argument("--names", default="abt-buy,amazon-google")
     parser.add_argument("--choose", action="store_true", help="Choose the dedup threshold.")
+    parser.add_argument(
+        "--choose-within-source",
+        action="store_true",
+        help="Choose the threshold within one source under --source-col.",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dedupe.json")
     args = parser.parse_args()
     names = [n.strip() for n in args.names.split(",") if n.strip()]
-    figures = choose(args.datasets, names) if args.choose else run_full(args.datasets, names)
+    if args.choose_within_source:
+        figures = choose_within_source(args.datasets, names)
+    elif args.choose:
+        figures = choose(args.datasets, names)
+    else:
+        figures = run_full(args.datasets, names)
     atomic_write_text(args.out, json.dumps({**provenance(), **figures}, indent=2) + "\n")
     print(f"-> {args.out}")
 

@@ -187,3 +187,26 @@ def test_across_sources_a_pair_links_only_where_it_is_one_listings_best() -> Non
     pairs = result.pairs.set_index(["left_id", "right_id"])
     assert pairs.loc[("a1", "b3"), "score"] > 0.2  # above the threshold, yet nobody's best
     assert _groups(result.clusters) == {frozenset({"a1", "b1", "b2"}), frozenset({"a2", "b3"})}
+
+
+def test_with_a_source_pairs_within_one_source_default_to_their_own_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prodmatch import dedup
+
+    rows = [
+        ("a1", "walnut coffee table round oak legs", "shopa"),
+        ("a2", "walnut coffee table round oak legs small", "shopa"),  # a sibling, or a relisting
+        ("b1", "steel desk lamp with dimmer", "shopb"),
+    ]
+    catalog = catalog_from_frame(pd.DataFrame(rows, columns=["id", "title", "platform"]))
+    monkeypatch.setitem(dedup.SOURCED_DEDUP_THRESHOLDS, "tfidf", 0.99)
+    plain = dedupe_catalog(_linker(), catalog, DedupeOptions())
+    assert plain.thresholds["within"] == pytest.approx(0.37)  # the linking one, untuned
+    assert frozenset({"a1", "a2"}) in _groups(plain.clusters)
+    sourced = dedupe_catalog(_linker(), catalog, DedupeOptions(source_column="platform"))
+    assert sourced.thresholds["within"] == pytest.approx(0.99)
+    assert _groups(sourced.clusters) == set()
+    # the hybrid scorer's defaults as chosen by bench/dedupe.py: stricter within one source
+    assert dedup.dedup_threshold("hybrid", sourced=True) == 0.95
+    assert dedup.dedup_threshold("hybrid", sourced=False) == 0.70

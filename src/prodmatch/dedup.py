@@ -57,6 +57,15 @@ DEDUP_WEIGHTS = {"dense_weight": 0.5, "code_weight": 0.2}
 HUBNESS_NEIGHBOURS = 10
 HUBNESS_WEIGHT = 0.5
 DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.70}
+# With the source column, pairs within one source: a listing against its own shop's siblings,
+# which that shop words alike, and a same-shop link also holds its cross-shop twin out of the
+# cluster under average linkage. On the train+valid merges (`python bench/dedupe.py
+# --choose-within-source`) pairwise F1 rose with every step of this threshold from 0.70 to 0.95
+# (abt-buy 0.814 -> 0.847, amazon-google 0.506 -> 0.580) and a little more with no merge within
+# a source at all (0.855, 0.585); those merges label no pair within a shop except through
+# transitive closure, so they cannot show what within-shop merges find: the best threshold that
+# still merges, 0.95, keeps the near-identical relisting a shop makes of one product.
+SOURCED_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.95}
 # The best average-linkage threshold of the plain linking score on the same merges ("chosen_plain"
 # of `bench/dedupe.py --choose`): for paths that see one pair at a time and no neighbourhood
 # (the registry joining a listing, Spark's dedupe).
@@ -110,14 +119,14 @@ class DedupeResult:
 def dedupe_catalog(linker: Linker, catalog: Catalog, options: DedupeOptions) -> DedupeResult:
     """Score the catalog's candidate pairs with `linker` and cluster them under `options`."""
     settings = linker.settings
+    column = options.source_column
     within = (
         options.threshold
         if options.threshold is not None
-        else DEFAULT_DEDUP_THRESHOLDS.get(settings.scorer, DEFAULT_THRESHOLDS[settings.scorer])
+        else dedup_threshold(settings.scorer, sourced=column is not None)
     )
     thresholds = {"within": within}
     reasons: dict[str, str] = {}
-    column = options.source_column
     text_catalog = catalog if column is None else _without(catalog, column)
     side, _ = linker.prepare(text_catalog)
     if column is None:
@@ -151,6 +160,13 @@ def dedupe_catalog(linker: Linker, catalog: Catalog, options: DedupeOptions) -> 
 
     pairs = with_ids(pairs.drop(columns=["left_id", "right_id"], errors="ignore"), side, side)
     return DedupeResult(pairs, clusters, thresholds, clustering.split, reasons)
+
+
+def dedup_threshold(scorer: str, *, sourced: bool) -> float:
+    """The default threshold for pairs within one catalog (`sourced`: within one source of
+    a catalog whose sources are known); scorers not tuned for dedup use their linking one."""
+    tuned = SOURCED_DEDUP_THRESHOLDS if sourced else DEFAULT_DEDUP_THRESHOLDS
+    return tuned.get(scorer, DEFAULT_THRESHOLDS[scorer])
 
 
 def cluster_table(catalog: Catalog, clustering: Clustering) -> pd.DataFrame:

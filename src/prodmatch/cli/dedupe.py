@@ -69,6 +69,8 @@ def _thresholds_line(result: Any, options: Any) -> str:
     """Which thresholds decided, and where they came from."""
     thresholds: dict[str, float] = result.thresholds
     within = "given" if options.threshold is not None else "dedup default"
+    if options.threshold is None and options.source_column is not None:
+        within = "dedup default within one source"
     parts = [f"within {thresholds['within']:.3f} ({within})"]
     if options.one_per_source:
         parts = ["nothing merged within a source (--one-per-source)"]
