@@ -155,10 +155,13 @@ def choose(datasets: Path, names: list[str]) -> dict[str, Any]:
         side, _ = linker.prepare(_without_source(catalog))
         pairs = linker.candidates(side, side, exclude_self=True)
         variants = {"plain": dedup_scores(side, pairs, "plain")}
+        details = linker.attributes(side)  # the detail veto (`prodmatch.dedup.detail_conflicts`)
         for (dense, code), hubness in itertools.product(WEIGHT_GRID, HUBNESS_GRID):
             weights = {"dense_weight": dense, "code_weight": code}
             key = f"dense {dense} code {code} hubness {hubness}"
-            variants[key] = dedup_scores(side, pairs, "hybrid", weights=weights, hubness=hubness)
+            variants[key] = dedup_scores(
+                side, pairs, "hybrid", weights=weights, hubness=hubness, attributes=details
+            )
         curve: dict[str, float] = {}
         for key, similarity in variants.items():
             for t in GRID:

@@ -209,4 +209,32 @@ def test_with_a_source_pairs_within_one_source_default_to_their_own_threshold(
     assert _groups(sourced.clusters) == set()
     # the hybrid scorer's defaults as chosen by bench/dedupe.py: stricter within one source
     assert dedup.dedup_threshold("hybrid", sourced=True) == 0.95
-    assert dedup.dedup_threshold("hybrid", sourced=False) == 0.70
+    assert dedup.dedup_threshold("hybrid", sourced=False) == 0.65
+
+
+def test_titles_naming_two_models_or_two_sizes_are_never_merged() -> None:
+    from prodmatch import dedup
+
+    rows = [
+        # siblings whose descriptions share a spec token, which hides them from the veto
+        # over all the text: their titles name two models
+        ("s1", "Sony Handycam camcorder HDR-SR11", "60gb optical150x zoom"),
+        ("s2", "Sony Handycam camcorder HDR-SR12", "120gb optical150x zoom"),
+        ("t1", "Samsung series 7 LCD HDTV 46 inch", "black flat panel"),
+        ("t2", "Samsung series 7 LCD HDTV 40 inch", "black flat panel"),
+        ("o1", "Office 2007 standard for Mac", "suite"),
+        ("o2", "Office 2008 standard for Mac", "suite"),
+        ("d1", "Walnut desk lamp", "dimmer"),
+        ("d2", "Walnut desk lamp", "dimmer, brass"),  # one product, nothing disagrees
+    ]
+    frame = pd.DataFrame(rows, columns=["id", "title", "description"])
+    catalog = catalog_from_frame(frame)
+    linker = _linker()
+    side, _ = linker.prepare(catalog)
+    left, right = np.array([0, 2, 4, 6]), np.array([1, 3, 5, 7])
+    # over all the text the camcorders share an identifier ("optical150x"): no conflict there
+    assert identifier_conflicts(side.codes, left, right).tolist() == [False] * 4
+    found = dedup.detail_conflicts(side, linker.attributes(side), left, right)
+    assert found.tolist() == [True, True, True, False]
+    result = dedupe_catalog(linker, catalog, DedupeOptions(threshold=0.3))
+    assert _groups(result.clusters) == {frozenset({"d1", "d2"})}

@@ -45,6 +45,7 @@ __all__ = [
     "quantities_of",
     "set_agreement",
     "tagged_attributes",
+    "title_column",
     "unit_agreement",
     "years_of",
 ]
@@ -172,7 +173,7 @@ def listing_attributes(
     record: Mapping[str, str], columns: Sequence[str], rates: ExchangeRates | None = None
 ) -> Attributes:
     """The attributes of one catalog row, read from `columns` (the ones matching reads)."""
-    title = normalize_text(str(record.get(_title_column(columns), "") or ""))
+    title = normalize_text(str(record.get(title_column(columns), "") or ""))
     price = _price(record, columns, rates)
     brand_column = next((c for c in columns if c.lower() in _BRAND_COLUMNS), None)
     brand = brand_of(str(record.get(brand_column, "") or "") if brand_column else "", title)
@@ -196,7 +197,7 @@ def tagged_attributes(text: str) -> Attributes:
     return listing_attributes(record, list(record))
 
 
-def _title_column(columns: Sequence[str]) -> str:
+def title_column(columns: Sequence[str]) -> str:
     """The column naming the product: title or name by its name, else the first one."""
     found = next((c for c in columns if c.lower() in _TITLE_COLUMNS), None)
     return found if found is not None else (columns[0] if columns else "")
