@@ -27,9 +27,6 @@ import argparse
 import datetime as dt
 import itertools
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -38,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _results import commit, machine
 
 from prodmatch.data import catalog_from_frame, load_catalog, load_deepmatcher
 from prodmatch.data.catalog import Catalog
@@ -237,16 +235,13 @@ def _summary(report: Any, clock: float, thresholds: dict[str, float]) -> dict[st
 
 
 def provenance() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return out.stdout.strip()
-
+    """Date, commit (`_results.commit`: results and Markdown being written are no code
+    change), command and machine with its load."""
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": git("rev-parse", "HEAD") + (" (dirty)" if git("status", "--porcelain") else ""),
+        "commit": commit(),
         "command": " ".join(["python", "bench/dedupe.py", *sys.argv[1:]]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
-        "shared with other jobs, so timings are not benchmarks",
+        "machine": machine(),
     }
 
 
