@@ -127,7 +127,7 @@ def dedupe(
     Clusters are average-linkage groups (a chain of look-alike products is not one cluster),
     each with a representative listing and each listing's confidence (its mean score with
     the rest of its cluster). With --source-col, pairs across sources are linked as `match`
-    links two catalogs and pairs within a source use the dedup threshold.
+    links two catalogs and pairs within a source use a stricter dedup threshold of their own.
 
     With --image-col, listings that reuse one photo are flagged (same_photo) in the pairs
     output, duplicates or not; a shared photo alone never puts two listings in one cluster.

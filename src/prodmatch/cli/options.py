@@ -143,7 +143,8 @@ DedupThreshold = Annotated[
     float | None,
     typer.Option(
         help="Dedup threshold for pairs within the catalog (or within one source); default "
-        "the scorer's dedup default, not the linking threshold."
+        "the scorer's dedup default (hybrid: 0.65, within one source of --source-col 0.95), "
+        "not the linking threshold."
     ),
 ]
 CrossThreshold = Annotated[
