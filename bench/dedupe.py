@@ -6,6 +6,7 @@ Run:
     .venv/bin/python bench/dedupe.py --choose --out bench/results/dedupe_choose.json
     .venv/bin/python bench/dedupe.py --choose-within-source \
         --out bench/results/dedupe_choose_within_source.json
+    .venv/bin/python bench/dedupe.py --single-shop --out bench/results/dedupe_single_shop.json
 
 The benchmark merges each pair of full tables (abt-buy-full, amazon-google-full) into one
 catalog: ids prefixed by source ("abt:12"), a `source` column, the gold clusters joined from the
@@ -19,6 +20,12 @@ pairwise F1 over the two wins. `chosen_plain` is the best threshold on the plain
 score, which the registry joins listings on (`prodmatch.registry.matching`).
 (Matches of those listings labelled only in the test split count as false there; that biases
 the choice upwards a little and reads no test label.)
+
+`--single-shop` dedupes each shop's full table alone (abt, buy, amazon, google), where true
+duplicates are few and no gold exists: it counts the multi-listing clusters and the listings in
+them, the check that a rule which wins on the merges does not merge a single shop's siblings.
+`--without-agreement` runs any mode with the titles' shared identifiers ignored
+(`prodmatch.dedup.identifier_agreements` answering no), to show what that evidence does.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import numpy as np
 import pandas as pd
 from _results import commit, machine
 
+from prodmatch import dedup
 from prodmatch.data import catalog_from_frame, load_catalog, load_deepmatcher
 from prodmatch.data.catalog import Catalog
 from prodmatch.decide import connected_components
@@ -216,6 +224,32 @@ def choose_within_source(datasets: Path, names: list[str]) -> dict[str, Any]:
     }
 
 
+def single_shop(datasets: Path, names: list[str]) -> dict[str, Any]:
+    """Each shop's table deduped alone with the defaults: clusters of more than one listing."""
+    figures: dict[str, Any] = {}
+    for name in names:
+        folder, left, right, sep, *_ = FULL[name]
+        for file in (left, right):
+            catalog = load_catalog(datasets / folder / file, sep=sep)
+            linker = Linker(text_settings(catalog), progress=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = dedupe_catalog(linker, catalog, DedupeOptions())
+            sizes = result.clusters.groupby("cluster_id").size()
+            figures[f"{folder}/{file}"] = {
+                "listings": len(catalog),
+                "multi_listing_clusters": int((sizes > 1).sum()),
+                "listings_in_them": int(sizes[sizes > 1].sum()),
+                "largest_cluster": int(sizes.max()),
+            }
+            print(folder, file, figures[f"{folder}/{file}"], flush=True)
+    return figures
+
+
+def _no_agreements(codes: Any, left: Any, right: Any, **_: Any) -> np.ndarray[Any, Any]:
+    return np.zeros(len(np.asarray(left)), dtype=bool)
+
+
 def _without_source(catalog: Catalog) -> Catalog:
     return Catalog(catalog.name, catalog.records.drop(columns=["source"]), catalog.source)
 
@@ -255,10 +289,22 @@ def main() -> None:
         action="store_true",
         help="Choose the threshold within one source under --source-col.",
     )
+    parser.add_argument(
+        "--single-shop", action="store_true", help="Dedupe each shop's table alone."
+    )
+    parser.add_argument(
+        "--without-agreement",
+        action="store_true",
+        help="Ignore model numbers both titles name (to measure what they do).",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dedupe.json")
     args = parser.parse_args()
     names = [n.strip() for n in args.names.split(",") if n.strip()]
-    if args.choose_within_source:
+    if args.without_agreement:
+        dedup.identifier_agreements = _no_agreements
+    if args.single_shop:
+        figures = single_shop(args.datasets, names)
+    elif args.choose_within_source:
         figures = choose_within_source(args.datasets, names)
     elif args.choose:
         figures = choose(args.datasets, names)

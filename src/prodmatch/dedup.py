@@ -23,7 +23,7 @@ and no cluster holds two listings of one source.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -81,6 +81,15 @@ PLAIN_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.55}
 IDENTIFIER_LISTINGS = 2
 # The score a pair with conflicting identifiers is clustered on: below any threshold.
 CONFLICT_SCORE = -1.0
+# The score a pair whose titles name one identifier is clustered on: above any threshold.
+# Another shop words a twin unlike its own siblings, so the twin often scores below the
+# siblings; the shared rare model number finds it. On the train+valid merges of
+# `bench/dedupe.py` this raised abt-buy's pairwise F1 without a source column from 0.662 to
+# 0.739 (amazon-google, whose titles seldom carry model numbers, 0.416 -> 0.414), left
+# `--source-col` as it was, and on each shop's catalog alone (abt, buy, amazon, google) it
+# added 0 to 7 multi-listing clusters to the 24-298 there were; 1.0 against a floor just
+# above the threshold (0.731 / 0.416): the better mean.
+AGREEMENT_SCORE = 1.0
 CLUSTER_COLUMNS = ["cluster_id", "product_id", "representative_id", "cluster_size", "confidence"]
 
 
@@ -362,34 +371,74 @@ def _by_source(
     return pairs, clustering, across, reasons
 
 
+def rare_identifiers(
+    codes: Sequence[frozenset[str]], *, max_listings: int = IDENTIFIER_LISTINGS
+) -> list[frozenset[str]]:
+    """Each listing's model numbers found in at most `max_listings` listings of the catalog:
+    those name one product; one found in more ("1080p", a series' base code) describes a
+    feature."""
+    counts: dict[str, int] = {}
+    for found in codes:
+        for code in found:
+            counts[code] = counts.get(code, 0) + 1
+    return [frozenset(c for c in found if counts[c] <= max_listings) for found in codes]
+
+
 def identifier_conflicts(
-    codes: list[frozenset[str]],
+    codes: Sequence[frozenset[str]],
     left: npt.ArrayLike,
     right: npt.ArrayLike,
     *,
     max_listings: int = IDENTIFIER_LISTINGS,
 ) -> npt.NDArray[np.bool_]:
-    """Whether both listings of each pair carry an identifying model number (one found in at
-    most `max_listings` listings) and they share none.
+    """Whether both listings of each pair carry an identifying model number
+    (`rare_identifiers`) and they share none.
 
     A shop words its sibling products alike ("... plasma hdtv th50pz80u" and "... th50pz85u")
     and the hybrid score's code agreement is fooled by shared feature codes ("1080p"); two
     different identifiers are the evidence that tells siblings apart. Linking across sources
     keeps the plain score: there one side often omits or reformats the code.
     """
-    counts: dict[str, int] = {}
-    for found in codes:
-        for code in found:
-            counts[code] = counts.get(code, 0) + 1
-    ids = [frozenset(c for c in found if counts[c] <= max_listings) for found in codes]
-    return np.fromiter(
-        (
-            bool(ids[a]) and bool(ids[b]) and ids[a].isdisjoint(ids[b])
-            for a, b in zip(np.asarray(left).tolist(), np.asarray(right).tolist(), strict=True)
-        ),
-        dtype=bool,
-        count=len(np.asarray(left)),
-    )
+    ids = rare_identifiers(codes, max_listings=max_listings)
+    return _pairwise(lambda x, y: bool(x) and bool(y) and x.isdisjoint(y), ids, left, right)
+
+
+def identifier_agreements(
+    codes: Sequence[frozenset[str]],
+    left: npt.ArrayLike,
+    right: npt.ArrayLike,
+    *,
+    max_listings: int = IDENTIFIER_LISTINGS,
+) -> npt.NDArray[np.bool_]:
+    """Whether the two listings of each pair share an identifying model number
+    (`rare_identifiers`): the evidence, symmetric to `identifier_conflicts`, that finds a
+    twin which another shop words differently from its own siblings."""
+    ids = rare_identifiers(codes, max_listings=max_listings)
+    return _pairwise(lambda x, y: not x.isdisjoint(y), ids, left, right)
+
+
+def _pairwise(
+    test: Callable[[frozenset[str], frozenset[str]], bool],
+    sets: Sequence[frozenset[str]],
+    left: npt.ArrayLike,
+    right: npt.ArrayLike,
+) -> npt.NDArray[np.bool_]:
+    a, b = np.asarray(left).tolist(), np.asarray(right).tolist()
+    found = (test(sets[x], sets[y]) for x, y in zip(a, b, strict=True))
+    return np.fromiter(found, dtype=bool, count=len(a))
+
+
+def title_identifiers(side: Side) -> list[frozenset[str]] | None:
+    """Each listing's model numbers read from its title alone (None: no title column).
+
+    Siblings from one shop often share a spec token of the description ("optical150x",
+    "rear1") that the codes over all the text take for a shared identifier; a title names
+    the product itself."""
+    column = title_column(list(side.catalog.columns)) if side.catalog.columns else None
+    if column is None:
+        return None
+    titles = side.catalog.records[column].astype(str).tolist()
+    return [frozenset(extract_model_numbers(title)) for title in titles]
 
 
 def detail_conflicts(
@@ -400,20 +449,17 @@ def detail_conflicts(
 ) -> npt.NDArray[np.bool_]:
     """Whether the titles of each pair name two products by a detail the scores blur.
 
-    Siblings from one shop share their wording, and often a spec token of the description
-    ("optical150x", "rear1") that `identifier_conflicts` over all the text then takes for a
-    shared identifier: read from the titles alone, "hdrsr11" against "hdrsr12" conflict. The
+    Siblings from one shop share their wording, so `identifier_conflicts` over the titles'
+    model numbers (`title_identifiers`) tells them apart: "hdrsr11" against "hdrsr12". The
     title's numbers with units mostly disagreeing ("46in" against "40in"), and years, edition
     words or platforms that both titles name without one in common, are the same evidence.
     A detail one title leaves out is none. On the train+valid merges of `bench/dedupe.py`
     this veto raised pairwise F1 at every threshold of the grid on both datasets.
     """
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
-    column = title_column(list(side.catalog.columns)) if side.catalog.columns else None
+    codes = title_identifiers(side)
     found = np.zeros(len(left), dtype=bool)
-    if column is not None:
-        titles = side.catalog.records[column].astype(str).tolist()
-        codes = [frozenset(extract_model_numbers(title)) for title in titles]
+    if codes is not None:
         found |= identifier_conflicts(codes, left, right)
     for n, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
         x, y = attributes[a], attributes[b]
@@ -437,8 +483,10 @@ def dedup_scores(
 ) -> npt.NDArray[np.float64]:
     """The scores pairs within one catalog are clustered on: for the hybrid scorer its dedup
     mix of the signals (`weights`, default `DEDUP_WEIGHTS`), corrected for hubness over these
-    pairs (`hubness` = 0: not); pairs of conflicting identifiers, or with the listings'
-    `attributes` of conflicting details (`detail_conflicts`), below any threshold."""
+    pairs (`hubness` = 0: not); pairs of conflicting identifiers below any threshold. With
+    the listings' `attributes` the titles are read too: conflicting details
+    (`detail_conflicts`) below any threshold, and otherwise a model number both titles name
+    (`identifier_agreements`) above any."""
     score = pairs["score"].to_numpy(dtype=np.float64)
     if scorer == "hybrid" and len(pairs):
         mix = weights or DEDUP_WEIGHTS
@@ -454,9 +502,13 @@ def dedup_scores(
                 k=HUBNESS_NEIGHBOURS,
                 weight=hubness,
             )
-    conflict = identifier_conflicts(side.codes, pairs["left"], pairs["right"])
+    left, right = pairs["left"], pairs["right"]
+    conflict = identifier_conflicts(side.codes, left, right)
     if attributes is not None:
-        conflict |= detail_conflicts(side, attributes, pairs["left"], pairs["right"])
+        conflict |= detail_conflicts(side, attributes, left, right)
+        codes = title_identifiers(side)
+        if codes is not None:
+            score = np.where(identifier_agreements(codes, left, right), AGREEMENT_SCORE, score)
     return np.where(conflict, CONFLICT_SCORE, score)
 
 
