@@ -8,7 +8,13 @@ import pytest
 
 from prodmatch.data import catalog_from_frame
 from prodmatch.data.catalog import Catalog
-from prodmatch.dedup import DedupeOptions, dedupe_catalog, identifier_conflicts
+from prodmatch.dedup import (
+    AGREEMENT_SCORE,
+    DedupeOptions,
+    dedupe_catalog,
+    identifier_agreements,
+    identifier_conflicts,
+)
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.settings import MatchSettings
@@ -126,6 +132,40 @@ def test_identifier_conflicts_ignore_codes_many_listings_share() -> None:
     conflict = identifier_conflicts(codes, [0, 0, 0, 1], [1, 2, 3, 2])
     # 0-1: different identifiers; 0-2: 2 has none; 0-3: share one; 1-2: 2 has none
     assert conflict.tolist() == [True, False, False, False]
+
+
+def test_identifier_agreements_need_a_shared_code_few_listings_carry() -> None:
+    codes = [
+        frozenset({"th50pz80u", "1080p"}),
+        frozenset({"th50pz80u"}),
+        frozenset({"1080p"}),
+        frozenset({"1080p", "th50pz85u"}),
+        frozenset({"1080p"}),
+    ]
+    agree = identifier_agreements(codes, [0, 0, 2, 1], [1, 2, 3, 3])
+    # 0-1 share a rare code; "1080p" is in four listings: it describes, it names nothing
+    assert agree.tolist() == [True, False, False, False]
+
+
+def test_without_a_source_titles_naming_one_model_merge_above_look_alike_siblings() -> None:
+    """One shop words its siblings alike; the other shop words the twin its own way. The
+    siblings outscore the twin, but only the twin's title names the same model number."""
+    rows = [
+        ("a1", "Panasonic Viera 50 in plasma HDTV TH50PZ80U black", "shopa"),
+        ("a2", "Panasonic Viera 50 in plasma HDTV TH50PZ85U black", "shopa"),
+        ("b1", "TH50PZ80U Panasonic television", "shopb"),
+    ]
+    frame = pd.DataFrame(rows, columns=["id", "title", "platform"]).drop(columns="platform")
+    catalog = catalog_from_frame(frame)
+    linker = Linker(MatchSettings(k=5), progress=False)
+    side, _ = linker.prepare(catalog)
+    pairs = linker.candidates(side, side, exclude_self=True)
+    plain = pairs.set_index(["left", "right"])["score"]
+    assert plain[(0, 1)] > plain[(0, 2)]  # the sibling scores above the twin
+    result = dedupe_catalog(linker, catalog, DedupeOptions(threshold=0.9))
+    assert _groups(result.clusters) == {frozenset({"a1", "b1"})}
+    scored = result.pairs.set_index(["left_id", "right_id"])["dedup_score"]
+    assert scored[("a1", "b1")] == pytest.approx(AGREEMENT_SCORE)
 
 
 def test_without_a_source_a_chain_of_siblings_is_not_one_cluster() -> None:
