@@ -194,9 +194,10 @@ def choose(datasets: Path, names: list[str]) -> dict[str, Any]:
 def choose_within_source(datasets: Path, names: list[str]) -> dict[str, Any]:
     """Pairwise F1 of `dedupe --source-col` on the train+valid merges for each threshold of
     the pairs within one source (`prodmatch.dedup.SOURCED_DEDUP_THRESHOLDS`); the best mean
-    F1 among the thresholds that still merge within a source wins. "no merge" (nothing
-    within a source merged) is scored too, and not chosen: these merges label no pair within
-    a shop except through transitive closure, so they cannot show what such merges find."""
+    F1 among the thresholds that still merge within a source wins (a tie: the stricter).
+    "no merge" (nothing within a source merged) is scored too, and not chosen: these merges
+    label no pair within a shop except through transitive closure, so they cannot show what
+    such merges find."""
     curves: dict[str, dict[str, float]] = {}
     for name in names:
         catalog, gold_pairs = train_tables(datasets, name)
@@ -220,7 +221,8 @@ def choose_within_source(datasets: Path, names: list[str]) -> dict[str, Any]:
     return {
         "f1_by_within_threshold": curves,
         "mean_f1": mean,
-        "chosen": max(merging, key=lambda key: merging[key]),
+        # a tie goes to the stricter threshold: these merges cannot show what it gives up
+        "chosen": max(merging, key=lambda key: (merging[key], float(key))),
     }
 
 
