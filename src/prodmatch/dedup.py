@@ -65,11 +65,12 @@ DEFAULT_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.65}
 # With the source column, pairs within one source: a listing against its own shop's siblings,
 # which that shop words alike, and a same-shop link also holds its cross-shop twin out of the
 # cluster under average linkage. On the train+valid merges (`python bench/dedupe.py
-# --choose-within-source`) pairwise F1 rose with every step of this threshold from 0.70 to 0.95
-# (abt-buy 0.814 -> 0.847, amazon-google 0.506 -> 0.580) and a little more with no merge within
-# a source at all (0.855, 0.585); those merges label no pair within a shop except through
-# transitive closure, so they cannot show what within-shop merges find: the best threshold that
-# still merges, 0.95, keeps the near-identical relisting a shop makes of one product.
+# --choose-within-source`) pairwise F1 rose with this threshold from 0.70 to 0.90 (abt-buy
+# 0.836 -> 0.853, amazon-google 0.538 -> 0.587), 0.90 and 0.95 tie, and no merge within a
+# source at all is level (0.855, 0.585); those merges label no pair within a shop except
+# through transitive closure, so they cannot show what within-shop merges find: the best
+# threshold that still merges (a tie: the stricter), 0.95, keeps the near-identical relisting a
+# shop makes of one product.
 SOURCED_DEDUP_THRESHOLDS: dict[str, float] = {"hybrid": 0.95}
 # The best average-linkage threshold of the plain linking score on the same merges ("chosen_plain"
 # of `bench/dedupe.py --choose`): for paths that see one pair at a time and no neighbourhood
@@ -486,8 +487,8 @@ def dedup_scores(
     mix of the signals (`weights`, default `DEDUP_WEIGHTS`), corrected for hubness over these
     pairs (`hubness` = 0: not); pairs of conflicting identifiers below any threshold. With
     the listings' `attributes` the titles are read too: conflicting details
-    (`detail_conflicts`) below any threshold, and otherwise a model number both titles name
-    (`identifier_agreements`) above any."""
+    (`detail_conflicts`) below any threshold, and otherwise, for the hybrid scorer, a model
+    number both titles name (`identifier_agreements`) at `AGREEMENT_SCORE`."""
     score = pairs["score"].to_numpy(dtype=np.float64)
     if scorer == "hybrid" and len(pairs):
         mix = weights or DEDUP_WEIGHTS
@@ -508,7 +509,7 @@ def dedup_scores(
     if attributes is not None:
         conflict |= detail_conflicts(side, attributes, left, right)
         codes = title_identifiers(side)
-        if codes is not None:
+        if scorer == "hybrid" and codes is not None:  # the scorer that reads model numbers
             score = np.where(identifier_agreements(codes, left, right), AGREEMENT_SCORE, score)
     return np.where(conflict, CONFLICT_SCORE, score)
 
