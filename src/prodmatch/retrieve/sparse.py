@@ -33,8 +33,10 @@ _ANALYZER = {"analyzer": "char_wb", "ngram_range": [3, 5], "sublinear_tf": True}
 # Each block also lives as a sparse product (up to twice its bytes) and as argpartition's
 # int64 indices (twice again): 256 MB blocks cost ~1.5 GB at a time, 32 MB ones ~200 MB.
 _BLOCK_BYTES = 32 * 1024 * 1024
-# Pairs scored at once by `pair_scores`.
-_PAIR_CHUNK = 20_000
+# Bytes of gathered rows per chunk of `pair_scores`: a chunk's pairs copy both listings'
+# n-grams (8 bytes each, value and column), and a listing with a description holds a thousand
+# or more; a fixed 20,000 pairs a chunk made this the peak of deduping 25k listings.
+_PAIR_BYTES = 32 * 1024 * 1024
 
 
 class SparseIndex:
@@ -135,8 +137,10 @@ class SparseIndex:
         every n-gram of every listing once per pair.
         """
         out = np.zeros(len(li), dtype=np.float32)
-        for start in range(0, len(li), _PAIR_CHUNK):
-            stop = start + _PAIR_CHUNK
+        per_row = max(left.nnz / max(1, left.shape[0]), right.nnz / max(1, right.shape[0]), 1.0)
+        chunk = max(256, int(_PAIR_BYTES // (2 * 8 * per_row)))
+        for start in range(0, len(li), chunk):
+            stop = start + chunk
             product = left[li[start:stop]].multiply(right[ri[start:stop]])
             out[start:stop] = np.asarray(product.sum(axis=1), dtype=np.float32).ravel()
         return out
