@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -54,21 +53,19 @@ class MemoEncoder:
 
 def products_made(
     settings: MatchSettings, encoder: MemoEncoder, texts: list[str], threshold: float, batch: int
-) -> tuple[list[int], float]:
-    """Each listing's product after loading `texts` under `threshold`, and the seconds taken."""
+) -> list[int]:
+    """Each listing's product after loading `texts` under `threshold`."""
     with tempfile.TemporaryDirectory() as folder:
         registry = Registry(Path(folder), settings, encoder=encoder)  # type: ignore[arg-type]
         registry.scorer.join_threshold = threshold
-        started = time.perf_counter()
         for start in range(0, len(texts), batch):
             chunk = texts[start : start + batch]
             registry.upsert(
                 [NewListing("shop", f"l{start + n}", {"title": t}) for n, t in enumerate(chunk)]
             )
-        seconds = time.perf_counter() - started
         found = [registry.product_of("shop", f"l{n}") for n in range(len(texts))]
         registry.close()
-    return found, seconds
+    return found
 
 
 def main() -> None:
@@ -87,7 +84,7 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         texts, true = titles(args.size, seed)
         for threshold in thresholds:
-            found, seconds = products_made(settings, encoder, texts, threshold, args.batch)
+            found = products_made(settings, encoder, texts, threshold, args.batch)
             accuracy = pair_accuracy(found, true)
             run = {
                 "seed": seed,
@@ -95,7 +92,6 @@ def main() -> None:
                 **accuracy,
                 "products": len(set(found)),
                 "true_products": len(set(true)),
-                "seconds": round(seconds, 1),
             }
             print(run, flush=True)
             runs.append(run)
