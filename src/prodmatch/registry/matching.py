@@ -45,7 +45,7 @@ Pairs = Sequence[tuple[int, int]]  # (left position, right position)
 # catalogs with their truth products (`bench/choose_join_threshold.py`,
 # bench/results/join_threshold.json). The dedup thresholds were chosen under TF-IDF fitted per
 # call, which scores the same pair differently.
-REGISTRY_JOIN_THRESHOLDS: dict[str, float] = {"hybrid": 0.75}
+REGISTRY_JOIN_THRESHOLDS: dict[str, float] = {"hybrid": 0.70}
 
 
 class PairScorer:
