@@ -140,26 +140,37 @@ class KeptScores:
     def __init__(self, scorer: PairScorer) -> None:
         self.scorer = scorer
         self.kept: dict[tuple[str, str], dict[str, Any]] = {}
+        self.aliases: dict[str, str] = {}
+
+    def alias(self, key: str, same_as: str) -> None:
+        """Entries keyed `key` from now on are the entry keyed `same_as` (a batch listing,
+        scored ahead under its place in the batch, once it is stored under its pk)."""
+        self.aliases[key] = same_as
+
+    def _pair(self, a: Entry, b: Entry) -> tuple[str, str]:
+        return self.aliases.get(a.key, a.key), self.aliases.get(b.key, b.key)
 
     def ensure(self, pairs: Sequence[tuple[Entry, Entry]]) -> None:
         """Score the pairs not kept yet, in one call."""
         todo = list(
-            {(a.key, b.key): (a, b) for a, b in pairs if (a.key, b.key) not in self.kept}.values()
+            {
+                self._pair(a, b): (a, b) for a, b in pairs if self._pair(a, b) not in self.kept
+            }.items()
         )
         if not todo:
             return
-        lefts = list({a.key: a for a, _ in todo}.values())
-        rights = list({b.key: b for _, b in todo}.values())
+        lefts = list({a.key: a for _, (a, _) in todo}.values())
+        rights = list({b.key: b for _, (_, b) in todo}.values())
         left_at = {e.key: n for n, e in enumerate(lefts)}
         right_at = {e.key: n for n, e in enumerate(rights)}
-        positions = [(left_at[a.key], right_at[b.key]) for a, b in todo]
-        for (a, b), row in zip(todo, self.scorer.rows(lefts, rights, positions), strict=True):
-            self.kept[(a.key, b.key)] = row
+        positions = [(left_at[a.key], right_at[b.key]) for _, (a, b) in todo]
+        for (pair, _), row in zip(todo, self.scorer.rows(lefts, rights, positions), strict=True):
+            self.kept[pair] = row
 
     def rows(self, pairs: Sequence[tuple[Entry, Entry]]) -> list[dict[str, Any]]:
         """The rows of these pairs (scored now where not kept), in their order."""
         self.ensure(pairs)
-        return [self.kept[(a.key, b.key)] for a, b in pairs]
+        return [self.kept[self._pair(a, b)] for a, b in pairs]
 
 
 def signals(row: Mapping[str, object]) -> dict[str, float]:

@@ -275,6 +275,7 @@ class Registry(Search):
             stored[p.pk] = Listing(
                 p.pk, *p.item.key, p.item.attributes, p.item.photo, p.text, p.plain, 0
             )
+            kept.alias(str(p.pk), left[i].key)
             if lexical is not None:
                 lexical.texts[p.pk] = p.plain  # counted above
         return vseq
@@ -287,24 +288,37 @@ class Registry(Search):
         stored_pks: list[int],
         stored: dict[int, Listing],
     ) -> KeptScores:
-        """The second pass's pairs that can be known before placing: each pending listing
-        against the listings of its stored partners' products (as `products.choose` reads
-        them), scored in one call. Placing scores what the batch itself adds."""
+        """The second pass's pairs that can be foreseen before placing, scored in one call:
+        each pending listing against the listings of its stored partners' products (as
+        `products.choose` reads them), against its partners earlier in the batch, and against
+        the product each of those is likeliest to join (its best stored partner's). Placing
+        scores what was not foreseen; a pair scores the same either way."""
         kept = KeptScores(self.scorer)
-        wanted: list[tuple[int, int, int | None]] = []  # (pending position, product, own)
-        for i, p in enumerate(pending):
+        offset = len(stored_pks)
+        chosen: list[list[int]] = []  # each pending listing's stored partners' products
+        batch: list[tuple[int, int]] = []  # (pending position, earlier partner's position)
+        for i in range(len(pending)):
             best: dict[int, tuple[float, int]] = {}
             for row in rows_of.get(i, []):
                 n, score = int(row["right"]), float(row["score"])
-                if n >= len(stored_pks) or score < self.scorer.threshold:
+                if score < self.scorer.threshold:
+                    continue
+                if n >= offset:
+                    batch.append((i, n - offset))
                     continue
                 pk = stored_pks[n]
                 product = stored[pk].product
                 if product not in best or (-score, pk) < best[product]:
                     best[product] = (-score, pk)
-            chosen = sorted(best, key=lambda product: best[product])[: products.MAX_PRODUCTS]
+            chosen.append(sorted(best, key=lambda product: best[product])[: products.MAX_PRODUCTS])
+        likely = {i: list(found) for i, found in enumerate(chosen)}
+        for i, j in batch:
+            if chosen[j] and chosen[j][0] not in likely[i]:
+                likely[i].append(chosen[j][0])
+        wanted: list[tuple[int, int, int | None]] = []  # (pending position, product, own)
+        for i, p in enumerate(pending):
             own = p.old.pk if p.old is not None else None
-            wanted.extend((i, product, own) for product in chosen)
+            wanted.extend((i, product, own) for product in likely[i])
         listings_of: dict[int, list[Listing]] = {}
         for _, product, _ in wanted:
             if product not in listings_of:
@@ -326,6 +340,7 @@ class Registry(Search):
                 for i, product, own in wanted
                 for x in members[(product, own)]
             ]
+            + [(left[i], left[j]) for i, j in batch]
         )
         return kept
 
