@@ -16,7 +16,7 @@ last commit (`published`), never a batch's still being written.
 
 Terms are the core's (`prodmatch.retrieve.sparse`: character 3-5-grams within words,
 sublinear TF, smooth IDF, L2-normalised rows), hashed into `COLUMNS` columns so the
-statistics are two fixed arrays however large the vocabulary grows (a collision merges two
+statistics are arrays of a fixed size however large the vocabulary grows (a collision merges two
 n-grams' counts; at 2^21 columns they are rare among a catalog's n-grams). A term no stored
 listing has (a match query's own) weighs nothing, as a term outside a fixed vocabulary.
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,16 @@ COLUMNS = 2**21
 CACHED_TEXTS = 50_000  # texts whose n-gram counts are kept (stored listings are read again)
 
 _Counts = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]  # columns, counts
+
+
+@dataclass(frozen=True)
+class Weights:
+    """What weighting reads: the number of documents and log(1 + df) per column. The IDF of
+    a column is log(1 + documents) + 1 - log(1 + df) (sklearn's smooth IDF), so a write
+    changes only the columns its texts touch and the one number, never the whole array."""
+
+    documents: int
+    log_df: npt.NDArray[np.float32]
 
 
 class LexicalStats:
@@ -53,13 +64,13 @@ class LexicalStats:
             dtype=np.float32,
         )
         self.df = np.zeros(COLUMNS, dtype=np.int32)
+        self.log_df = np.zeros(COLUMNS, dtype=np.float32)  # log(1 + df), kept with df
         self.documents = 0
         self.texts: dict[int, str] = {}  # pk -> plain text counted (to uncount it later)
         self.vseq = -1  # the database generation counted; -1: not built
         self.lock = threading.Lock()  # the counts cache, shared by readers and the writer
         self._cache: OrderedDict[str, _Counts] = OrderedDict()
-        self._idf: npt.NDArray[np.float32] | None = None  # of the counts now
-        self.published: npt.NDArray[np.float32] = self.idf()
+        self.published = Weights(0, self.log_df.copy())
         self.published_vseq = -1
 
     # -- counting ------------------------------------------------------------------------
@@ -94,8 +105,9 @@ class LexicalStats:
             return
         columns = self.counts(plain).indices
         np.add.at(self.df, columns, sign)
+        touched = np.unique(columns)
+        self.log_df[touched] = np.log1p(self.df[touched])
         self.documents += sign * len(plain)
-        self._idf = None
 
     def put(self, pk: int, plain: str) -> None:
         """A stored listing's text, replacing what was counted for it."""
@@ -113,6 +125,7 @@ class LexicalStats:
     def rebuild(self, store: Store) -> None:
         """Counted again from every stored listing."""
         self.df[:] = 0
+        self.log_df[:] = 0
         self.documents = 0
         self.texts = {}
         latest = store.vseq()
@@ -139,7 +152,7 @@ class LexicalStats:
 
     def publish(self) -> None:
         """The statistics now become the readers' (after a commit)."""
-        self.published = self.idf()
+        self.published = Weights(self.documents, self.log_df.copy())
         self.published_vseq = self.vseq
 
     def stale(self) -> None:
@@ -148,19 +161,17 @@ class LexicalStats:
 
     # -- weighting -----------------------------------------------------------------------
 
-    def idf(self) -> npt.NDArray[np.float32]:
-        """Smooth IDF of the counts now (as sklearn's); zero for a term no listing has."""
-        if self._idf is None:
-            n = float(self.documents)
-            df = self.df.astype(np.float64)
-            idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-            self._idf = np.where(self.df > 0, idf, 0.0).astype(np.float32)
-        return self._idf
+    def current(self) -> Weights:
+        """The counts now (the writer's; they share the arrays, which it alone changes)."""
+        return Weights(self.documents, self.log_df)
 
-    def rows(self, plain: Sequence[str], idf: npt.NDArray[np.float32]) -> sp.csr_matrix:
-        """L2-normalised TF-IDF rows (sublinear TF) of these texts under `idf`."""
+    def rows(self, plain: Sequence[str], weights: Weights) -> sp.csr_matrix:
+        """L2-normalised TF-IDF rows (sublinear TF, smooth IDF as sklearn's) of these texts
+        under `weights`; a term no listing has weighs nothing."""
         rows = self.counts(plain)
-        rows.data = (1.0 + np.log(rows.data)) * idf[rows.indices]
+        log_df = weights.log_df[rows.indices]
+        idf = np.where(log_df > 0, np.log1p(weights.documents) + 1.0 - log_df, 0.0)
+        rows.data = ((1.0 + np.log(rows.data)) * idf).astype(np.float32)
         norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         scale = np.repeat(1.0 / norms, np.diff(rows.indptr)).astype(np.float32)

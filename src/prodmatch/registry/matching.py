@@ -112,9 +112,9 @@ class PairScorer:
         sides = [_side("left", left), _side("right", right)]
         if needs_sparse(self.linker.settings.scorer):
             if self.lexical is not None:
-                idf = self.lexical.published if reading else self.lexical.idf()
+                weights = self.lexical.published if reading else self.lexical.current()
                 for side in sides:
-                    side.tfidf = self.lexical.rows(side.plain, idf)
+                    side.tfidf = self.lexical.rows(side.plain, weights)
             else:
                 self.linker.add_tfidf(sides)
         li, ri = (np.asarray(column, dtype=np.int64) for column in zip(*pairs, strict=True))
