@@ -21,6 +21,7 @@ import pandas as pd
 from prodmatch.data.catalog import Catalog
 from prodmatch.dedup import PLAIN_DEDUP_THRESHOLDS
 from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side, model_numbers
+from prodmatch.registry.lexical import LexicalStats
 from prodmatch.score import needs_sparse
 from prodmatch.text import serialize_record
 
@@ -39,11 +40,24 @@ Entries = Sequence[Entry]
 Pairs = Sequence[tuple[int, int]]  # (left position, right position)
 
 
+# The average linkage a listing needs to join a product, by plain scorer, under the registry's
+# own lexical statistics (`prodmatch.registry.lexical`): chosen by product-pair F1 on generated
+# catalogs with their truth products (`bench/choose_join_threshold.py`,
+# bench/results/join_threshold.json). The dedup thresholds were chosen under TF-IDF fitted per
+# call, which scores the same pair differently.
+REGISTRY_JOIN_THRESHOLDS: dict[str, float] = {"hybrid": 0.70}
+
+
 class PairScorer:
     """Scores pairs of entries with the linker's features and scorer."""
 
-    def __init__(self, linker: Linker) -> None:
+    def __init__(self, linker: Linker, lexical: LexicalStats | None = None) -> None:
+        """`lexical`: the registry's statistics for the `sparse` signal, used unless the
+        linker has fixed ones (a trained matcher's)."""
         self.linker = linker
+        own = linker.lexical is None and needs_sparse(linker.settings.scorer)
+        self.lexical = lexical if own else None
+        self.join_threshold: float | None = None  # set: overrides `cluster_threshold`
         self._encoding = threading.Lock()  # the encoder and its cache, one caller at a time
 
     @property
@@ -57,8 +71,12 @@ class PairScorer:
         settings (a trained matcher's), else the scorer's `PLAIN_DEDUP_THRESHOLDS`
         (`prodmatch.dedup`), else its linking one."""
         settings = self.linker.settings
+        if self.join_threshold is not None:
+            return self.join_threshold
         if settings.threshold is not None:
             return settings.threshold
+        if self.lexical is not None and settings.scorer in REGISTRY_JOIN_THRESHOLDS:
+            return REGISTRY_JOIN_THRESHOLDS[settings.scorer]
         return PLAIN_DEDUP_THRESHOLDS.get(settings.scorer, settings.decision_threshold)
 
     @property
@@ -82,13 +100,23 @@ class PairScorer:
         with self._encoding:
             return self.linker.encoder.encode(list(texts), progress=False)
 
-    def score(self, left: Entries, right: Entries, pairs: Pairs) -> pd.DataFrame:
-        """Columns left, right (positions), the signals and `score`, one row per pair."""
+    def score(
+        self, left: Entries, right: Entries, pairs: Pairs, *, reading: bool = False
+    ) -> pd.DataFrame:
+        """Columns left, right (positions), the signals and `score`, one row per pair.
+
+        `reading`: under the lexical statistics of the last commit (a read), else those now
+        (the writer's, which count the batch being placed)."""
         if not pairs:
             return pd.DataFrame({"left": [], "right": [], "score": []})
         sides = [_side("left", left), _side("right", right)]
         if needs_sparse(self.linker.settings.scorer):
-            self.linker.add_tfidf(sides)
+            if self.lexical is not None:
+                weights = self.lexical.published if reading else self.lexical.current()
+                for side in sides:
+                    side.tfidf = self.lexical.rows(side.plain, weights)
+            else:
+                self.linker.add_tfidf(sides)
         li, ri = (np.asarray(column, dtype=np.int64) for column in zip(*pairs, strict=True))
         features = self.linker.features(sides[0], sides[1], li, ri)
         features["score"] = self.linker.score(sides[0], sides[1], features)
@@ -98,6 +126,51 @@ class PairScorer:
         """`score` as one dict per pair, in the order of `pairs`."""
         frame = self.score(left, right, pairs)
         return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+class KeptScores:
+    """The scored pairs of one write, by the two entries' keys: a batch's pairs are scored
+    in as few calls as possible (one for what is known ahead), each pair once.
+
+    Sound only because a pair's score depends on its two entries and the registry's
+    statistics alone, which do not change while a batch is placed (`LexicalStats`): scored
+    early, together or late, a pair scores the same.
+    """
+
+    def __init__(self, scorer: PairScorer) -> None:
+        self.scorer = scorer
+        self.kept: dict[tuple[str, str], dict[str, Any]] = {}
+        self.aliases: dict[str, str] = {}
+
+    def alias(self, key: str, same_as: str) -> None:
+        """Entries keyed `key` from now on are the entry keyed `same_as` (a batch listing,
+        scored ahead under its place in the batch, once it is stored under its pk)."""
+        self.aliases[key] = same_as
+
+    def _pair(self, a: Entry, b: Entry) -> tuple[str, str]:
+        return self.aliases.get(a.key, a.key), self.aliases.get(b.key, b.key)
+
+    def ensure(self, pairs: Sequence[tuple[Entry, Entry]]) -> None:
+        """Score the pairs not kept yet, in one call."""
+        todo = list(
+            {
+                self._pair(a, b): (a, b) for a, b in pairs if self._pair(a, b) not in self.kept
+            }.items()
+        )
+        if not todo:
+            return
+        lefts = list({a.key: a for _, (a, _) in todo}.values())
+        rights = list({b.key: b for _, (_, b) in todo}.values())
+        left_at = {e.key: n for n, e in enumerate(lefts)}
+        right_at = {e.key: n for n, e in enumerate(rights)}
+        positions = [(left_at[a.key], right_at[b.key]) for _, (a, b) in todo]
+        for (pair, _), row in zip(todo, self.scorer.rows(lefts, rights, positions), strict=True):
+            self.kept[pair] = row
+
+    def rows(self, pairs: Sequence[tuple[Entry, Entry]]) -> list[dict[str, Any]]:
+        """The rows of these pairs (scored now where not kept), in their order."""
+        self.ensure(pairs)
+        return [self.kept[self._pair(a, b)] for a, b in pairs]
 
 
 def signals(row: Mapping[str, object]) -> dict[str, float]:

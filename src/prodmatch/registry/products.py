@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from prodmatch.registry.matching import Entry, PairScorer, signals
+from prodmatch.registry.matching import Entry, KeptScores, PairScorer, signals
 from prodmatch.registry.store import Listing, Store
 
 Key = tuple[str, str]  # (platform, listing id)
@@ -151,15 +151,21 @@ def entries(store: Store, listings: Sequence[Listing]) -> list[Entry]:
 
 
 def averages(
-    store: Store, scorer: PairScorer, entry: Entry, candidates: Sequence[int], own: int | None
+    store: Store,
+    scorer: PairScorer,
+    entry: Entry,
+    candidates: Sequence[int],
+    own: int | None,
+    kept: KeptScores | None = None,
 ) -> dict[int, tuple[float, float, Listing, dict[str, float]]]:
     """Per product: the listing's mean score against its listings (average linkage), and the
-    best pair (score, listing, signals) behind it."""
+    best pair (score, listing, signals) behind it. `kept`: the write's scores so far."""
     groups = {product: members(store, product, own) for product in candidates}
     right = [listing for product in candidates for listing in groups[product]]
     if not right:
         return {}
-    rows = scorer.rows([entry], entries(store, right), [(0, n) for n in range(len(right))])
+    kept = kept or KeptScores(scorer)
+    rows = kept.rows([(entry, other) for other in entries(store, right)])
     found: dict[int, tuple[float, float, Listing, dict[str, float]]] = {}
     start = 0
     for product in candidates:
@@ -174,13 +180,15 @@ def averages(
     return found
 
 
-def linkage(store: Store, scorer: PairScorer, one: int, other: int) -> float:
+def linkage(
+    store: Store, scorer: PairScorer, one: int, other: int, kept: KeptScores | None = None
+) -> float:
     """The mean score over every pair of listings across two products."""
-    left, right = members(store, one), members(store, other)
-    pairs = [(i, j) for i in range(len(left)) for j in range(len(right))]
+    left, right = entries(store, members(store, one)), entries(store, members(store, other))
+    pairs = [(a, b) for a in left for b in right]
     if not pairs:
         return float("-inf")
-    rows = scorer.rows(entries(store, left), entries(store, right), pairs)
+    rows = (kept or KeptScores(scorer)).rows(pairs)
     return float(np.mean([float(row["score"]) for row in rows]))
 
 
@@ -192,6 +200,7 @@ def choose(
     partners: list[tuple[float, Listing]],
     labels: Labels,
     own: int | None = None,
+    kept: KeptScores | None = None,
 ) -> Choice:
     """The product a listing joins: a "same" label's product first, else the product with
     the best average linkage at or above the clustering threshold among the products of its
@@ -215,7 +224,7 @@ def choose(
         product = partner.product
         if score >= scorer.threshold and product not in blocked and product not in linked:
             linked.append(product)
-    scored = averages(store, scorer, entry, linked[:MAX_PRODUCTS], own)
+    scored = averages(store, scorer, entry, linked[:MAX_PRODUCTS], own, kept)
     ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))
     for product, (mean, best, partner, why) in ranked:
         if mean >= scorer.cluster_threshold:

@@ -3,16 +3,22 @@
 Usable from Python as it is, and served over HTTP by `prodmatch serve`. Every write is one
 database transaction: a batch is stored whole or not at all, and the FAISS index, a cache of
 the database, is changed only after the commit.
+
+Locks: writes hold `lock` (one writer per process; the database's write lock orders
+processes). Reads (match, similar, get) use a second connection (`reader`, under
+`read_lock`) and lock only the FAISS index (`index_lock`) while searching it, so a match
+does not wait for a batch being placed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +30,8 @@ from prodmatch.encode import TextEncoder
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
-from prodmatch.registry.matching import Entry, PairScorer
+from prodmatch.registry.lexical import LexicalStats
+from prodmatch.registry.matching import Entry, KeptScores, PairScorer
 from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
@@ -88,12 +95,19 @@ class Registry(Search):
         self.photos = PhotoFetcher.of_mode(photos, self.folder)
         settings = _settings(self.folder, settings)
         self.linker = Linker(settings, encoder=encoder, progress=False)
-        self.scorer = PairScorer(self.linker)
+        self.scorer = PairScorer(self.linker, LexicalStats())
         self.k = k or self.linker.settings.k
-        self.store = Store(dialect_for(self.folder, database))
+        dialect = dialect_for(self.folder, database)
+        self.store = Store(dialect)
+        self.reader = Store(dialect, reader=True)
         self.lock = threading.RLock()
+        self.read_lock = threading.Lock()
+        self.index_lock = threading.Lock()
         dim = self._check_model()
         self.index = VectorIndex.open(self.folder, dim, self.store)
+        if self.scorer.lexical is not None:
+            self.scorer.lexical.catch_up(self.store)
+            self.scorer.lexical.publish()
         self._saved_at = time.monotonic()
         self._closed = False
 
@@ -120,6 +134,7 @@ class Registry(Search):
             self._closed = True
             self.save()
             self.store.close()
+            self.reader.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -129,7 +144,7 @@ class Registry(Search):
 
     def save(self) -> None:
         """The index to its file (a cache: the database alone can rebuild it)."""
-        with self.lock:
+        with self.lock, self.index_lock:
             self.index.save(self.folder)
             self._saved_at = time.monotonic()
 
@@ -145,8 +160,7 @@ class Registry(Search):
         photos = self.photos.fetch([item.photo for item in listings]) if self.photos else None
         encoded = self._encode_changed(listings)
         with self.lock:
-            with self.store.write():
-                self.index.catch_up(self.store)
+            with self._writing():
                 statuses, pending = self._sort_out(listings)
                 vseq = self._match_new(pending, encoded) if pending else None
                 stored = self.store.listings_by_key(keys)
@@ -158,12 +172,36 @@ class Registry(Search):
                 result["photo"] = photo
         return results
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, the index and the lexical statistics caught up first; the
+        statistics are counted again if it is rolled back (it may have counted texts)."""
+        lexical = self.scorer.lexical
+        try:
+            with self.store.write():
+                with self.index_lock:
+                    self.index.catch_up(self.store)
+                if lexical is not None:
+                    lexical.catch_up(self.store)
+                yield
+        except BaseException:
+            if lexical is not None:
+                lexical.stale()
+            raise
+
+    def _committed(self, vseq: int) -> None:
+        """The lexical statistics now count the database as of generation `vseq`."""
+        lexical = self.scorer.lexical
+        if lexical is not None:
+            lexical.vseq = vseq
+            lexical.publish()
+
     def _encode_changed(self, listings: Sequence[NewListing]) -> dict[str, npt.NDArray[np.float32]]:
         """Vectors of the texts that differ from the stored ones, encoded before the write
         lock is taken: encoding is most of a write's time, and reads need not wait for it.
         (A listing another writer changes meanwhile is encoded under the lock.)"""
-        with self.lock:
-            stored = self.store.listings_by_key([item.key for item in listings])
+        with self.read_lock:
+            stored = self.reader.listings_by_key([item.key for item in listings])
         texts = []
         for item in listings:
             text = self.scorer.texts(item.attributes)[0]
@@ -217,20 +255,94 @@ class Registry(Search):
         for p, vector in zip(pending, vectors, strict=True):
             p.vector = vector
         vseq = self.store.next_vseq()
+        lexical = self.scorer.lexical
+        if lexical is not None:  # the batch is scored under the statistics it leaves
+            for p in pending:
+                if p.old is not None:
+                    lexical.remove(p.old.pk)
+            lexical.add([p.plain for p in pending])
         left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
         right, stored, pairs = self._candidates(pending, vectors, left)
         stored_pks = list(stored)
         rows_of: dict[int, list[dict[str, Any]]] = {}
         for row in self.scorer.rows(left, right, pairs):
             rows_of.setdefault(int(row["left"]), []).append(row)
+        kept = self._scores_ahead(pending, left, rows_of, stored_pks, stored)
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
             partners = self._partners(rows_of.get(i, []), stored_pks, pending, stored)
-            p.pk = self._place(p, left[i], partners, labels, vseq)
+            p.pk = self._place(p, left[i], partners, labels, vseq, kept)
             stored[p.pk] = Listing(
                 p.pk, *p.item.key, p.item.attributes, p.item.photo, p.text, p.plain, 0
             )
+            kept.alias(str(p.pk), left[i].key)
+            if lexical is not None:
+                lexical.texts[p.pk] = p.plain  # counted above
         return vseq
+
+    def _scores_ahead(
+        self,
+        pending: list[_Pending],
+        left: list[Entry],
+        rows_of: dict[int, list[dict[str, Any]]],
+        stored_pks: list[int],
+        stored: dict[int, Listing],
+    ) -> KeptScores:
+        """The second pass's pairs that can be foreseen before placing, scored in one call:
+        each pending listing against the listings of its stored partners' products (as
+        `products.choose` reads them), against its partners earlier in the batch, and against
+        the product each of those is likeliest to join (its best stored partner's). Placing
+        scores what was not foreseen; a pair scores the same either way."""
+        kept = KeptScores(self.scorer)
+        offset = len(stored_pks)
+        chosen: list[list[int]] = []  # each pending listing's stored partners' products
+        batch: list[tuple[int, int]] = []  # (pending position, earlier partner's position)
+        for i in range(len(pending)):
+            best: dict[int, tuple[float, int]] = {}
+            for row in rows_of.get(i, []):
+                n, score = int(row["right"]), float(row["score"])
+                if score < self.scorer.threshold:
+                    continue
+                if n >= offset:
+                    batch.append((i, n - offset))
+                    continue
+                pk = stored_pks[n]
+                product = stored[pk].product
+                if product not in best or (-score, pk) < best[product]:
+                    best[product] = (-score, pk)
+            chosen.append(sorted(best, key=lambda product: best[product])[: products.MAX_PRODUCTS])
+        likely = {i: list(found) for i, found in enumerate(chosen)}
+        for i, j in batch:
+            if chosen[j] and chosen[j][0] not in likely[i]:
+                likely[i].append(chosen[j][0])
+        wanted: list[tuple[int, int, int | None]] = []  # (pending position, product, own)
+        for i, p in enumerate(pending):
+            own = p.old.pk if p.old is not None else None
+            wanted.extend((i, product, own) for product in likely[i])
+        listings_of: dict[int, list[Listing]] = {}
+        for _, product, _ in wanted:
+            if product not in listings_of:
+                listings_of[product] = self.store.listings_of(product)
+        members = {
+            (product, own): [x for x in listings_of[product] if x.pk != own][: products.MAX_MEMBERS]
+            for _, product, own in wanted
+        }
+        pks = sorted({x.pk for group in members.values() for x in group})
+        vectors = self.store.vectors_of(pks)
+        entry_of = {
+            x.pk: Entry(str(x.pk), x.text, x.plain, vectors[x.pk])
+            for group in members.values()
+            for x in group
+        }
+        kept.ensure(
+            [
+                (left[i], entry_of[x.pk])
+                for i, product, own in wanted
+                for x in members[(product, own)]
+            ]
+            + [(left[i], left[j]) for i, j in batch]
+        )
+        return kept
 
     def _candidates(
         self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
@@ -239,7 +351,7 @@ class Registry(Search):
         then the batch itself (a listing may match one sent before it in the same batch).
         Pairs index into the entries."""
         moving = {p.old.pk for p in pending if p.old is not None}
-        pks, found, right, pairs = self._stored_neighbours(vectors, self.k, moving)
+        pks, found, right, pairs = self._stored_neighbours(vectors, self.k, moving, self.store)
         offset = len(right)
         right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
         if len(left) > 1:
@@ -281,11 +393,12 @@ class Registry(Search):
         partners: list[tuple[float, Listing]],
         labels: Labels,
         vseq: int,
+        kept: KeptScores,
     ) -> int:
         """Write one listing into its product, with its events, then merge what may; its pk."""
         key = p.item.key
         own = p.old.pk if p.old is not None else None
-        choice = products.choose(self.store, self.scorer, entry, key, partners, labels, own)
+        choice = products.choose(self.store, self.scorer, entry, key, partners, labels, own, kept)
         home = p.old.product if p.old is not None else None
         product = choice.product
         if product is None:
@@ -308,7 +421,7 @@ class Registry(Search):
             by_label = "label" in reason
             if products.may_merge(self.store, product, other) and (
                 by_label
-                or products.linkage(self.store, self.scorer, product, other)
+                or products.linkage(self.store, self.scorer, product, other, kept)
                 >= self.scorer.cluster_threshold
             ):
                 product = products.merge(self.store, product, other, reason)
@@ -316,31 +429,39 @@ class Registry(Search):
 
     def _index_after_commit(self, pending: list[_Pending], vseq: int) -> None:
         """Committed vectors into the index; another process's writes come with catch-up."""
-        if self.index.vseq != vseq - 1:
-            self.index.catch_up(self.store)
-        else:
-            pks = np.asarray([p.pk for p in pending], dtype=np.int64)
-            self.index.put(pks, np.stack([p.vector for p in pending]))
-            self.index.vseq = vseq
+        with self.index_lock:
+            if self.index.vseq != vseq - 1:
+                self.index.catch_up(self.store)
+            else:
+                pks = np.asarray([p.pk for p in pending], dtype=np.int64)
+                self.index.put(pks, np.stack([p.vector for p in pending]))
+                self.index.vseq = vseq
+        self._committed(vseq)
         if time.monotonic() - self._saved_at > SAVE_EVERY_S:
             self.save()
 
     def delete(self, platform: str, listing_id: str) -> Event:
         """Remove a listing; its product ends when it was the last one."""
         with self.lock:
-            with self.store.write():
-                self.index.catch_up(self.store)
+            with self._writing():
                 listing = self._listing(platform, listing_id)
                 vseq = self.store.next_vseq()
                 self.store.delete_listing(listing.pk, vseq)
+                if self.scorer.lexical is not None:
+                    self.scorer.lexical.remove(listing.pk)
                 seq = self.store.add_event(
                     "delete", listing.product, listing=(platform, listing_id)
                 )
                 if not self.store.listings_of(listing.product):
                     self.store.end_product(listing.product)
                 event = self.store.events(seq - 1, 1)[0]
-            self.index.remove([listing.pk])
-            self.index.vseq = vseq
+            with self.index_lock:
+                if self.index.vseq != vseq - 1:
+                    self.index.catch_up(self.store)
+                else:
+                    self.index.remove([listing.pk])
+                    self.index.vseq = vseq
+            self._committed(vseq)
         return event
 
     def label(self, a: Key, b: Key, same: bool) -> dict[str, Any]:
@@ -393,21 +514,28 @@ class Registry(Search):
             raise NotFound(f"no listing '{listing_id}' on platform '{platform}'")
         return found
 
+    def _read_listing(self, platform: str, listing_id: str) -> Listing:
+        """A listing as last committed, read on the read connection (hold `read_lock`)."""
+        found = self.reader.listing(platform, listing_id)
+        if found is None:
+            raise NotFound(f"no listing '{listing_id}' on platform '{platform}'")
+        return found
+
     def get(self, platform: str, listing_id: str) -> Listing:
-        with self.lock:
-            return self._listing(platform, listing_id)
+        with self.read_lock:
+            return self._read_listing(platform, listing_id)
 
     def product_of(self, platform: str, listing_id: str) -> int:
         return self.get(platform, listing_id).product
 
     def product(self, product: int) -> dict[str, Any]:
         """A product's listings on every platform; a merged one names where it went."""
-        with self.lock:
-            state = self.store.product(product)
+        with self.read_lock:
+            state = self.reader.product(product)
             if state is None:
                 raise NotFound(f"no product {product}")
             alive, merged_into = state
-            listings = self.store.listings_of(product)
+            listings = self.reader.listings_of(product)
         return {
             "id": product,
             "alive": alive,
@@ -416,8 +544,8 @@ class Registry(Search):
         }
 
     def events(self, after: int = 0, limit: int = 1000) -> list[Event]:
-        with self.lock:
-            return self.store.events(after, limit)
+        with self.read_lock:
+            return self.reader.events(after, limit)
 
     def counts(self) -> dict[str, int]:
         with self.lock:

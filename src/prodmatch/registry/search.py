@@ -26,13 +26,28 @@ Neighbours = tuple[list[int], dict[int, Listing], list[Entry], list[tuple[int, i
 class Search:
     """The read-only matching half of `Registry`."""
 
-    lock: threading.RLock
+    lock: threading.RLock  # the writer's
+    read_lock: threading.Lock  # the read connection's
+    index_lock: threading.Lock  # the FAISS index's
     store: Store
+    reader: Store
     index: VectorIndex
     scorer: PairScorer
 
-    def _listing(self, platform: str, listing_id: str) -> Listing:
+    def _read_listing(self, platform: str, listing_id: str) -> Listing:
         raise NotImplementedError
+
+    def _reading(self) -> None:
+        """Bring the index and the readers' lexical statistics up to the last commit (hold
+        `read_lock`). The statistics wait for the writer only when another process wrote
+        (or this one has committed and not yet published)."""
+        with self.index_lock:
+            self.index.catch_up(self.reader)
+        lexical = self.scorer.lexical
+        if lexical is not None and self.reader.vseq() != lexical.published_vseq:
+            with self.lock:
+                lexical.catch_up(self.store)
+                lexical.publish()
 
     def match(self, listings: Sequence[NewListing], k: int = 10) -> list[list[dict[str, Any]]]:
         """Each listing's best stored candidates with scores and signals; nothing is stored."""
@@ -42,22 +57,22 @@ class Search:
             Entry(f"q{i}", t, p, v)
             for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
         ]
-        with self.lock:
-            self.index.catch_up(self.store)
-            neighbours = self._stored_neighbours(vectors, k, set())
+        with self.read_lock:
+            self._reading()
+            neighbours = self._stored_neighbours(vectors, k, set(), self.reader)
         return self._ranked(left, neighbours, k)  # scored without holding up writers
 
     def similar(
         self, platform: str, listing_id: str, on: str | None, k: int = 10
     ) -> list[dict[str, Any]]:
         """The same or most similar products on another platform (`on`; None: any other)."""
-        with self.lock:
-            self.index.catch_up(self.store)
-            listing = self._listing(platform, listing_id)
-            vector = self.store.vectors_of([listing.pk])[listing.pk]
+        with self.read_lock:
+            self._reading()
+            listing = self._read_listing(platform, listing_id)
+            vector = self.reader.vectors_of([listing.pk])[listing.pk]
             entry = Entry("q0", listing.text, listing.plain, vector)
             wide = max(5 * k, 50)
-            neighbours = self._stored_neighbours(vector[None, :], wide, {listing.pk})
+            neighbours = self._stored_neighbours(vector[None, :], wide, {listing.pk}, self.reader)
         found = self._ranked([entry], neighbours, wide)[0]
         kept, seen = [], set()
         for candidate in found:
@@ -78,7 +93,8 @@ class Search:
         each with its `k` nearest stored neighbours, scored through the core; each pair once,
         its two listings ordered by (platform, id), as labels are kept."""
         with self.lock:
-            self.index.catch_up(self.store)
+            with self.index_lock:
+                self.index.catch_up(self.store)
             recent = self.store.recent_pks(limit)
             listings = self.store.listings_by_pk(recent)
             vectors = self.store.vectors_of(recent)
@@ -89,7 +105,7 @@ class Search:
                 Entry(f"e{pk}", listings[pk].text, listings[pk].plain, vectors[pk]) for pk in recent
             ]
             queries = np.stack([vectors[pk] for pk in recent])
-            pks, stored, right, found = self._stored_neighbours(queries, k + 1, set())
+            pks, stored, right, found = self._stored_neighbours(queries, k + 1, set(), self.store)
             seen: set[tuple[int, int]] = set()
             pairs = []
             for i, j in found:
@@ -106,14 +122,17 @@ class Search:
         return out
 
     def _stored_neighbours(
-        self, vectors: npt.NDArray[np.float32], k: int, exclude: set[int]
+        self, vectors: npt.NDArray[np.float32], k: int, exclude: set[int], store: Store
     ) -> Neighbours:
-        """The stored listings FAISS finds for each vector (`k` each, `exclude` left out):
-        their pks, the listings, their entries, and (query, entry) pairs indexing into them."""
-        _, found = self.index.search(vectors, k + len(exclude))
+        """The stored listings FAISS finds for each vector (`k` each, `exclude` left out),
+        read from `store` (the writer's or the reader's connection, whichever the caller
+        holds): their pks, the listings, their entries, and (query, entry) pairs indexing
+        into them."""
+        with self.index_lock:
+            _, found = self.index.search(vectors, k + len(exclude))
         pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
-        stored = self.store.listings_by_pk(pks)
-        stored_vectors = self.store.vectors_of(pks)
+        stored = store.listings_by_pk(pks)
+        stored_vectors = store.vectors_of(pks)
         right = [
             Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
         ]
@@ -132,7 +151,7 @@ class Search:
         """Each left entry's `k` best scored neighbours (from `_stored_neighbours`, read
         under the lock; scoring needs no lock: the listings read are values)."""
         pks, stored, right, pairs = neighbours
-        frame = self.scorer.score(left, right, pairs)
+        frame = self.scorer.score(left, right, pairs, reading=True)
         out: list[list[dict[str, Any]]] = [[] for _ in left]
         for row in frame.to_dict("records"):
             listing = stored[pks[int(row["right"])]]

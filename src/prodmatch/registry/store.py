@@ -149,10 +149,14 @@ class Store:
     not for several threads at once.
     """
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, *, reader: bool = False) -> None:
+        """`reader`: a second connection for reads only (the schema is the writer's to make):
+        SQLite in WAL mode and PostgreSQL let it read committed data while a write is open."""
         self.dialect = dialect
         self.connection = dialect.connect()
         self._in_write = False
+        if reader:
+            return
         with self.write():
             for statement in _SCHEMA:
                 self._run(statement.format(pk=dialect.pk, blob=dialect.blob))
@@ -324,6 +328,11 @@ class Store:
     def vectors_of(self, pks: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
         rows = self._all_in("SELECT pk, vector FROM listings WHERE pk IN ({})", _ints(pks))
         return {int(r[0]): np.frombuffer(bytes(r[1]), dtype=np.float32) for r in rows}
+
+    def plains_since(self, vseq: int) -> list[tuple[int, str]]:
+        """(pk, plain text) of listings whose text changed after generation `vseq`."""
+        rows = self._all("SELECT pk, plain FROM listings WHERE vseq > ? ORDER BY pk", (vseq,))
+        return [(int(row[0]), str(row[1])) for row in rows]
 
     def gone_since(self, vseq: int) -> list[int]:
         return [int(row[0]) for row in self._all("SELECT pk FROM gone WHERE vseq > ?", (vseq,))]

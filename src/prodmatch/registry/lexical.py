@@ -1,0 +1,185 @@
+"""Registry-wide lexical statistics: the document frequencies behind the `sparse` signal.
+
+Why: with no trained matcher (whose statistics are fixed), the core fits TF-IDF on the texts
+of each scoring call. In the registry a call is a new listing and its candidate products'
+listings, so the fit ran per listing (most of an upsert's time, in sklearn), and a pair's
+score depended on which other texts shared the call: a batch's pairs could not be scored
+together without changing decisions. The registry keeps one set of statistics over every
+stored listing instead, as a trained matcher keeps its own: a pair's score depends on the two
+texts and the registry's contents only.
+
+The statistics are counted from the database: built when the registry opens, changed with
+each write (a batch's texts are counted before its pairs are scored, so a batch is scored
+under the statistics it leaves), and caught up with other processes' writes by vector
+generation (`vseq`), as the FAISS index is. Readers score under the statistics as of the
+last commit (`published`), never a batch's still being written.
+
+Terms are the core's (`prodmatch.retrieve.sparse`: character 3-5-grams within words,
+sublinear TF, smooth IDF, L2-normalised rows), hashed into `COLUMNS` columns so the
+statistics are arrays of a fixed size however large the vocabulary grows (a collision merges two
+n-grams' counts; at 2^21 columns they are rare among a catalog's n-grams). A term no stored
+listing has (a match query's own) weighs nothing, as a term outside a fixed vocabulary.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from prodmatch.registry.store import Store
+
+COLUMNS = 2**21
+CACHED_TEXTS = 50_000  # texts whose n-gram counts are kept (stored listings are read again)
+
+_Counts = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]  # columns, counts
+
+
+@dataclass(frozen=True)
+class Weights:
+    """What weighting reads: the number of documents and log(1 + df) per column. The IDF of
+    a column is log(1 + documents) + 1 - log(1 + df) (sklearn's smooth IDF), so a write
+    changes only the columns its texts touch and the one number, never the whole array."""
+
+    documents: int
+    log_df: npt.NDArray[np.float32]
+
+
+class LexicalStats:
+    """Document frequencies of hashed n-grams over the stored listings' plain texts."""
+
+    def __init__(self) -> None:
+        self._hasher = HashingVectorizer(
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            n_features=COLUMNS,
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+        )
+        self.df = np.zeros(COLUMNS, dtype=np.int32)
+        self.log_df = np.zeros(COLUMNS, dtype=np.float32)  # log(1 + df), kept with df
+        self.documents = 0
+        self.texts: dict[int, str] = {}  # pk -> plain text counted (to uncount it later)
+        self.vseq = -1  # the database generation counted; -1: not built
+        self.lock = threading.Lock()  # the counts cache, shared by readers and the writer
+        self._cache: OrderedDict[str, _Counts] = OrderedDict()
+        self.published = Weights(0, self.log_df.copy())
+        self.published_vseq = -1
+
+    # -- counting ------------------------------------------------------------------------
+
+    def counts(self, plain: Sequence[str]) -> sp.csr_matrix:
+        """Raw n-gram counts of each text, one row each (kept per text, bounded)."""
+        with self.lock:
+            todo = list(dict.fromkeys(text for text in plain if text not in self._cache))
+            if todo:
+                rows = sp.csr_matrix(self._hasher.transform(todo))
+                for n, text in enumerate(todo):
+                    start, stop = rows.indptr[n], rows.indptr[n + 1]
+                    self._cache[text] = (
+                        rows.indices[start:stop].astype(np.int32),
+                        rows.data[start:stop].astype(np.float32),
+                    )
+            found = []
+            for text in plain:
+                self._cache.move_to_end(text)
+                found.append(self._cache[text])
+            while len(self._cache) > CACHED_TEXTS:
+                self._cache.popitem(last=False)
+        indptr = np.zeros(len(found) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum([len(columns) for columns, _ in found])
+        indices = np.concatenate([c for c, _ in found]) if found else np.zeros(0, np.int32)
+        data = np.concatenate([d for _, d in found]) if found else np.zeros(0, np.float32)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(found), COLUMNS))
+
+    def add(self, plain: Sequence[str], sign: int = 1) -> None:
+        """Count (or, with sign -1, uncount) these texts as documents."""
+        if not plain:
+            return
+        columns = self.counts(plain).indices
+        np.add.at(self.df, columns, sign)
+        touched = np.unique(columns)
+        self.log_df[touched] = np.log1p(self.df[touched])
+        self.documents += sign * len(plain)
+
+    def put(self, pk: int, plain: str) -> None:
+        """A stored listing's text, replacing what was counted for it."""
+        self.remove(pk)
+        self.texts[pk] = plain
+        self.add([plain])
+
+    def remove(self, pk: int) -> None:
+        old = self.texts.pop(pk, None)
+        if old is not None:
+            self.add([old], -1)
+
+    # -- keeping up with the database ----------------------------------------------------
+
+    def rebuild(self, store: Store) -> None:
+        """Counted again from every stored listing."""
+        self.df[:] = 0
+        self.log_df[:] = 0
+        self.documents = 0
+        self.texts = {}
+        latest = store.vseq()
+        rows = store.plains_since(-1)
+        self.texts = dict(rows)
+        for start in range(0, len(rows), 5000):
+            self.add([plain for _, plain in rows[start : start + 5000]])
+        self.vseq = latest
+
+    def catch_up(self, store: Store) -> None:
+        """Apply what the database changed after the generation counted (another process's
+        writes); rebuilt when never built, or when the database went back."""
+        latest = store.vseq()
+        if latest == self.vseq:
+            return
+        if self.vseq < 0 or latest < self.vseq:
+            self.rebuild(store)
+            return
+        for pk in store.gone_since(self.vseq):
+            self.remove(pk)
+        for pk, plain in store.plains_since(self.vseq):
+            self.put(pk, plain)
+        self.vseq = latest
+
+    def publish(self) -> None:
+        """The statistics now become the readers' (after a commit)."""
+        self.published = Weights(self.documents, self.log_df.copy())
+        self.published_vseq = self.vseq
+
+    def stale(self) -> None:
+        """A write that counted texts was rolled back: count again before the next use."""
+        self.vseq = -1
+
+    # -- weighting -----------------------------------------------------------------------
+
+    def current(self) -> Weights:
+        """The counts now (the writer's; they share the arrays, which it alone changes)."""
+        return Weights(self.documents, self.log_df)
+
+    def rows(self, plain: Sequence[str], weights: Weights) -> sp.csr_matrix:
+        """L2-normalised TF-IDF rows (sublinear TF, smooth IDF as sklearn's) of these texts
+        under `weights`; a term no listing has weighs nothing."""
+        rows = self.counts(plain)
+        log_df = weights.log_df[rows.indices]
+        idf = np.where(log_df > 0, np.log1p(weights.documents) + 1.0 - log_df, 0.0)
+        rows.data = ((1.0 + np.log(rows.data)) * idf).astype(np.float32)
+        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        scale = np.repeat(1.0 / norms, np.diff(rows.indptr)).astype(np.float32)
+        rows.data = rows.data * scale
+        rows.eliminate_zeros()
+        return rows
+
+    def frequencies(self) -> dict[int, int]:
+        """The nonzero document frequencies by column (what tests compare)."""
+        columns = np.flatnonzero(self.df)
+        return {int(c): int(self.df[c]) for c in columns}
