@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from prodmatch.errors import ProdmatchError
 from prodmatch.retrieve.dense import (
     EXACT_LIMIT,
     TARGET_RECALL,
@@ -179,21 +180,41 @@ def _ivf_search(
 
 
 def _coarse_quantiser(right: DataFrame, n_right: int) -> npt.NDArray[np.float32]:
-    """Centroids trained on a sample of the right side, as `DenseIndex` trains its own."""
+    """Centroids trained on a sample of the right side, as `DenseIndex` trains its own.
+
+    The training runs on one executor (the sample coalesced into a single task) and only the
+    centroids come back: the driver receives `nlist` vectors, never the sample (40 vectors a
+    centroid, 77 MB at 100k listings, whose collection lost the task result there). `coalesce`
+    keeps the sample's order fixed, so the same data trains the same centroids.
+    """
     wanted = max(1, train_size("ivf", n_right))
     fraction = min(1.0, 1.2 * wanted / max(1, n_right))
-    sample = right.select("vector").sample(fraction=fraction, seed=_SEED).limit(wanted)
-    vectors = stack(sample.toPandas()["vector"])
-    index = _empty("ivf", vectors.shape[1], n_right)
-    if faiss.extract_index_ivf(index).nlist > len(
-        vectors
-    ):  # a tiny side: fewer centroids than FAISS would want
-        index = faiss.IndexIVFFlat(
-            faiss.IndexFlatIP(vectors.shape[1]),
-            vectors.shape[1],
-            max(1, min(n_lists(n_right), len(vectors))),
-            faiss.METRIC_INNER_PRODUCT,
-        )
+    sample = right.select("vector").sample(fraction=fraction, seed=_SEED).coalesce(1)
+
+    def train(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        parts: list[npt.NDArray[np.float32]] = []
+        kept = 0
+        for batch in batches:  # read to the end, keep the first `wanted`
+            if kept < wanted and len(batch):
+                parts.append(stack(batch["vector"].iloc[: wanted - kept]))
+                kept += len(parts[-1])
+        if parts:
+            yield pd.DataFrame({"centroid": list(train_centroids(np.concatenate(parts), n_right))})
+
+    trained = sample.mapInPandas(train, "centroid array<float>").toPandas()
+    if trained.empty:
+        raise ProdmatchError("an IVF index needs vectors to train on")
+    return stack(trained["centroid"])
+
+
+def train_centroids(vectors: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.float32]:
+    """The coarse quantiser of an IVF index over `n` vectors, trained on `vectors` (a sample
+    of them): as many centroids as `DenseIndex` would use, fewer when the sample is tiny."""
+    dim = vectors.shape[1]
+    index = _empty("ivf", dim, n)
+    if faiss.extract_index_ivf(index).nlist > len(vectors):
+        nlist = max(1, min(n_lists(n), len(vectors)))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     _train(index, vectors)
     ivf = faiss.extract_index_ivf(index)
     return np.asarray(ivf.quantizer.reconstruct_n(0, ivf.nlist), dtype=np.float32)
