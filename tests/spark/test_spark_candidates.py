@@ -54,3 +54,31 @@ def test_the_quantiser_collects_its_centroids_never_the_training_sample(
     finally:
         faiss.omp_set_num_threads(threads)
     np.testing.assert_allclose(centroids, expected, atol=1e-5)
+
+
+def test_exact_buckets_of_sampled_queries_come_back_merged_k_rows_a_query(
+    spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    side = _side(spark)
+    buckets = side.withColumn("bucket", side["_row"] % 7)
+    local = buckets.toPandas()
+    vectors, bucket = cand.stack(local["vector"]), local["bucket"].to_numpy()
+    queries, k = vectors[:20] * 0.9 + vectors[20:40] * 0.1, 5
+    collected: list[int] = []
+    to_pandas = type(side).toPandas
+
+    def counting(df: Any) -> pd.DataFrame:
+        local = to_pandas(df)
+        collected.append(len(local))
+        return local
+
+    monkeypatch.setattr(type(side), "toPandas", counting)
+    # Batches of 500: each batch's own top-k would be 8 a query past the first.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "500")
+    try:
+        found = cand._exact_buckets(buckets, queries, k)
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    assert collected == [len(queries) * k]
+    best = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(found, bucket[best])

@@ -288,7 +288,11 @@ def _exact_buckets(
     buckets: DataFrame, queries: npt.NDArray[np.float32], k: int
 ) -> npt.NDArray[np.int64]:
     """The buckets of each query's exact top-`k` right listings (-1 pads), searched on the
-    executors: each partition's own top-k per query, merged on the driver."""
+    executors: each batch's own top-k per query, merged in Spark, so the driver receives
+    `k` rows a query however many batches the right side has."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
     shared = buckets.sparkSession.sparkContext.broadcast(queries)
 
     def search(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -310,9 +314,9 @@ def _exact_buckets(
             )
 
     schema = "query long, score float, _row long, bucket long"
-    hits = buckets.mapInPandas(search, schema).toPandas()
-    hits = hits.sort_values(["query", "score", "_row"], ascending=[True, False, True])
-    hits = hits.groupby("query").head(k)
+    best = Window.partitionBy("query").orderBy(F.col("score").desc(), F.col("_row"))
+    ranked = buckets.mapInPandas(search, schema).withColumn("_n", F.row_number().over(best))
+    hits = ranked.filter(F.col("_n") <= k).toPandas().sort_values(["query", "_n"])
     out = np.full((len(queries), k), -1, dtype=np.int64)
     position = hits.groupby("query").cumcount().to_numpy()
     out[hits["query"].to_numpy(), position] = hits["bucket"].to_numpy()
