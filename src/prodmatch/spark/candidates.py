@@ -1,7 +1,8 @@
 """Candidate pairs on Spark without collecting a side to the driver.
 
 Dense: the standard partitioned IVF. A FAISS coarse quantiser is trained on a sample of the
-right side (as many centroids as `prodmatch.retrieve.dense` would use); every right listing
+right side, on one executor (as many centroids as `prodmatch.retrieve.dense` would use; only
+the centroids reach the driver); every right listing
 goes to its nearest centroid's bucket, every left listing to its `nprobe` nearest; each bucket
 is then searched exactly (`cogroup` of its left queries and right members) and each left
 listing keeps its best `k` over the buckets it probed. With every bucket probed this is exact
