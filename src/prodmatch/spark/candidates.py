@@ -1,7 +1,8 @@
 """Candidate pairs on Spark without collecting a side to the driver.
 
 Dense: the standard partitioned IVF. A FAISS coarse quantiser is trained on a sample of the
-right side (as many centroids as `prodmatch.retrieve.dense` would use); every right listing
+right side, on one executor (as many centroids as `prodmatch.retrieve.dense` would use; only
+the centroids reach the driver); every right listing
 goes to its nearest centroid's bucket, every left listing to its `nprobe` nearest; each bucket
 is then searched exactly (`cogroup` of its left queries and right members) and each left
 listing keeps its best `k` over the buckets it probed. With every bucket probed this is exact
@@ -25,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from prodmatch.errors import ProdmatchError
 from prodmatch.retrieve.dense import (
     EXACT_LIMIT,
     TARGET_RECALL,
@@ -179,21 +181,41 @@ def _ivf_search(
 
 
 def _coarse_quantiser(right: DataFrame, n_right: int) -> npt.NDArray[np.float32]:
-    """Centroids trained on a sample of the right side, as `DenseIndex` trains its own."""
+    """Centroids trained on a sample of the right side, as `DenseIndex` trains its own.
+
+    The training runs on one executor (the sample coalesced into a single task) and only the
+    centroids come back: the driver receives `nlist` vectors, never the sample (40 vectors a
+    centroid, 77 MB at 100k listings, whose collection lost the task result there). `coalesce`
+    keeps the sample's order fixed, so the same data trains the same centroids.
+    """
     wanted = max(1, train_size("ivf", n_right))
     fraction = min(1.0, 1.2 * wanted / max(1, n_right))
-    sample = right.select("vector").sample(fraction=fraction, seed=_SEED).limit(wanted)
-    vectors = stack(sample.toPandas()["vector"])
-    index = _empty("ivf", vectors.shape[1], n_right)
-    if faiss.extract_index_ivf(index).nlist > len(
-        vectors
-    ):  # a tiny side: fewer centroids than FAISS would want
-        index = faiss.IndexIVFFlat(
-            faiss.IndexFlatIP(vectors.shape[1]),
-            vectors.shape[1],
-            max(1, min(n_lists(n_right), len(vectors))),
-            faiss.METRIC_INNER_PRODUCT,
-        )
+    sample = right.select("vector").sample(fraction=fraction, seed=_SEED).coalesce(1)
+
+    def train(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        parts: list[npt.NDArray[np.float32]] = []
+        kept = 0
+        for batch in batches:  # read to the end, keep the first `wanted`
+            if kept < wanted and len(batch):
+                parts.append(stack(batch["vector"].iloc[: wanted - kept]))
+                kept += len(parts[-1])
+        if parts:
+            yield pd.DataFrame({"centroid": list(train_centroids(np.concatenate(parts), n_right))})
+
+    trained = sample.mapInPandas(train, "centroid array<float>").toPandas()
+    if trained.empty:
+        raise ProdmatchError("an IVF index needs vectors to train on")
+    return stack(trained["centroid"])
+
+
+def train_centroids(vectors: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.float32]:
+    """The coarse quantiser of an IVF index over `n` vectors, trained on `vectors` (a sample
+    of them): as many centroids as `DenseIndex` would use, fewer when the sample is tiny."""
+    dim = vectors.shape[1]
+    index = _empty("ivf", dim, n)
+    if faiss.extract_index_ivf(index).nlist > len(vectors):
+        nlist = max(1, min(n_lists(n), len(vectors)))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     _train(index, vectors)
     ivf = faiss.extract_index_ivf(index)
     return np.asarray(ivf.quantizer.reconstruct_n(0, ivf.nlist), dtype=np.float32)
@@ -267,7 +289,11 @@ def _exact_buckets(
     buckets: DataFrame, queries: npt.NDArray[np.float32], k: int
 ) -> npt.NDArray[np.int64]:
     """The buckets of each query's exact top-`k` right listings (-1 pads), searched on the
-    executors: each partition's own top-k per query, merged on the driver."""
+    executors: each batch's own top-k per query, merged in Spark, so the driver receives
+    `k` rows a query however many batches the right side has."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
     shared = buckets.sparkSession.sparkContext.broadcast(queries)
 
     def search(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -289,9 +315,9 @@ def _exact_buckets(
             )
 
     schema = "query long, score float, _row long, bucket long"
-    hits = buckets.mapInPandas(search, schema).toPandas()
-    hits = hits.sort_values(["query", "score", "_row"], ascending=[True, False, True])
-    hits = hits.groupby("query").head(k)
+    best = Window.partitionBy("query").orderBy(F.col("score").desc(), F.col("_row"))
+    ranked = buckets.mapInPandas(search, schema).withColumn("_n", F.row_number().over(best))
+    hits = ranked.filter(F.col("_n") <= k).toPandas().sort_values(["query", "_n"])
     out = np.full((len(queries), k), -1, dtype=np.int64)
     position = hits.groupby("query").cumcount().to_numpy()
     out[hits["query"].to_numpy(), position] = hits["bucket"].to_numpy()
