@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from prodmatch.registry.store import Store
+from prodmatch.retrieve.sparse import ANALYZER, NGRAMS
 
 COLUMNS = 2**21
 CACHED_TEXTS = 50_000  # texts whose n-gram counts are kept (stored listings are read again)
@@ -56,8 +57,8 @@ class LexicalStats:
 
     def __init__(self) -> None:
         self._hasher = HashingVectorizer(
-            analyzer="char_wb",
-            ngram_range=(3, 5),
+            analyzer=ANALYZER,
+            ngram_range=NGRAMS,
             n_features=COLUMNS,
             alternate_sign=False,
             norm=None,

@@ -27,7 +27,11 @@ from prodmatch.io import atomic_path, atomic_write_text, read_format_json
 LEXICAL_FORMAT = "prodmatch-lexical/1"
 LEXICAL_FILE = "lexical.json"  # format, analyzer and the vocabulary (n-grams by column)
 IDF_FILE = "idf.safetensors"  # one float32 tensor "idf", by column
-_ANALYZER = {"analyzer": "char_wb", "ngram_range": [3, 5], "sublinear_tf": True}
+# The lexical signal's terms: character n-grams within words (also the registry's, which
+# counts them itself: `prodmatch.registry.lexical`).
+ANALYZER = "char_wb"
+NGRAMS = (3, 5)
+_ANALYZER = {"analyzer": ANALYZER, "ngram_range": list(NGRAMS), "sublinear_tf": True}
 
 # Rows of queries multiplied at once: bounds the dense score block to rows x indexed floats.
 # Each block also lives as a sparse product (up to twice its bytes) and as argpartition's
@@ -148,5 +152,5 @@ class SparseIndex:
 
 def _vectorizer() -> TfidfVectorizer:
     return TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1, dtype=np.float32
+        analyzer=ANALYZER, ngram_range=NGRAMS, sublinear_tf=True, min_df=1, dtype=np.float32
     )
