@@ -31,15 +31,8 @@ def test_the_quantiser_collects_its_centroids_never_the_training_sample(
     spark: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     side = _side(spark)
-    collected: list[int] = []
     to_pandas = type(side).toPandas
-
-    def counting(df: Any) -> pd.DataFrame:
-        local = to_pandas(df)
-        collected.append(len(local))
-        return local
-
-    monkeypatch.setattr(type(side), "toPandas", counting)
+    collected = _count_collected(side, monkeypatch)
     centroids = cand._coarse_quantiser(side, N)
     nlist = n_lists(N)
     assert centroids.shape == (nlist, DIM) and nlist == 100
@@ -64,15 +57,7 @@ def test_exact_buckets_of_sampled_queries_come_back_merged_k_rows_a_query(
     local = buckets.toPandas()
     vectors, bucket = cand.stack(local["vector"]), local["bucket"].to_numpy()
     queries, k = vectors[:20] * 0.9 + vectors[20:40] * 0.1, 5
-    collected: list[int] = []
-    to_pandas = type(side).toPandas
-
-    def counting(df: Any) -> pd.DataFrame:
-        local = to_pandas(df)
-        collected.append(len(local))
-        return local
-
-    monkeypatch.setattr(type(side), "toPandas", counting)
+    collected = _count_collected(side, monkeypatch)
     # Batches of 500: each batch's own top-k would be 8 a query past the first.
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "500")
     try:
@@ -82,3 +67,17 @@ def test_exact_buckets_of_sampled_queries_come_back_merged_k_rows_a_query(
     assert collected == [len(queries) * k]
     best = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(found, bucket[best])
+
+
+def _count_collected(side: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row counts of every DataFrame collected to the driver from now on."""
+    collected: list[int] = []
+    to_pandas = type(side).toPandas
+
+    def counting(df: Any) -> pd.DataFrame:
+        local = to_pandas(df)
+        collected.append(len(local))
+        return local
+
+    monkeypatch.setattr(type(side), "toPandas", counting)
+    return collected
