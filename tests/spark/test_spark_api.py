@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from prodmatch.decide import connected_components
+from prodmatch.decide.hac import describe_clusters
 from prodmatch.errors import InputError
 from prodmatch.settings import MatchSettings
 from prodmatch.spark.api import SparkMatcher, SparkOptions
@@ -137,6 +138,16 @@ def test_dedupe_clusters_are_the_connected_components_of_its_pairs(
     np.testing.assert_array_equal(table["cluster_size"].to_numpy(), sizes)
     assert (pairs["left_id"] != pairs["right_id"]).all()
     assert pairs["decision"].sum() >= len(kept) > 0
+    # representatives and confidences as `prodmatch dedupe` describes the same clusters
+    # (Spark describes many clusters per bucket: each must come out as if alone)
+    assert (sizes > 1).sum() >= 10
+    inside = pairs[pairs["decision"]]
+    representative, confidence = describe_clusters(
+        expected, inside["left_id"].map(position), inside["right_id"].map(position), inside["score"]
+    )
+    ids = catalog["id"].astype(str).to_numpy()
+    np.testing.assert_array_equal(table["representative_id"].to_numpy(), ids[representative])
+    np.testing.assert_allclose(table["confidence"], np.round(confidence, 4), atol=1e-4)
 
 
 def test_a_missing_id_column_is_one_clear_error(spark: Any, settings: MatchSettings) -> None:
