@@ -11,6 +11,7 @@ import pytest
 
 from prodmatch.retrieve.dense import n_lists
 from prodmatch.spark import candidates as cand
+from prodmatch.spark.prepare import pack, unpack
 
 pytestmark = pytest.mark.spark
 
@@ -21,8 +22,8 @@ def _side(spark: Any) -> Any:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(N, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    frame = pd.DataFrame({"_row": np.arange(N), "vector": list(vectors)})
-    side = spark.createDataFrame(frame, "_row long, vector array<float>").cache()
+    frame = pd.DataFrame({"_row": np.arange(N), "vector": pack(vectors)})
+    side = spark.createDataFrame(frame, "_row long, vector binary").cache()
     assert side.count() == N and side.rdd.getNumPartitions() > 1
     return side
 
@@ -39,7 +40,7 @@ def test_the_quantiser_collects_its_centroids_never_the_training_sample(
     # The sample (every listing here) stays on the executor: the driver gets 100 rows.
     assert collected and max(collected) <= nlist
     # The same centroids as training on the driver: the whole side, in the side's order.
-    ordered = cand.stack(to_pandas(side)["vector"])
+    ordered = unpack(to_pandas(side)["vector"])
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)  # as a Spark task runs it
     try:
@@ -55,7 +56,7 @@ def test_exact_buckets_of_sampled_queries_come_back_merged_k_rows_a_query(
     side = _side(spark)
     buckets = side.withColumn("bucket", side["_row"] % 7)
     local = buckets.toPandas()
-    vectors, bucket = cand.stack(local["vector"]), local["bucket"].to_numpy()
+    vectors, bucket = unpack(local["vector"]), local["bucket"].to_numpy()
     queries, k = vectors[:20] * 0.9 + vectors[20:40] * 0.1, 5
     collected = _count_collected(side, monkeypatch)
     # Batches of 500: each batch's own top-k would be 8 a query past the first.
@@ -81,3 +82,13 @@ def _count_collected(side: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(type(side), "toPandas", counting)
     return collected
+
+
+def test_packed_vectors_come_back_as_the_streamed_store_rounds_them() -> None:
+    vectors = np.random.default_rng(1).normal(size=(5, DIM)).astype(np.float32)
+    packed = pack(vectors)
+    assert all(isinstance(row, bytes) and len(row) == 2 * DIM for row in packed)
+    np.testing.assert_array_equal(
+        unpack(pd.Series(packed)), vectors.astype(np.float16).astype(np.float32)
+    )
+    assert unpack(pd.Series([], dtype=object)).shape == (0, 0)

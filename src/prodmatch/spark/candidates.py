@@ -36,6 +36,7 @@ from prodmatch.retrieve.dense import (
     n_lists,
     train_size,
 )
+from prodmatch.spark.prepare import unpack
 from prodmatch.stream.pipeline import BLOCK_CAP, RECALL_QUERIES
 
 if TYPE_CHECKING:
@@ -62,13 +63,6 @@ class SearchPlan:
             "nprobe": self.nprobe or None,
             "recall_at_k": self.recall_at_k,
         }
-
-
-def stack(column: pd.Series) -> npt.NDArray[np.float32]:
-    """An array column's values as one float32 matrix."""
-    if len(column) == 0:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.ascontiguousarray(np.stack(list(column.to_numpy())), dtype=np.float32)
 
 
 def dense_pairs(
@@ -108,14 +102,14 @@ def _broadcast_search(left: DataFrame, right: DataFrame, k: int) -> DataFrame:
     """Exact search against the whole right side, broadcast to every task."""
     local = right.select("_row", "vector").toPandas()
     rows = local["_row"].to_numpy(dtype=np.int64)
-    shared = left.sparkSession.sparkContext.broadcast((rows, stack(local["vector"])))
+    shared = left.sparkSession.sparkContext.broadcast((rows, unpack(local["vector"])))
 
     def search(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         right_rows, vectors = shared.value
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
         for batch in batches:
-            yield _hits(batch["_row"].to_numpy(), stack(batch["vector"]), index, right_rows, k)
+            yield _hits(batch["_row"].to_numpy(), unpack(batch["vector"]), index, right_rows, k)
 
     return left.select("_row", "vector").mapInPandas(search, PAIR_SCHEMA)
 
@@ -170,9 +164,9 @@ def _ivf_search(
     def bucket_top_k(queries: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
         index = faiss.IndexFlatIP(centroids.shape[1])
         if len(members):
-            index.add(stack(members["vector"]))
+            index.add(unpack(members["vector"]))
         rows = members["_row"].to_numpy(dtype=np.int64)
-        return _hits(queries["_row"].to_numpy(), stack(queries["vector"]), index, rows, k)
+        return _hits(queries["_row"].to_numpy(), unpack(queries["vector"]), index, rows, k)
 
     grouped = probes.groupBy("bucket").cogroup(buckets.groupBy("bucket"))
     found = grouped.applyInPandas(bucket_top_k, PAIR_SCHEMA)
@@ -197,7 +191,7 @@ def _coarse_quantiser(right: DataFrame, n_right: int) -> npt.NDArray[np.float32]
         kept = 0
         for batch in batches:  # read to the end, keep the first `wanted`
             if kept < wanted and len(batch):
-                parts.append(stack(batch["vector"].iloc[: wanted - kept]))
+                parts.append(unpack(batch["vector"].iloc[: wanted - kept]))
                 kept += len(parts[-1])
         if parts:
             yield pd.DataFrame({"centroid": list(train_centroids(np.concatenate(parts), n_right))})
@@ -205,7 +199,7 @@ def _coarse_quantiser(right: DataFrame, n_right: int) -> npt.NDArray[np.float32]
     trained = sample.mapInPandas(train, "centroid array<float>").toPandas()
     if trained.empty:
         raise ProdmatchError("an IVF index needs vectors to train on")
-    return stack(trained["centroid"])
+    return np.stack(trained["centroid"].to_list()).astype(np.float32)
 
 
 def train_centroids(vectors: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.float32]:
@@ -228,7 +222,7 @@ def _assign(side: DataFrame, centroids: Any, nprobe: int) -> DataFrame:
         quantiser = faiss.IndexFlatIP(centroids.value.shape[1])
         quantiser.add(centroids.value)
         for batch in batches:
-            vectors = stack(batch["vector"])
+            vectors = unpack(batch["vector"])
             if len(batch) == 0:
                 continue
             _, nearest = quantiser.search(vectors, nprobe)
@@ -242,7 +236,7 @@ def _assign(side: DataFrame, centroids: Any, nprobe: int) -> DataFrame:
                 }
             )
 
-    schema = "_row long, vector array<float>, bucket long, _rank long"
+    schema = "_row long, vector binary, bucket long, _rank long"
     return side.select("_row", "vector").mapInPandas(probe, schema)
 
 
@@ -260,7 +254,7 @@ def _calibrate(
     fraction = min(1.0, 2.4 * RECALL_QUERIES / max(1, n_left))
     sample = left.select("_row", "vector").sample(fraction=fraction, seed=_SEED + 1)
     local = sample.limit(2 * RECALL_QUERIES).toPandas()
-    queries = stack(local["vector"])
+    queries = unpack(local["vector"])
     if len(queries) == 0:
         return 1, 1.0
     neighbour_buckets = _exact_buckets(buckets, queries, k)
@@ -301,7 +295,7 @@ def _exact_buckets(
             if len(batch) == 0:
                 continue
             index = faiss.IndexFlatIP(shared.value.shape[1])
-            index.add(stack(batch["vector"]))
+            index.add(unpack(batch["vector"]))
             top = min(k, index.ntotal)
             scores, idx = index.search(shared.value, top)
             query = np.repeat(np.arange(len(shared.value)), top)

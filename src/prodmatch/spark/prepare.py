@@ -2,9 +2,9 @@
 
 Each listing becomes a row of the prepared side: `_row` (its position key: increasing in the
 input's order, as a single-machine run numbers listings), `id`, the plain text, its model
-numbers and its vector as an array column. Serialising and encoding are the linker's own
-(`Linker.side`, `TextEncoder.encode`), run in `mapInPandas` with the linker loaded once per
-worker (`prodmatch.spark.workers`).
+numbers and its vector as the bytes of its float16 values (`pack`, `unpack`). Serialising
+and encoding are the linker's own (`Linker.side`, `TextEncoder.encode`), run in
+`mapInPandas` with the linker loaded once per worker (`prodmatch.spark.workers`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import catalog_from_frame
@@ -24,15 +25,26 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
-def stored_precision(vectors: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
-    """Vectors rounded as the streamed store keeps them (`VECTOR_DTYPE`, float16), so a pair
-    gets the same dense cosine, candidates and score on both scale-out paths."""
-    return np.asarray(vectors, dtype=VECTOR_DTYPE).astype(np.float32)
+def pack(vectors: npt.NDArray[np.float32]) -> list[bytes]:
+    """Each vector as the bytes of its values rounded as the streamed store keeps them
+    (`VECTOR_DTYPE`, float16), so a pair gets the same dense cosine, candidates and score on
+    both scale-out paths. Bytes, not an array column: Spark moves a binary value as one
+    block, where an array of floats is converted element by element at every shuffle and
+    Arrow hand-over (the IVF search shuffles each left vector `nprobe` times)."""
+    rows = np.ascontiguousarray(vectors, dtype=VECTOR_DTYPE)
+    return [row.tobytes() for row in rows]
+
+
+def unpack(column: pd.Series) -> npt.NDArray[np.float32]:
+    """A packed vector column's values as one float32 matrix."""
+    if len(column) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    raw = np.frombuffer(b"".join(column.tolist()), dtype=VECTOR_DTYPE)
+    return raw.reshape(len(column), -1).astype(np.float32)
 
 
 PREPARED_SCHEMA = (
-    "_row long, id string, plain string, codes array<string>, attributes string, "
-    "vector array<float>"
+    "_row long, id string, plain string, codes array<string>, attributes string, vector binary"
 )
 
 
@@ -90,7 +102,7 @@ def prepare_side(df: DataFrame, job: Job, *, name: str, id_col: str = "id") -> D
                     "codes": [sorted(c) for c in side.codes],
                     # what the attribute signals read (JSON), kept since the columns are not
                     "attributes": [a.to_json() for a in linker.attributes(side)],
-                    "vector": list(stored_precision(vectors)),
+                    "vector": pack(vectors),
                 }
             )
 

@@ -19,7 +19,7 @@ import pandas as pd
 from prodmatch.data.catalog import Catalog
 from prodmatch.linker import Linker, Side
 from prodmatch.score import needs_sparse
-from prodmatch.spark.candidates import stack
+from prodmatch.spark.prepare import unpack
 from prodmatch.spark.workers import Job, linker_for
 from prodmatch.text.attributes import ATTRIBUTE_COLUMNS, Attributes
 
@@ -52,7 +52,7 @@ def fill_dense(pairs: DataFrame, left: DataFrame, right: DataFrame) -> DataFrame
 
     def cosine(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            dense = np.einsum("ij,ij->i", stack(batch["lv"]), stack(batch["rv"]))
+            dense = np.einsum("ij,ij->i", unpack(batch["lv"]), unpack(batch["rv"]))
             yield pd.DataFrame(
                 {"left": batch["left"], "right": batch["right"], "dense": dense.astype(np.float32)}
             )
@@ -142,7 +142,7 @@ def _side(batch: pd.DataFrame, prefix: str, lexical: object) -> tuple[Side, npt.
     plain = batch[f"{prefix}_plain"].to_numpy(dtype=object)[first].tolist()
     codes = [frozenset(c) for c in batch[f"{prefix}_codes"].to_numpy(dtype=object)[first]]
     column = f"{prefix}_vector"
-    vectors = stack(batch[column].iloc[first]) if column in batch else None
+    vectors = unpack(batch[column].iloc[first]) if column in batch else None
     records = pd.DataFrame(index=pd.Index(ids, name="id", dtype=object))
     side = Side(Catalog("batch", records), texts=[], plain=plain, codes=codes, vectors=vectors)
     kept = batch[f"{prefix}_attributes"].to_numpy(dtype=object)[first]
