@@ -75,13 +75,17 @@ def encoding_rate(encoder: TextEncoder, sample: list[str]) -> float:
 
 
 def ingest(registry: Registry, texts: list[str], batch: int) -> float:
+    """Listings a second through `Registry.upsert_many` (what `prodmatch registry load`
+    runs: the next batch is encoded while one is placed)."""
     started = time.perf_counter()
-    for start in range(0, len(texts), batch):
-        chunk = texts[start : start + batch]
-        registry.upsert(
-            [NewListing("shop", f"l{start + n}", {"title": t}) for n, t in enumerate(chunk)]
-        )
-        done = start + len(chunk)
+    batches = (
+        [NewListing("shop", f"l{start + n}", {"title": t}) for n, t in enumerate(chunk)]
+        for start in range(0, len(texts), batch)
+        for chunk in [texts[start : start + batch]]
+    )
+    done = 0
+    for results in registry.upsert_many(batches):
+        done += len(results)
         if done % 10_000 < batch:  # a long run shows it is moving
             elapsed = time.perf_counter() - started
             print(f"{done} listings in {elapsed:.0f} s", file=sys.stderr, flush=True)

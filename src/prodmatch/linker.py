@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -257,20 +257,19 @@ class Linker:
         the matcher's classifier reads any: they cost a pass over each pair in Python."""
         li = np.asarray(li, dtype=np.int64)
         ri = np.asarray(ri, dtype=np.int64)
-        frame = pd.DataFrame({"left": li, "right": ri})
+        # columns gathered first, the frame made once: adding them one by one cost more
+        # than computing them for the few pairs of a registry write
+        columns: dict[str, Any] = {"left": li, "right": ri}
         if left.vectors is not None and right.vectors is not None:
-            frame["dense"] = rowwise_dot(left.vectors, right.vectors, li, ri)
+            columns["dense"] = rowwise_dot(left.vectors, right.vectors, li, ri)
         if left.tfidf is not None and right.tfidf is not None:
-            frame["sparse"] = SparseIndex.pair_scores(left.tfidf, right.tfidf, li, ri)
-        for name, values in code_signals(left.codes, right.codes, li, ri).items():
-            frame[name] = values
+            columns["sparse"] = SparseIndex.pair_scores(left.tfidf, right.tfidf, li, ri)
+        columns.update(code_signals(left.codes, right.codes, li, ri))
         if left.image_vectors is not None and right.image_vectors is not None:
-            frame["image"], frame["image_both"] = _image_signals(left, right, li, ri)
+            columns["image"], columns["image_both"] = _image_signals(left, right, li, ri)
         if attributes if attributes is not None else self.reads_attributes():
-            pairs = attribute_signals(self.attributes(left), self.attributes(right), li, ri)
-            for name, signal in pairs.items():
-                frame[name] = signal
-        return frame
+            columns.update(attribute_signals(self.attributes(left), self.attributes(right), li, ri))
+        return pd.DataFrame(columns)
 
     def attributes(self, side: Side) -> list[Attributes]:
         """Each listing's attributes, read once per side: from the columns matching reads,

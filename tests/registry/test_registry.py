@@ -22,6 +22,7 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import NotFound, Registry
 from prodmatch.registry.matching import Entry, PairScorer
+from prodmatch.registry.registry import _Pending
 from prodmatch.registry.vectors import INDEX_FILE
 
 
@@ -193,3 +194,54 @@ def test_joining_needs_the_whole_product_not_one_look_alike(open_registry: Any) 
     ]
     assert pair_to_b[0]["score"] >= registry.scorer.threshold  # a pair match with b ...
     assert registry.product_of("x", "c") == 2  # ... yet not with b's product as a whole
+
+
+def test_upsert_many_stores_each_batch_as_upsert_does(open_registry: Any, tmp_path: Path) -> None:
+    batches = [
+        [item("amazon", "a1", "canon powershot sd990 camera silver")],
+        [
+            item("ebay", "e1", "canon powershot sd990 silver camera"),
+            item("ebay", "e2", "sony bravia kdl40 lcd tv"),
+        ],
+        [item("amazon", "a1", "sony bravia kdl40 lcd television")],  # a1 moves to the tv
+    ]
+    one_by_one = open_registry(tmp_path / "one")
+    expected = [one_by_one.upsert(batch) for batch in batches]
+    piped = open_registry(tmp_path / "piped")
+    assert list(piped.upsert_many(iter(batches))) == expected
+    assert event_log(piped.events()) == event_log(one_by_one.events())
+
+
+def test_upsert_many_keeps_the_batches_before_a_bad_one(open_registry: Any) -> None:
+    registry = open_registry()
+    twice = [item("ebay", "e1", "sony tv"), item("ebay", "e1", "sony tv")]
+    found = []
+    with pytest.raises(ProdmatchError, match="ebay/e1 is in the batch twice"):
+        for results in registry.upsert_many([[item("amazon", "a1", "canon camera")], twice]):
+            found.append(results)
+    assert [r["id"] for batch in found for r in batch] == ["a1"]
+    assert registry.counts()["listings"] == 1
+
+
+def test_a_batch_listing_is_compared_with_its_k_closest_stored_or_earlier(
+    open_registry: Any,
+) -> None:
+    """As if the batch came one listing at a time: the k closest among the stored listings
+    and those before it in the batch, not k of each."""
+    registry = open_registry()
+    registry.k = 1
+    registry.upsert([item("amazon", "a1", "canon powershot sd990 camera silver black")])
+    batch = [
+        item("ebay", "e1", "nikon coolpix p100 camera"),
+        item("ebay", "e2", "nikon coolpix p100 camera black"),
+    ]
+    pending = [_Pending(x, None, *registry.scorer.texts(x.attributes)) for x in batch]
+    vectors = registry.scorer.encode([p.text for p in pending])
+    left = [
+        Entry(f"q{i}", p.text, p.plain, v)
+        for i, (p, v) in enumerate(zip(pending, vectors, strict=True))
+    ]
+    right, _, pairs = registry._candidates(pending, vectors, left)
+    named = {(left[i].key, right[j].key) for i, j in pairs}
+    # e1's only choice is the stored a1; e2 is closer to e1 (before it) than to a1
+    assert named == {("q0", f"e{registry.product_of('amazon', 'a1')}"), ("q1", "b0")}

@@ -115,8 +115,8 @@ def load(
     opened = _open(folder, model, engine, columns, database)
     counts: dict[str, int] = {}
     try:
-        for chunk in read_catalog_chunks(catalog, rows=chunk_rows, sep=sep, id_col=id_col):
-            batch = [
+        batches = (
+            [
                 NewListing(
                     platform,
                     str(listing_id),
@@ -125,7 +125,10 @@ def load(
                 )
                 for listing_id, row in chunk.records.to_dict("index").items()
             ]
-            for result in opened.upsert(batch):
+            for chunk in read_catalog_chunks(catalog, rows=chunk_rows, sep=sep, id_col=id_col)
+        )
+        for results in opened.upsert_many(batches):
+            for result in results:
                 counts[result["status"]] = counts.get(result["status"], 0) + 1
             console.print(f"{catalog.name}: {sum(counts.values())} listings read", highlight=False)
     finally:

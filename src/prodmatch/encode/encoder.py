@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,13 @@ class TextEncoder:
         else:
             self.key = f"{model_fingerprint(self.path)}-{max_seq_length}{suffix}"
         self._cache = EmbeddingCache(self.key, cache_dir) if cache else None
+        self._loading = threading.Lock()
+
+    @property
+    def thread_safe(self) -> bool:
+        """Whether `encode` may run in several threads at once: the onnx engines' (a
+        session runs side by side; the cache has its own lock). Others take turns."""
+        return self.engine != "torch" and self.native is None
 
     @property
     def model(self) -> SentenceTransformer:
@@ -112,15 +120,16 @@ class TextEncoder:
     @property
     def onnx(self) -> OnnxEncoder:
         """The ONNX Runtime session, exported from the same weights on first use."""
-        if self._onnx is None:
-            assert self.engine != "torch"
-            self._onnx = OnnxEncoder(
-                self.path,
-                self.engine,
-                self.max_seq_length,
-                self.cache_dir,
-                batch_size=self.batch_size,
-            )
+        with self._loading:  # threads encoding at once load it once
+            if self._onnx is None:
+                assert self.engine != "torch"
+                self._onnx = OnnxEncoder(
+                    self.path,
+                    self.engine,
+                    self.max_seq_length,
+                    self.cache_dir,
+                    batch_size=self.batch_size,
+                )
         return self._onnx
 
     def encode(

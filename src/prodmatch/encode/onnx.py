@@ -15,6 +15,7 @@ import inspect
 import json
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -212,12 +213,16 @@ class OnnxEncoder:
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.dim = int(self.session.get_outputs()[0].shape[-1])
         self._pool = ThreadPoolExecutor(self.streams) if self.streams > 1 else None
+        # ONNX Runtime runs a session from several threads at once; a fast tokenizer does not
+        # (it sets its truncation on each call: "Already borrowed"), so only it is locked
+        self._tokenizing = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Normalised vectors for `texts`, in their order."""
-        ids = self.tokenizer(
-            list(texts), truncation=True, max_length=self.max_seq_length, padding=False
-        )["input_ids"]
+        """Normalised vectors for `texts`, in their order; callable from several threads."""
+        with self._tokenizing:
+            ids = self.tokenizer(
+                list(texts), truncation=True, max_length=self.max_seq_length, padding=False
+            )["input_ids"]
         lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]

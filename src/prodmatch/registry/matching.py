@@ -96,9 +96,14 @@ class PairScorer:
         )
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Vectors of `texts`; callable outside the registry's lock (it has its own)."""
+        """Vectors of `texts`; callable outside the registry's lock. A thread-safe encoder
+        (the onnx engines) runs for several callers at once: a match's one text need not
+        wait for a loader's batch of 500 (a second at 100k); others take turns."""
+        encoder = self.linker.encoder
+        if getattr(encoder, "thread_safe", False):
+            return encoder.encode(list(texts), progress=False)
         with self._encoding:
-            return self.linker.encoder.encode(list(texts), progress=False)
+            return encoder.encode(list(texts), progress=False)
 
     def score(
         self, left: Entries, right: Entries, pairs: Pairs, *, reading: bool = False
@@ -122,10 +127,16 @@ class PairScorer:
         features["score"] = self.linker.score(sides[0], sides[1], features)
         return features
 
-    def rows(self, left: Entries, right: Entries, pairs: Pairs) -> list[dict[str, Any]]:
-        """`score` as one dict per pair, in the order of `pairs`."""
+    def rows(
+        self, left: Entries, right: Entries, pairs: Pairs, *, minimum: float | None = None
+    ) -> list[dict[str, Any]]:
+        """`score` as one dict per pair, in the order of `pairs`; with `minimum`, only the
+        pairs scoring at least that (a batch's candidate pairs are mostly far below it, and
+        a dict per pair costs more than scoring it)."""
         frame = self.score(left, right, pairs)
-        return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+        if minimum is not None:
+            frame = frame[frame["score"].to_numpy() >= minimum]
+        return records(frame)
 
 
 class KeptScores:
@@ -152,11 +163,12 @@ class KeptScores:
 
     def ensure(self, pairs: Sequence[tuple[Entry, Entry]]) -> None:
         """Score the pairs not kept yet, in one call."""
-        todo = list(
-            {
-                self._pair(a, b): (a, b) for a, b in pairs if self._pair(a, b) not in self.kept
-            }.items()
-        )
+        wanted: dict[tuple[str, str], tuple[Entry, Entry]] = {}
+        for a, b in pairs:
+            pair = self._pair(a, b)
+            if pair not in self.kept:
+                wanted[pair] = (a, b)
+        todo = list(wanted.items())
         if not todo:
             return
         lefts = list({a.key: a for _, (a, _) in todo}.values())
@@ -171,6 +183,14 @@ class KeptScores:
         """The rows of these pairs (scored now where not kept), in their order."""
         self.ensure(pairs)
         return [self.kept[self._pair(a, b)] for a, b in pairs]
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as dicts of plain Python values (`DataFrame.to_dict("records")` is
+    several times slower: it boxes each value on its own)."""
+    names = [str(name) for name in frame.columns]
+    columns = [frame[name].tolist() for name in frame.columns]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def signals(row: Mapping[str, object]) -> dict[str, float]:

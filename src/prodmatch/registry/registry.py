@@ -5,9 +5,9 @@ database transaction: a batch is stored whole or not at all, and the FAISS index
 the database, is changed only after the commit.
 
 Locks: writes hold `lock` (one writer per process; the database's write lock orders
-processes). Reads (match, similar, get) use a second connection (`reader`, under
-`read_lock`) and lock only the FAISS index (`index_lock`) while searching it, so a match
-does not wait for a batch being placed.
+processes). Reads (match, similar, get) borrow read connections of their own (`readers`)
+and lock only the FAISS index (`index_lock`) while searching it, so a match waits neither
+for a batch being placed nor for another match.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import dataclasses
 import io
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from prodmatch.registry.matching import Entry, KeptScores, PairScorer
 from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
-from prodmatch.registry.store import Event, Listing, Store, dialect_for
+from prodmatch.registry.store import Event, Listing, Readers, Store, dialect_for
 from prodmatch.registry.vectors import VectorIndex
 from prodmatch.settings import MatchSettings
 
@@ -73,6 +74,15 @@ class _Pending:
     pk: int = 0  # once stored
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch made ready outside the write lock: its photos fetched, changed texts encoded."""
+
+    listings: Sequence[NewListing]
+    photos: list[dict[str, Any] | None] | None
+    vectors: dict[str, npt.NDArray[np.float32]]
+
+
 class Registry(Search):
     """Listings, products and events in a database; vectors in a FAISS index beside it."""
 
@@ -99,9 +109,8 @@ class Registry(Search):
         self.k = k or self.linker.settings.k
         dialect = dialect_for(self.folder, database)
         self.store = Store(dialect)
-        self.reader = Store(dialect, reader=True)
+        self.readers = Readers(dialect)
         self.lock = threading.RLock()
-        self.read_lock = threading.Lock()
         self.index_lock = threading.Lock()
         dim = self._check_model()
         self.index = VectorIndex.open(self.folder, dim, self.store)
@@ -134,7 +143,7 @@ class Registry(Search):
             self._closed = True
             self.save()
             self.store.close()
-            self.reader.close()
+            self.readers.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -152,22 +161,49 @@ class Registry(Search):
 
     def upsert(self, listings: Sequence[NewListing]) -> list[dict[str, Any]]:
         """Store a batch; each listing's product (and whether it was new, changed or kept)."""
+        return self._store(self._prepare(listings))
+
+    def upsert_many(
+        self, batches: Iterable[Sequence[NewListing]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """`upsert` of each batch in turn, the next one's photos and vectors made while this
+        one is placed: placing is mostly one core's Python, encoding can use the other.
+        (What a loader of many batches wants; one batch at a time is `upsert`.)"""
+        with ThreadPoolExecutor(1, thread_name_prefix="prodmatch-encode") as ahead:
+            coming: Future[_Prepared] | None = None
+            for batch in batches:
+                if coming is not None:
+                    made = coming.result()
+                    coming = ahead.submit(self._prepare, batch)
+                    yield self._store(made)
+                else:
+                    coming = ahead.submit(self._prepare, batch)
+            if coming is not None:
+                yield self._store(coming.result())
+
+    def _prepare(self, listings: Sequence[NewListing]) -> _Prepared:
+        """What a batch needs before the write lock: checked keys, photos, vectors."""
         keys = [item.key for item in listings]
         if len(set(keys)) != len(keys):
             twice = next(key for key in keys if keys.count(key) > 1)
             raise ProdmatchError(f"listing {twice[0]}/{twice[1]} is in the batch twice")
         # photos are fetched before the lock is taken: a slow host must not hold up others
         photos = self.photos.fetch([item.photo for item in listings]) if self.photos else None
-        encoded = self._encode_changed(listings)
+        return _Prepared(listings, photos, self._encode_changed(listings))
+
+    def _store(self, prepared: _Prepared) -> list[dict[str, Any]]:
+        """The batch written in one transaction, then its vectors indexed."""
+        listings = prepared.listings
+        keys = [item.key for item in listings]
         with self.lock:
             with self._writing():
                 statuses, pending = self._sort_out(listings)
-                vseq = self._match_new(pending, encoded) if pending else None
+                vseq = self._match_new(pending, prepared.vectors) if pending else None
                 stored = self.store.listings_by_key(keys)
                 results = [self._result(stored[item.key], statuses[item.key]) for item in listings]
             if vseq is not None:
                 self._index_after_commit(pending, vseq)
-        for result, photo in zip(results, photos or [], strict=False):
+        for result, photo in zip(results, prepared.photos or [], strict=False):
             if photo is not None:
                 result["photo"] = photo
         return results
@@ -200,8 +236,8 @@ class Registry(Search):
         """Vectors of the texts that differ from the stored ones, encoded before the write
         lock is taken: encoding is most of a write's time, and reads need not wait for it.
         (A listing another writer changes meanwhile is encoded under the lock.)"""
-        with self.read_lock:
-            stored = self.reader.listings_by_key([item.key for item in listings])
+        with self.readers.lend() as reader:
+            stored = reader.listings_by_key([item.key for item in listings])
         texts = []
         for item in listings:
             text = self.scorer.texts(item.attributes)[0]
@@ -257,6 +293,7 @@ class Registry(Search):
         vseq = self.store.next_vseq()
         lexical = self.scorer.lexical
         if lexical is not None:  # the batch is scored under the statistics it leaves
+            lexical.expect(vseq)
             for p in pending:
                 if p.old is not None:
                     lexical.remove(p.old.pk)
@@ -265,7 +302,7 @@ class Registry(Search):
         right, stored, pairs = self._candidates(pending, vectors, left)
         stored_pks = list(stored)
         rows_of: dict[int, list[dict[str, Any]]] = {}
-        for row in self.scorer.rows(left, right, pairs):
+        for row in self.scorer.rows(left, right, pairs, minimum=self.scorer.threshold):
             rows_of.setdefault(int(row["left"]), []).append(row)
         kept = self._scores_ahead(pending, left, rows_of, stored_pks, stored)
         labels = Labels.of(self.store, [p.item.key for p in pending])
@@ -349,16 +386,25 @@ class Registry(Search):
     ) -> tuple[list[Entry], dict[int, Listing], list[tuple[int, int]]]:
         """Right-hand entries: stored listings FAISS finds (by pk, in the entries' order),
         then the batch itself (a listing may match one sent before it in the same batch).
-        Pairs index into the entries."""
+        Pairs index into the entries: each listing's `k` closest among the stored listings
+        and those before it in the batch, as if the batch had come one listing at a time."""
         moving = {p.old.pk for p in pending if p.old is not None}
         pks, found, right, pairs = self._stored_neighbours(vectors, self.k, moving, self.store)
         offset = len(right)
         right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
-        if len(left) > 1:
-            dots = vectors @ vectors.T
-            for i in range(1, len(left)):
-                earlier = np.argsort(-dots[i, :i], kind="stable")[: self.k]
-                pairs.extend((i, offset + int(j)) for j in earlier)
+        li = np.asarray([i for i, _ in pairs], dtype=np.int64)
+        rj = np.asarray([j for _, j in pairs], dtype=np.int64)
+        stored = np.stack([e.vector for e in right[:offset]]) if offset else vectors[:0]
+        dots = (vectors @ stored.T.astype(np.float32))[li, rj]
+        later, earlier = np.tril_indices(len(left), -1)
+        li = np.concatenate([li, later])
+        rj = np.concatenate([rj, offset + earlier])
+        dots = np.concatenate([dots, (vectors @ vectors.T)[later, earlier]])
+        order = np.lexsort((rj, -dots, li))  # by listing, closest first, stored first on ties
+        li, rj = li[order], rj[order]
+        first = np.searchsorted(li, li)  # where each listing's run starts
+        keep = np.arange(len(li)) - first < self.k
+        pairs = list(zip(li[keep].tolist(), rj[keep].tolist(), strict=True))
         return right, {pk: found[pk] for pk in pks}, pairs
 
     def _partners(
@@ -433,8 +479,9 @@ class Registry(Search):
             if self.index.vseq != vseq - 1:
                 self.index.catch_up(self.store)
             else:
+                self.index.remove([p.pk for p in pending if p.old is not None])
                 pks = np.asarray([p.pk for p in pending], dtype=np.int64)
-                self.index.put(pks, np.stack([p.vector for p in pending]))
+                self.index.add(pks, np.stack([p.vector for p in pending]))
                 self.index.vseq = vseq
         self._committed(vseq)
         if time.monotonic() - self._saved_at > SAVE_EVERY_S:
@@ -448,6 +495,7 @@ class Registry(Search):
                 vseq = self.store.next_vseq()
                 self.store.delete_listing(listing.pk, vseq)
                 if self.scorer.lexical is not None:
+                    self.scorer.lexical.expect(vseq)
                     self.scorer.lexical.remove(listing.pk)
                 seq = self.store.add_event(
                     "delete", listing.product, listing=(platform, listing_id)
@@ -514,28 +562,28 @@ class Registry(Search):
             raise NotFound(f"no listing '{listing_id}' on platform '{platform}'")
         return found
 
-    def _read_listing(self, platform: str, listing_id: str) -> Listing:
-        """A listing as last committed, read on the read connection (hold `read_lock`)."""
-        found = self.reader.listing(platform, listing_id)
+    def _read_listing(self, reader: Store, platform: str, listing_id: str) -> Listing:
+        """A listing as last committed, read on a read connection."""
+        found = reader.listing(platform, listing_id)
         if found is None:
             raise NotFound(f"no listing '{listing_id}' on platform '{platform}'")
         return found
 
     def get(self, platform: str, listing_id: str) -> Listing:
-        with self.read_lock:
-            return self._read_listing(platform, listing_id)
+        with self.readers.lend() as reader:
+            return self._read_listing(reader, platform, listing_id)
 
     def product_of(self, platform: str, listing_id: str) -> int:
         return self.get(platform, listing_id).product
 
     def product(self, product: int) -> dict[str, Any]:
         """A product's listings on every platform; a merged one names where it went."""
-        with self.read_lock:
-            state = self.reader.product(product)
+        with self.readers.lend() as reader:
+            state = reader.product(product)
             if state is None:
                 raise NotFound(f"no product {product}")
             alive, merged_into = state
-            listings = self.reader.listings_of(product)
+            listings = reader.listings_of(product)
         return {
             "id": product,
             "alive": alive,
@@ -544,8 +592,8 @@ class Registry(Search):
         }
 
     def events(self, after: int = 0, limit: int = 1000) -> list[Event]:
-        with self.read_lock:
-            return self.reader.events(after, limit)
+        with self.readers.lend() as reader:
+            return reader.events(after, limit)
 
     def counts(self) -> dict[str, int]:
         with self.lock:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from prodmatch.registry.matching import Entry, PairScorer, signals
-from prodmatch.registry.store import Listing, Store
+from prodmatch.registry.matching import Entry, PairScorer, records, signals
+from prodmatch.registry.store import Listing, Readers, Store
 from prodmatch.registry.vectors import VectorIndex
 
 if TYPE_CHECKING:
@@ -27,24 +27,23 @@ class Search:
     """The read-only matching half of `Registry`."""
 
     lock: threading.RLock  # the writer's
-    read_lock: threading.Lock  # the read connection's
     index_lock: threading.Lock  # the FAISS index's
     store: Store
-    reader: Store
+    readers: Readers
     index: VectorIndex
     scorer: PairScorer
 
-    def _read_listing(self, platform: str, listing_id: str) -> Listing:
+    def _read_listing(self, reader: Store, platform: str, listing_id: str) -> Listing:
         raise NotImplementedError
 
-    def _reading(self) -> None:
-        """Bring the index and the readers' lexical statistics up to the last commit (hold
-        `read_lock`). The statistics wait for the writer only when another process wrote
-        (or this one has committed and not yet published)."""
+    def _reading(self, reader: Store) -> None:
+        """Bring the index and the readers' lexical statistics up to the last commit, as
+        `reader` sees it. The statistics wait for this process's writer to publish what it
+        committed, and take the writer's lock only when another process wrote."""
         with self.index_lock:
-            self.index.catch_up(self.reader)
+            self.index.catch_up(reader)
         lexical = self.scorer.lexical
-        if lexical is not None and self.reader.vseq() != lexical.published_vseq:
+        if lexical is not None and not lexical.wait_published(reader.vseq()):
             with self.lock:
                 lexical.catch_up(self.store)
                 lexical.publish()
@@ -57,22 +56,22 @@ class Search:
             Entry(f"q{i}", t, p, v)
             for i, ((t, p), v) in enumerate(zip(texts, vectors, strict=True))
         ]
-        with self.read_lock:
-            self._reading()
-            neighbours = self._stored_neighbours(vectors, k, set(), self.reader)
+        with self.readers.lend() as reader:
+            self._reading(reader)
+            neighbours = self._stored_neighbours(vectors, k, set(), reader)
         return self._ranked(left, neighbours, k)  # scored without holding up writers
 
     def similar(
         self, platform: str, listing_id: str, on: str | None, k: int = 10
     ) -> list[dict[str, Any]]:
         """The same or most similar products on another platform (`on`; None: any other)."""
-        with self.read_lock:
-            self._reading()
-            listing = self._read_listing(platform, listing_id)
-            vector = self.reader.vectors_of([listing.pk])[listing.pk]
+        with self.readers.lend() as reader:
+            self._reading(reader)
+            listing = self._read_listing(reader, platform, listing_id)
+            vector = reader.vectors_of([listing.pk])[listing.pk]
             entry = Entry("q0", listing.text, listing.plain, vector)
             wide = max(5 * k, 50)
-            neighbours = self._stored_neighbours(vector[None, :], wide, {listing.pk}, self.reader)
+            neighbours = self._stored_neighbours(vector[None, :], wide, {listing.pk}, reader)
         found = self._ranked([entry], neighbours, wide)[0]
         kept, seen = [], set()
         for candidate in found:
@@ -115,7 +114,7 @@ class Search:
                     pairs.append((i, j))
             frame = self.scorer.score(left, right, pairs)
         out = []
-        for row in frame.to_dict("records"):
+        for row in records(frame):
             a, b = listings[recent[int(row["left"])]], stored[pks[int(row["right"])]]
             first, second = sorted((a, b), key=lambda x: (x.platform, x.id))
             out.append((first, second, float(row["score"])))
@@ -153,7 +152,7 @@ class Search:
         pks, stored, right, pairs = neighbours
         frame = self.scorer.score(left, right, pairs, reading=True)
         out: list[list[dict[str, Any]]] = [[] for _ in left]
-        for row in frame.to_dict("records"):
+        for row in records(frame):
             listing = stored[pks[int(row["right"])]]
             out[int(row["left"])].append(
                 {

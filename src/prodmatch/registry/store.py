@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import queue
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -69,6 +71,7 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS listings_product ON listings (product)",
     "CREATE INDEX IF NOT EXISTS listings_vseq ON listings (vseq)",
     "CREATE TABLE IF NOT EXISTS gone (pk BIGINT PRIMARY KEY, vseq BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS gone_vseq ON gone (vseq)",
     """CREATE TABLE IF NOT EXISTS events (seq {pk}, kind TEXT NOT NULL, product BIGINT NOT NULL,
         other BIGINT, platform TEXT, listing TEXT, reason TEXT NOT NULL, at TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS labels (a_platform TEXT NOT NULL, a_id TEXT NOT NULL,
@@ -319,7 +322,9 @@ class Store:
 
     def vectors_since(self, vseq: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """The pks and vectors of listings whose vector changed after generation `vseq`."""
-        rows = self._all("SELECT pk, vector FROM listings WHERE vseq > ? ORDER BY pk", (vseq,))
+        # sorted here: with ORDER BY pk, SQLite scans the whole table in pk order rather than
+        # use the vseq index (87 ms at 100k listings, for every read after a write)
+        rows = sorted(self._all("SELECT pk, vector FROM listings WHERE vseq > ?", (vseq,)))
         pks = np.asarray([row[0] for row in rows], dtype=np.int64)
         if not rows:
             return pks, np.zeros((0, 0), dtype=np.float32)
@@ -331,7 +336,7 @@ class Store:
 
     def plains_since(self, vseq: int) -> list[tuple[int, str]]:
         """(pk, plain text) of listings whose text changed after generation `vseq`."""
-        rows = self._all("SELECT pk, plain FROM listings WHERE vseq > ? ORDER BY pk", (vseq,))
+        rows = sorted(self._all("SELECT pk, plain FROM listings WHERE vseq > ?", (vseq,)))
         return [(int(row[0]), str(row[1])) for row in rows]
 
     def gone_since(self, vseq: int) -> list[int]:
@@ -500,3 +505,45 @@ def _json(value: Any) -> str:
 
 def _blob(vector: npt.NDArray[np.float32]) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+class Readers:
+    """Read connections lent one per reading thread, made as needed up to `size`.
+
+    SQLite in WAL mode and PostgreSQL both read side by side and beside a write: with one
+    shared read connection, each match waited for the one before it (a FAISS search and the
+    listings read, ~15 ms at 100k listings).
+    """
+
+    def __init__(self, dialect: Dialect, size: int = 8) -> None:
+        self.dialect = dialect
+        self.size = size
+        self._free: queue.LifoQueue[Store] = queue.LifoQueue()
+        self._made: list[Store] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def lend(self) -> Iterator[Store]:
+        """A read connection of this thread's own until the block ends."""
+        try:
+            store = self._free.get_nowait()
+        except queue.Empty:
+            store = self._make() or self._free.get()
+        try:
+            yield store
+        finally:
+            self._free.put(store)
+
+    def _make(self) -> Store | None:
+        with self._lock:
+            if len(self._made) >= self.size:
+                return None
+            store = Store(self.dialect, reader=True)
+            self._made.append(store)
+            return store
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._made:
+                store.close()
+            self._made = []
