@@ -150,3 +150,19 @@ def test_an_int8_graph_that_disagrees_is_refused_once_and_for_all(
         TextEncoder(tiny_model, engine="onnx-int8", cache_dir=tmp_path).encode(
             TEXTS, progress=False
         )
+
+
+def test_threads_encode_side_by_side(tiny_model: Path, tmp_path: Path) -> None:
+    """The registry lets requests encode at once on the onnx engines (no turn-taking): the
+    vectors are those of one caller at a time, and the tokenizer is not borrowed twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = TextEncoder(tiny_model, engine="onnx", cache=False, cache_dir=tmp_path)
+    assert encoder.thread_safe
+    assert not TextEncoder(tiny_model, cache=False).thread_safe  # torch takes turns
+    texts = [[f"listing {i} {j} " + "word " * (j % 5) for j in range(20)] for i in range(8)]
+    alone = [encoder.encode(batch, progress=False) for batch in texts]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda batch: encoder.encode(batch, progress=False), texts))
+    for one, other in zip(alone, together, strict=True):
+        np.testing.assert_allclose(other, one, atol=1e-6)

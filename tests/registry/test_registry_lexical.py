@@ -150,3 +150,27 @@ def test_a_match_does_not_wait_for_the_writer(open_registry: Any) -> None:
         assert not reader.is_alive()
     best = found[0][0][0]  # a1 or c1: the same words in another order
     assert (best["platform"], best["id"]) in {("a", "1"), ("c", "1")} and best["match"]
+
+
+def test_a_reader_waits_for_this_writer_to_publish_what_it_committed() -> None:
+    stats = LexicalStats()
+    stats.vseq = 4
+    stats.publish()
+    assert stats.wait_published(4, timeout=0)  # counted already
+    assert not stats.wait_published(5, timeout=0)  # another process wrote it: catch up
+    stats.expect(5)
+    published = threading.Event()
+
+    def writer() -> None:
+        stats.vseq = 5
+        stats.publish()
+        published.set()
+
+    timer = threading.Timer(0.2, writer)
+    timer.start()
+    assert stats.wait_published(5, timeout=10)  # waited for the publish, not the timeout
+    assert published.is_set()
+    timer.join()
+    stats.expect(6)
+    stats.stale()  # rolled back: nothing to wait for
+    assert not stats.wait_published(6, timeout=10)

@@ -6,7 +6,7 @@ the database, is changed only after the commit.
 
 Locks: writes hold `lock` (one writer per process; the database's write lock orders
 processes). Reads (match, similar, get) borrow read connections of their own (`readers`)
-and lock only the FAISS index (`index_lock`) while searching it, so a match waits neither
+and share the FAISS index's lock (`index_lock`) with other searches, so a match waits neither
 for a batch being placed nor for another match.
 """
 
@@ -37,7 +37,7 @@ from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
 from prodmatch.registry.store import Event, Listing, Readers, Store, dialect_for
-from prodmatch.registry.vectors import VectorIndex
+from prodmatch.registry.vectors import SharedLock, VectorIndex
 from prodmatch.settings import MatchSettings
 
 SETTINGS_FILE = "settings.json"
@@ -111,7 +111,7 @@ class Registry(Search):
         self.store = Store(dialect)
         self.readers = Readers(dialect)
         self.lock = threading.RLock()
-        self.index_lock = threading.Lock()
+        self.index_lock = SharedLock()
         dim = self._check_model()
         self.index = VectorIndex.open(self.folder, dim, self.store)
         if self.scorer.lexical is not None:
@@ -153,7 +153,7 @@ class Registry(Search):
 
     def save(self) -> None:
         """The index to its file (a cache: the database alone can rebuild it)."""
-        with self.lock, self.index_lock:
+        with self.lock, self.index_lock.shared():  # writing the file only reads it
             self.index.save(self.folder)
             self._saved_at = time.monotonic()
 
@@ -215,7 +215,7 @@ class Registry(Search):
         lexical = self.scorer.lexical
         try:
             with self.store.write():
-                with self.index_lock:
+                with self.index_lock.exclusive():
                     self.index.catch_up(self.store)
                 if lexical is not None:
                     lexical.catch_up(self.store)
@@ -475,7 +475,7 @@ class Registry(Search):
 
     def _index_after_commit(self, pending: list[_Pending], vseq: int) -> None:
         """Committed vectors into the index; another process's writes come with catch-up."""
-        with self.index_lock:
+        with self.index_lock.exclusive():
             if self.index.vseq != vseq - 1:
                 self.index.catch_up(self.store)
             else:
@@ -503,7 +503,7 @@ class Registry(Search):
                 if not self.store.listings_of(listing.product):
                     self.store.end_product(listing.product)
                 event = self.store.events(seq - 1, 1)[0]
-            with self.index_lock:
+            with self.index_lock.exclusive():
                 if self.index.vseq != vseq - 1:
                     self.index.catch_up(self.store)
                 else:

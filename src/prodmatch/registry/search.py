@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from prodmatch.registry.matching import Entry, PairScorer, records, signals
 from prodmatch.registry.store import Listing, Readers, Store
-from prodmatch.registry.vectors import VectorIndex
+from prodmatch.registry.vectors import SharedLock, VectorIndex
 
 if TYPE_CHECKING:
     from prodmatch.registry.registry import NewListing
@@ -27,7 +27,7 @@ class Search:
     """The read-only matching half of `Registry`."""
 
     lock: threading.RLock  # the writer's
-    index_lock: threading.Lock  # the FAISS index's
+    index_lock: SharedLock  # the FAISS index's: searches share it
     store: Store
     readers: Readers
     index: VectorIndex
@@ -40,10 +40,12 @@ class Search:
         """Bring the index and the readers' lexical statistics up to the last commit, as
         `reader` sees it. The statistics wait for this process's writer to publish what it
         committed, and take the writer's lock only when another process wrote."""
-        with self.index_lock:
-            self.index.catch_up(reader)
+        latest = reader.vseq()
+        if self.index.vseq != latest:
+            with self.index_lock.exclusive():
+                self.index.catch_up(reader)
         lexical = self.scorer.lexical
-        if lexical is not None and not lexical.wait_published(reader.vseq()):
+        if lexical is not None and not lexical.wait_published(latest):
             with self.lock:
                 lexical.catch_up(self.store)
                 lexical.publish()
@@ -92,7 +94,7 @@ class Search:
         each with its `k` nearest stored neighbours, scored through the core; each pair once,
         its two listings ordered by (platform, id), as labels are kept."""
         with self.lock:
-            with self.index_lock:
+            with self.index_lock.exclusive():
                 self.index.catch_up(self.store)
             recent = self.store.recent_pks(limit)
             listings = self.store.listings_by_pk(recent)
@@ -127,7 +129,7 @@ class Search:
         read from `store` (the writer's or the reader's connection, whichever the caller
         holds): their pks, the listings, their entries, and (query, entry) pairs indexing
         into them."""
-        with self.index_lock:
+        with self.index_lock.shared():
             _, found = self.index.search(vectors, k + len(exclude))
         pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
         stored = store.listings_by_pk(pks)

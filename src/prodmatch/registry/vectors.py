@@ -8,7 +8,10 @@ database in step. A missing, unreadable or foreign index file is rebuilt from th
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
@@ -25,6 +28,46 @@ STATE_FILE = "vectors.json"
 # on 1, 500 queries (an upsert batch) 3.0 s against 0.9 s. Requests already run side by side
 # in the server's threads.
 SEARCH_THREADS = 1
+
+
+class SharedLock:
+    """The index's lock: searches share it, changes hold it alone. FAISS searches a CPU
+    index from several threads at once, never while it changes; with one plain lock each
+    match waited for the other's search (p99 ~15 ms at 100k). A waiting change goes first."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._waiting = 0  # changes waiting: new searches wait behind them
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._turn:
+            self._turn.wait_for(lambda: not self._writing and not self._waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._readers -= 1
+                self._turn.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._turn:
+            self._waiting += 1
+            try:
+                self._turn.wait_for(lambda: not self._writing and not self._readers)
+            finally:
+                self._waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._writing = False
+                self._turn.notify_all()
 
 
 class VectorIndex:
