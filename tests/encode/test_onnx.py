@@ -154,7 +154,7 @@ def test_an_int8_graph_that_disagrees_is_refused_once_and_for_all(
 
 def test_threads_encode_side_by_side(tiny_model: Path, tmp_path: Path) -> None:
     """The registry lets requests encode at once on the onnx engines (no turn-taking): the
-    vectors are those of one caller at a time, and the tokenizer is not borrowed twice."""
+    vectors are those of one caller at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
     encoder = TextEncoder(tiny_model, engine="onnx", cache=False, cache_dir=tmp_path)

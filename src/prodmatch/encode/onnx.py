@@ -213,8 +213,9 @@ class OnnxEncoder:
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.dim = int(self.session.get_outputs()[0].shape[-1])
         self._pool = ThreadPoolExecutor(self.streams) if self.streams > 1 else None
-        # ONNX Runtime runs a session from several threads at once; a fast tokenizer does not
-        # (it sets its truncation on each call: "Already borrowed"), so only it is locked
+        # ONNX Runtime runs a session from several threads at once. A fast tokenizer whose
+        # truncation settings change under another thread fails ("Already borrowed"); ours
+        # never change, but tokenizing is cheap, so it takes turns anyway
         self._tokenizing = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
