@@ -30,6 +30,7 @@ def test_load_fills_a_registry_and_resumes(tiny_model: Path, tmp_path: Path) -> 
     code, output = _run(*args, "--model", tiny_model, "--chunk-rows", "2")
     assert code == 0, output
     assert "3 created" in output
+    assert "loading amazon.csv: 3/3 (100%)" in output and "listings/s" in output  # rate, eta
     code, output = _run(*args)  # again: the registry keeps its settings, nothing is re-encoded
     assert code == 0, output
     assert "3 unchanged" in output

@@ -109,7 +109,8 @@ def load(
 ) -> None:
     """Fill a registry from a catalog file, chunk by chunk; run again to resume (listings
     already stored with the same text are skipped without encoding)."""
-    from prodmatch.data.chunks import read_catalog_chunks
+    from prodmatch.data.chunks import estimate_rows, read_catalog_chunks
+    from prodmatch.progress import progress_bar
     from prodmatch.registry import NewListing
 
     opened = _open(folder, model, engine, columns, database)
@@ -127,10 +128,12 @@ def load(
             ]
             for chunk in read_catalog_chunks(catalog, rows=chunk_rows, sep=sep, id_col=id_col)
         )
-        for results in opened.upsert_many(batches):
-            for result in results:
-                counts[result["status"]] = counts.get(result["status"], 0) + 1
-            console.print(f"{catalog.name}: {sum(counts.values())} listings read", highlight=False)
+        total = estimate_rows(catalog)
+        with progress_bar(f"loading {catalog.name}", total, unit="listings") as advance:
+            for results in opened.upsert_many(batches):
+                for result in results:
+                    counts[result["status"]] = counts.get(result["status"], 0) + 1
+                advance(len(results))
     finally:
         opened.close()
     shown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))

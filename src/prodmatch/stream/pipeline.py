@@ -36,8 +36,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from prodmatch.data.catalog import JSONL_SUFFIXES, PARQUET_SUFFIXES, Catalog
-from prodmatch.data.chunks import DEFAULT_CHUNK_ROWS, read_catalog_chunks
+from prodmatch.data.catalog import Catalog
+from prodmatch.data.chunks import DEFAULT_CHUNK_ROWS, estimate_rows, read_catalog_chunks
 from prodmatch.decide import assign
 from prodmatch.decide.calibrate import Cut
 from prodmatch.encode import TextEncoder
@@ -221,7 +221,7 @@ class StreamMatcher:
         if store.progress.complete:
             return store
         done = store.progress.chunks
-        total = _estimate_rows(path)
+        total = estimate_rows(path)
         with progress_bar(
             f"preparing {name}", total, unit="listings", enabled=self.progress
         ) as advance:
@@ -501,24 +501,3 @@ def _file_identity(path: Path) -> dict[str, Any]:
         raise ProdmatchError(f"{path}: file not found")
     stat = path.stat()
     return {"path": str(path.resolve()), "bytes": stat.st_size, "modified": int(stat.st_mtime)}
-
-
-def _estimate_rows(path: Path) -> int:
-    """Rows for the progress bar: Parquet knows; text files are counted by line breaks.
-
-    A last line without a line break is a row too (buy.csv ends so: counting breaks alone
-    gave "1076/1075"). Quoted line breaks still overcount; the bar then ends at the count.
-    JSON Lines files have no header line.
-    """
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    lines, last = 0, b"\n"
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 24):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    lines += last != b"\n"
-    header = 0 if path.suffix.lower() in JSONL_SUFFIXES else 1
-    return max(1, lines - header)

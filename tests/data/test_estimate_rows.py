@@ -1,4 +1,4 @@
-"""The streamed run's progress totals: the estimated rows equal the rows read."""
+"""Progress totals (the streamed run, registry load): the estimated rows equal the rows read."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from prodmatch.data.chunks import read_catalog_chunks
-from prodmatch.stream.pipeline import _estimate_rows
+from prodmatch.data.chunks import estimate_rows, read_catalog_chunks
 
 
 @pytest.mark.parametrize(
@@ -25,10 +24,10 @@ def test_estimated_rows_equal_the_rows_read(tmp_path: Path, name: str, text: str
     path.write_bytes(text.encode())
     read = sum(len(chunk) for chunk in read_catalog_chunks(path, rows=2))
     assert read == 3
-    assert _estimate_rows(path) == read
+    assert estimate_rows(path) == read
 
 
 def test_parquet_rows_come_from_its_metadata(tmp_path: Path) -> None:
     path = tmp_path / "c.parquet"
     pd.DataFrame({"id": ["1", "2"], "title": ["a", "b"]}).to_parquet(path)
-    assert _estimate_rows(path) == 2
+    assert estimate_rows(path) == 2
