@@ -172,12 +172,10 @@ class Registry(Search):
         with ThreadPoolExecutor(1, thread_name_prefix="prodmatch-encode") as ahead:
             coming: Future[_Prepared] | None = None
             for batch in batches:
+                following = ahead.submit(self._prepare, batch)
                 if coming is not None:
-                    made = coming.result()
-                    coming = ahead.submit(self._prepare, batch)
-                    yield self._store(made)
-                else:
-                    coming = ahead.submit(self._prepare, batch)
+                    yield self._store(coming.result())
+                coming = following
             if coming is not None:
                 yield self._store(coming.result())
 
@@ -389,13 +387,12 @@ class Registry(Search):
         Pairs index into the entries: each listing's `k` closest among the stored listings
         and those before it in the batch, as if the batch had come one listing at a time."""
         moving = {p.old.pk for p in pending if p.old is not None}
-        pks, found, right, pairs = self._stored_neighbours(vectors, self.k, moving, self.store)
+        neighbours = self._stored_neighbours(vectors, self.k, moving, self.store)
+        pks, found, right, pairs, dots = neighbours
         offset = len(right)
         right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
         li = np.asarray([i for i, _ in pairs], dtype=np.int64)
         rj = np.asarray([j for _, j in pairs], dtype=np.int64)
-        stored = np.stack([e.vector for e in right[:offset]]) if offset else vectors[:0]
-        dots = (vectors @ stored.T.astype(np.float32))[li, rj]
         later, earlier = np.tril_indices(len(left), -1)
         li = np.concatenate([li, later])
         rj = np.concatenate([rj, offset + earlier])

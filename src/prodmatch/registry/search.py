@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 
 # Stored neighbours of some vectors: their pks, the listings by pk, their entries (in the
-# order of the pks) and (query, entry) pairs.
-Neighbours = tuple[list[int], dict[int, Listing], list[Entry], list[tuple[int, int]]]
+# order of the pks), (query, entry) pairs and each pair's inner product (FAISS's).
+Neighbours = tuple[
+    list[int], dict[int, Listing], list[Entry], list[tuple[int, int]], npt.NDArray[np.float32]
+]
 
 
 class Search:
@@ -106,7 +108,9 @@ class Search:
                 Entry(f"e{pk}", listings[pk].text, listings[pk].plain, vectors[pk]) for pk in recent
             ]
             queries = np.stack([vectors[pk] for pk in recent])
-            pks, stored, right, found = self._stored_neighbours(queries, k + 1, set(), self.store)
+            pks, stored, right, found, _ = self._stored_neighbours(
+                queries, k + 1, set(), self.store
+            )
             seen: set[tuple[int, int]] = set()
             pairs = []
             for i, j in found:
@@ -127,10 +131,10 @@ class Search:
     ) -> Neighbours:
         """The stored listings FAISS finds for each vector (`k` each, `exclude` left out),
         read from `store` (the writer's or the reader's connection, whichever the caller
-        holds): their pks, the listings, their entries, and (query, entry) pairs indexing
-        into them."""
+        holds): their pks, the listings, their entries, (query, entry) pairs indexing into
+        them, and the pairs' inner products."""
         with self.index_lock.shared():
-            _, found = self.index.search(vectors, k + len(exclude))
+            scores, found = self.index.search(vectors, k + len(exclude))
         pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
         stored = store.listings_by_pk(pks)
         stored_vectors = store.vectors_of(pks)
@@ -138,20 +142,20 @@ class Search:
             Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
         ]
         position = {pk: n for n, pk in enumerate(pks)}
-        pairs = [
-            (i, position[int(pk)])
-            for i, row in enumerate(found)
-            for pk in row
-            if int(pk) in position
-        ]
-        return pks, stored, right, pairs
+        pairs, dots = [], []
+        for i, (row, row_scores) in enumerate(zip(found, scores, strict=True)):
+            for pk, score in zip(row, row_scores, strict=True):
+                if int(pk) in position:
+                    pairs.append((i, position[int(pk)]))
+                    dots.append(score)
+        return pks, stored, right, pairs, np.asarray(dots, dtype=np.float32)
 
     def _ranked(
         self, left: list[Entry], neighbours: Neighbours, k: int
     ) -> list[list[dict[str, Any]]]:
         """Each left entry's `k` best scored neighbours (from `_stored_neighbours`, read
         under the lock; scoring needs no lock: the listings read are values)."""
-        pks, stored, right, pairs = neighbours
+        pks, stored, right, pairs, _ = neighbours
         frame = self.scorer.score(left, right, pairs, reading=True)
         out: list[list[dict[str, Any]]] = [[] for _ in left]
         for row in records(frame):
