@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from registry_fakes import item, run_script
 
@@ -174,3 +175,14 @@ def test_a_reader_waits_for_this_writer_to_publish_what_it_committed() -> None:
     stats.expect(6)
     stats.stale()  # rolled back: nothing to wait for
     assert not stats.wait_published(6, timeout=10)
+
+
+def test_kept_counts_are_the_hashers_counts() -> None:
+    """Counts kept packed read back as counted, a count over 65,535 included (kept wider)."""
+    stats = LexicalStats()
+    texts = [listing.attributes["title"] for listing in LISTINGS[:3]] + ["sd990 " * 66_000]
+    expected = stats._hasher.transform(texts).toarray()
+    first, again = stats.counts(texts), stats.counts(list(reversed(texts)))
+    assert expected[3].max() > 65_535
+    assert np.array_equal(first.toarray(), expected)
+    assert np.array_equal(again.toarray(), expected[::-1])

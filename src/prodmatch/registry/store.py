@@ -158,6 +158,12 @@ class Store:
         self.dialect = dialect
         self.connection = dialect.connect()
         self._in_write = False
+        # What this write read, kept until it ends: placing a batch reads the listings and
+        # vectors of the same products listing after listing (~0.4 ms a listing at 100k).
+        # Sound because in a write transaction the rows change only through this object,
+        # whose writes drop what they touch.
+        self._members: dict[int, list[Listing]] = {}  # product -> its listings
+        self._vectors: dict[int, npt.NDArray[np.float32]] = {}  # pk -> vector
         if reader:
             return
         with self.write():
@@ -178,6 +184,7 @@ class Store:
         cursor = self.connection.cursor()
         self.dialect.begin_write(cursor)
         self._in_write = True
+        self._forget()
         try:
             yield
         except BaseException:
@@ -187,6 +194,16 @@ class Store:
             self.connection.execute("COMMIT")
         finally:
             self._in_write = False
+            self._forget()
+
+    def _forget(self, pk: int | None = None) -> None:
+        """Drop what the write read: every product's listings, and `pk`'s vector (all
+        vectors when None)."""
+        self._members.clear()
+        if pk is None:
+            self._vectors.clear()
+        else:
+            self._vectors.pop(pk, None)
 
     def _run(self, statement: str, params: Sequence[Any] = ()) -> Any:
         cursor = self.connection.cursor()
@@ -264,10 +281,16 @@ class Store:
         return {int(row[0]): int(row[1]) for row in rows}
 
     def listings_of(self, product: int) -> list[Listing]:
+        """A product's listings, oldest first."""
+        if product in self._members:
+            return list(self._members[product])
         rows = self._all(
             f"SELECT {_LISTING} FROM listings WHERE product = ? ORDER BY pk", (product,)
         )
-        return [_listing(row) for row in rows]
+        found = [_listing(row) for row in rows]
+        if self._in_write:
+            self._members[product] = found
+        return list(found)
 
     def insert_listing(self, listing: Listing, vector: npt.NDArray[np.float32], vseq: int) -> int:
         row = self._one(
@@ -276,12 +299,14 @@ class Store:
             (*_listing_values(listing), _blob(vector), listing.product, vseq),
         )
         assert row is not None
+        self._members.pop(listing.product, None)
         return int(row[0])
 
     def update_listing(
         self, listing: Listing, vector: npt.NDArray[np.float32] | None, vseq: int
     ) -> None:
         """New attributes (and, with `vector`, a new text and vector) for a stored listing."""
+        self._forget(listing.pk)
         if vector is None:
             self._run(
                 "UPDATE listings SET attributes = ?, photo = ? WHERE pk = ?",
@@ -304,10 +329,12 @@ class Store:
         )
 
     def move_listings(self, pks: Sequence[int], product: int) -> None:
+        self._members.clear()
         for pk in pks:
             self._run("UPDATE listings SET product = ? WHERE pk = ?", (product, int(pk)))
 
     def delete_listing(self, pk: int, vseq: int) -> None:
+        self._forget(pk)
         self._run("DELETE FROM listings WHERE pk = ?", (pk,))
         self._run("INSERT INTO gone (pk, vseq) VALUES (?, ?)", (pk, vseq))
 
@@ -331,8 +358,15 @@ class Store:
         return pks, np.stack([np.frombuffer(bytes(row[1]), dtype=np.float32) for row in rows])
 
     def vectors_of(self, pks: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
-        rows = self._all_in("SELECT pk, vector FROM listings WHERE pk IN ({})", _ints(pks))
-        return {int(r[0]): np.frombuffer(bytes(r[1]), dtype=np.float32) for r in rows}
+        """The vectors of these listings that are stored, by pk."""
+        wanted = _ints(pks)
+        todo = [pk for pk in wanted if pk not in self._vectors]
+        rows = self._all_in("SELECT pk, vector FROM listings WHERE pk IN ({})", todo)
+        found = {int(r[0]): np.frombuffer(bytes(r[1]), dtype=np.float32) for r in rows}
+        if self._in_write:
+            self._vectors.update(found)
+            found = self._vectors
+        return {pk: found[pk] for pk in wanted if pk in found}
 
     def plains_since(self, vseq: int) -> list[tuple[int, str]]:
         """(pk, plain text) of listings whose text changed after generation `vseq`."""

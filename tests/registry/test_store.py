@@ -1,0 +1,65 @@
+"""The store's reads within a write: what it kept follows the write's own changes, and
+nothing is kept past the write (other connections' commits are seen)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from prodmatch.registry.store import Listing, Store, dialect_for
+
+
+def listing(product: int, text: str) -> Listing:
+    return Listing(0, "shop", text, {"title": text}, None, text, text, product)
+
+
+def vector(value: float) -> np.ndarray:
+    return np.full(4, value, dtype=np.float32)
+
+
+def pks(listings: list[Listing]) -> list[int]:
+    return [x.pk for x in listings]
+
+
+def test_a_write_reads_its_own_changes_after_reading_a_product(tmp_path: Path) -> None:
+    store = Store(dialect_for(tmp_path, None))
+    with store.write():
+        a, b = store.new_product(), store.new_product()
+        one = store.insert_listing(listing(a, "one"), vector(1), 1)
+        assert pks(store.listings_of(a)) == [one]
+        assert store.vectors_of([one])[one].tolist() == [1] * 4
+        two = store.insert_listing(listing(a, "two"), vector(2), 1)
+        assert pks(store.listings_of(a)) == [one, two]
+        store.move_listings([two], b)
+        assert (pks(store.listings_of(a)), pks(store.listings_of(b))) == ([one], [two])
+        fresh = replace(listing(a, "one"), pk=one, attributes={"title": "one", "colour": "red"})
+        store.update_listing(fresh, vector(3), 2)
+        assert store.listings_of(a)[0].attributes == fresh.attributes
+        assert store.vectors_of([one])[one].tolist() == [3] * 4
+        store.delete_listing(two, 2)
+        assert store.listings_of(b) == [] and store.vectors_of([two]) == {}
+    store.close()
+
+
+def test_nothing_read_is_kept_past_the_write(tmp_path: Path) -> None:
+    dialect = dialect_for(tmp_path, None)
+    store, other, reader = Store(dialect), Store(dialect), Store(dialect, reader=True)
+    with store.write():
+        product = store.new_product()
+        first = store.insert_listing(listing(product, "one"), vector(1), 1)
+        assert pks(store.listings_of(product)) == [first]
+        store.vectors_of([first])
+    with other.write():  # another writer (process) changes what the first one read
+        second = other.insert_listing(listing(product, "two"), vector(2), 2)
+        other.update_listing(replace(listing(product, "one"), pk=first), vector(5), 2)
+    with store.write():
+        assert pks(store.listings_of(product)) == [first, second]
+        assert store.vectors_of([first])[first].tolist() == [5] * 4
+    assert pks(reader.listings_of(product)) == [first, second]  # reads keep nothing
+    with other.write():
+        third = other.insert_listing(listing(product, "three"), vector(3), 3)
+    assert pks(reader.listings_of(product)) == [first, second, third]
+    for each in (store, other, reader):
+        each.close()
