@@ -63,3 +63,21 @@ def test_nothing_read_is_kept_past_the_write(tmp_path: Path) -> None:
     assert pks(reader.listings_of(product)) == [first, second, third]
     for each in (store, other, reader):
         each.close()
+
+
+def test_products_listings_are_read_together_oldest_first(tmp_path: Path) -> None:
+    store = Store(dialect_for(tmp_path, None))
+    with store.write():
+        a, b, empty = store.new_product(), store.new_product(), store.new_product()
+        made = [
+            store.insert_listing(listing(p, f"t{n}"), vector(n), 1)
+            for n, p in enumerate([a, b, a, b, a])
+        ]
+    read = store.listings_of_products([b, empty, a, b])
+    assert {p: pks(found) for p, found in read.items()} == {
+        a: [made[0], made[2], made[4]],
+        b: [made[1], made[3]],
+        empty: [],
+    }
+    assert pks(store.listings_of(a)) == pks(read[a])
+    store.close()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import io
 import threading
 import time
@@ -354,10 +353,7 @@ class Registry(Search):
         for i, p in enumerate(pending):
             own = p.old.pk if p.old is not None else None
             wanted.extend((i, product, own) for product in likely[i])
-        listings_of: dict[int, list[Listing]] = {}
-        for _, product, _ in wanted:
-            if product not in listings_of:
-                listings_of[product] = self.store.listings_of(product)
+        listings_of = self.store.listings_of_products([product for _, product, _ in wanted])
         members = {
             (product, own): [x for x in listings_of[product] if x.pk != own][: products.MAX_MEMBERS]
             for _, product, own in wanted
@@ -423,7 +419,7 @@ class Registry(Search):
         ]
         product_of = self.store.products_of(pks)
         found = [
-            (float(row["score"]), dataclasses.replace(known[pk], product=product_of[pk]))
+            (float(row["score"]), _moved(known[pk], product_of[pk]))
             for pk, row in zip(pks, rows, strict=True)
             if pk in product_of
         ]
@@ -645,3 +641,20 @@ def listing_dict(listing: Listing) -> dict[str, Any]:
         "photo": listing.photo,
         "product": listing.product,
     }
+
+
+def _moved(listing: Listing, product: int) -> Listing:
+    """`listing` in `product` (`dataclasses.replace`, without its field-by-field look-up:
+    placing a batch of 500 made ~8,000 of them)."""
+    if listing.product == product:
+        return listing
+    return Listing(
+        listing.pk,
+        listing.platform,
+        listing.id,
+        listing.attributes,
+        listing.photo,
+        listing.text,
+        listing.plain,
+        product,
+    )

@@ -282,15 +282,20 @@ class Store:
 
     def listings_of(self, product: int) -> list[Listing]:
         """A product's listings, oldest first."""
-        if product in self._members:
-            return list(self._members[product])
-        rows = self._all(
-            f"SELECT {_LISTING} FROM listings WHERE product = ? ORDER BY pk", (product,)
-        )
-        found = [_listing(row) for row in rows]
+        return self.listings_of_products([product])[product]
+
+    def listings_of_products(self, products: Sequence[int]) -> dict[int, list[Listing]]:
+        """Each of these products' listings, oldest first, read 500 products at a time."""
+        wanted = _ints(products)
+        todo = [product for product in dict.fromkeys(wanted) if product not in self._members]
+        found: dict[int, list[Listing]] = {product: [] for product in todo}
+        statement = f"SELECT {_LISTING} FROM listings WHERE product IN ({{}})"
+        for row in sorted(self._all_in(statement, todo)):  # by pk: oldest first
+            found[int(row[7])].append(_listing(row))
         if self._in_write:
-            self._members[product] = found
-        return list(found)
+            self._members.update(found)
+            found = self._members
+        return {product: list(found[product]) for product in wanted}
 
     def insert_listing(self, listing: Listing, vector: npt.NDArray[np.float32], vseq: int) -> int:
         row = self._one(
