@@ -316,6 +316,33 @@ def test_searches_share_the_index_lock_and_changes_hold_it_alone() -> None:
     assert order == ["change", "late search"]
 
 
+def test_a_write_waits_for_searches_only_to_change_the_index(open_registry: Any) -> None:
+    """Starting a write takes the index's lock alone only when another process wrote: with
+    the index current it waited for every search in flight, and new ones queued behind it."""
+    registry = open_registry()
+    registry.upsert([item("amazon", "a1", "canon powershot sd990 silver")])
+    began: list[str] = []
+
+    def write() -> None:
+        with registry.lock, registry._writing():
+            began.append("write")
+
+    with registry.index_lock.shared():  # a search in flight
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(5)
+        assert began == ["write"]
+    other = open_registry(registry.folder)  # another process writes: the index is behind
+    other.upsert([item("ebay", "e1", "nikon coolpix p100 black")])
+    with registry.index_lock.shared():
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(0.3)
+        assert began == ["write"]  # this write catches the index up: it waits
+    writer.join(5)
+    assert began == ["write", "write"] and len(registry.index) == 2
+
+
 def _hold(context: Any, order: list[str], name: str) -> None:
     with context:
         order.append(name)

@@ -212,8 +212,9 @@ class Registry(Search):
         lexical = self.scorer.lexical
         try:
             with self.store.write():
-                with self.index_lock.exclusive():
-                    self.index.catch_up(self.store)
+                if self.index.vseq != self.store.vseq():  # another process wrote
+                    with self.index_lock.exclusive():  # (it waits for searches to end)
+                        self.index.catch_up(self.store)
                 if lexical is not None:
                     lexical.catch_up(self.store)
                 yield
