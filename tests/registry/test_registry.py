@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import faiss
+import numpy as np
 import pytest
 from registry_fakes import (
     EXPECTED_EVENTS,
@@ -26,7 +27,7 @@ from prodmatch.registry import NotFound, Registry
 from prodmatch.registry.matching import Entry, PairScorer
 from prodmatch.registry.registry import _Pending
 from prodmatch.registry.store import Readers, Store, dialect_for
-from prodmatch.registry.vectors import INDEX_FILE, SharedLock
+from prodmatch.registry.vectors import INDEX_FILE, SharedLock, VectorIndex
 
 
 def products_of(registry: Registry) -> dict[str, int]:
@@ -314,6 +315,34 @@ def test_searches_share_the_index_lock_and_changes_hold_it_alone() -> None:
     changer.join(10)
     late.join(10)
     assert order == ["change", "late search"]
+
+
+def test_the_index_gives_back_the_vectors_it_holds_in_the_order_asked() -> None:
+    index = VectorIndex(4)
+    first = np.eye(4, dtype=np.float32)
+    index.put(np.array([7, 3, 9, 5]), first)
+    assert index.vectors([9, 7]).tolist() == [first[2].tolist(), first[0].tolist()]
+    index.put(np.array([9]), np.full((1, 4), 0.5, dtype=np.float32))  # replaced
+    assert index.vectors([9, 5]).tolist() == [[0.5] * 4, first[3].tolist()]
+    assert index.vectors([]).shape == (0, 4)
+
+
+def test_a_match_leaves_out_a_listing_deleted_after_its_search(open_registry: Any) -> None:
+    """Between another process's delete and the index catching up, FAISS may still find the
+    listing: the match leaves it out (the database is the truth) instead of failing."""
+    registry = open_registry()
+    registry.upsert(
+        [
+            item("amazon", "a1", "canon powershot sd990 silver"),
+            item("amazon", "a2", "canon powershot sd990 silver camera"),
+        ]
+    )
+    gone = registry.store.listing("amazon", "a2")
+    assert gone is not None and len(registry.index) == 2
+    with registry.store.write():  # the row goes; the index, not told, still holds it
+        registry.store._run("DELETE FROM listings WHERE pk = ?", (gone.pk,))
+    found = registry.match([item("ebay", "e1", "canon powershot sd990 silver")])[0]
+    assert [candidate["id"] for candidate in found] == ["a1"]
 
 
 def test_a_write_waits_for_searches_only_to_change_the_index(open_registry: Any) -> None:

@@ -135,12 +135,12 @@ class Search:
         them, and the pairs' inner products."""
         with self.index_lock.shared():
             scores, found = self.index.search(vectors, k + len(exclude))
-        pks = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
-        stored = store.listings_by_pk(pks)
-        stored_vectors = store.vectors_of(pks)
-        right = [
-            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, stored_vectors[pk]) for pk in pks
-        ]
+            hits = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
+            held = self.index.vectors(hits)  # as searched: no database read of vectors
+        stored = store.listings_by_pk(hits)
+        pks = [pk for pk in hits if pk in stored]  # one deleted since the search is left out
+        at = {pk: n for n, pk in enumerate(hits)}
+        right = [Entry(f"e{pk}", stored[pk].text, stored[pk].plain, held[at[pk]]) for pk in pks]
         position = {pk: n for n, pk in enumerate(pks)}
         pairs, dots = [], []
         for i, (row, row_scores) in enumerate(zip(found, scores, strict=True)):

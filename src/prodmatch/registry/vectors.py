@@ -101,6 +101,13 @@ class VectorIndex:
         if len(keys):
             self.index.remove_ids(keys)  # type: ignore[arg-type]
 
+    def vectors(self, pks: list[int]) -> npt.NDArray[np.float32]:
+        """The vectors of these pks, all in the index, one row each in their order."""
+        if not pks:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        found = self.index.reconstruct_batch(np.asarray(pks, dtype=np.int64))
+        return np.asarray(found, dtype=np.float32)
+
     def search(
         self, queries: npt.NDArray[np.float32], k: int
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
