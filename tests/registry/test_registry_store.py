@@ -38,6 +38,7 @@ def test_a_write_reads_its_own_changes_after_reading_a_product(tmp_path: Path) -
         store.update_listing(fresh, vector(3), 2)
         assert store.listings_of(a)[0].attributes == fresh.attributes
         assert store.vectors_of([one])[one].tolist() == [3] * 4
+        assert pks(store.listings_of(b)) == [two] and two in store.vectors_of([two])
         store.delete_listing(two, 2)
         assert store.listings_of(b) == [] and store.vectors_of([two]) == {}
     store.close()
