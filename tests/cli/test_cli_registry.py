@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -96,3 +97,26 @@ def test_labels_export_as_the_pairs_train_reads(tiny_model: Path, tmp_path: Path
     assert sorted(map(tuple, train.to_numpy().tolist())) == [("w1", "a1", 1), ("w1", "a2", 0)]
     code, output = _run("registry", "labels", folder, "--left", "walmart", "-o", out)
     assert code == 2 and "give both platforms" in output
+
+
+def test_serve_loads_the_model_before_it_listens(
+    tiny_model: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import uvicorn
+
+    from prodmatch.registry import Registry
+
+    folder = tmp_path / "registry"
+    catalog = tmp_path / "shop.csv"
+    catalog.write_text("id,title\ns1,canon powershot sd990 camera\n", encoding="utf-8")
+    code, output = _run(
+        "registry", "load", folder, catalog, "--platform", "shop", "--model", tiny_model
+    )
+    assert code == 0, output
+    order: list[str] = []
+    warm = Registry.warm
+    monkeypatch.setattr(Registry, "warm", lambda self: (order.append("warm"), warm(self)))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: order.append("listen"))
+    code, output = _run("serve", "--registry", folder, "--no-auth")
+    assert code == 0, output
+    assert order == ["warm", "listen"]

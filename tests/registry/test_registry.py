@@ -162,6 +162,15 @@ def test_another_model_is_refused(open_registry: Any, tmp_path: Path) -> None:
         Registry(folder, encoder=Other())  # type: ignore[arg-type]
 
 
+def test_warming_refuses_a_model_of_another_width(open_registry: Any) -> None:
+    registry = open_registry()
+    registry.warm()  # the stored width: nothing to say
+    with registry.store.write():
+        registry.store.set_meta("dim", "65")
+    with pytest.raises(ProdmatchError, match="65 dimensions and the model gives 64"):
+        registry.warm()
+
+
 def test_pair_scores_are_the_linkers(tmp_path: Path) -> None:
     """The registry scores a pair exactly as `Linker.match` does over the same two listings."""
     import pandas as pd

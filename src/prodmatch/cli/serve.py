@@ -79,6 +79,7 @@ def serve(
     except ImportError:
         raise ProdmatchError("serving needs FastAPI: pip install 'prodmatch[serve]'") from None
     opened = _open(registry, model, engine, columns, database, photos)
+    opened.warm()  # ready means a first request need not load the model
     structured_logs()
     if not no_auth and opened.store.count_keys() == 0:
         console.print(

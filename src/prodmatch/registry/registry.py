@@ -134,6 +134,19 @@ class Registry(Search):
                 self.store.set_meta("dim", str(self.scorer.dim))
         return int(self.store.meta("dim") or 0)
 
+    def warm(self) -> None:
+        """Load the encoder now, and check its vectors are as wide as the stored ones. A
+        registry opened on a folder reads the width from its database and loads the model on
+        the first encode (~4 s for onnx), which a server would make its first request wait
+        for; a model of another width would fail there instead of here."""
+        width = self.scorer.dim
+        stored = int(self.store.meta("dim") or width)
+        if width != stored:
+            raise ProdmatchError(
+                f"this registry's vectors have {stored} dimensions and the model gives "
+                f"{width}: open it with the model it was built with"
+            )
+
     def close(self) -> None:
         """Save the index and let go of the database; closing twice does nothing."""
         with self.lock:
