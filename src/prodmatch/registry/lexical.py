@@ -102,7 +102,7 @@ class LexicalStats:
         indices = np.concatenate([c for c, _ in found]) if found else np.zeros(0, np.int32)
         data = np.concatenate([d for _, d in found]) if found else np.zeros(0, np.float32)
         return sp.csr_matrix(
-            (data.astype(np.float32), indices, indptr), shape=(len(found), COLUMNS)
+            (data.astype(np.float32, copy=False), indices, indptr), shape=(len(found), COLUMNS)
         )
 
     def add(self, plain: Sequence[str], sign: int = 1) -> None:
