@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from registry_fakes import item, run_script
 
+from prodmatch.registry import lexical
 from prodmatch.registry.lexical import LexicalStats
 from prodmatch.registry.matching import Entry, KeptScores
 
@@ -178,7 +179,7 @@ def test_a_reader_waits_for_this_writer_to_publish_what_it_committed() -> None:
 
 
 def test_kept_counts_are_the_hashers_counts() -> None:
-    """Counts kept packed read back as counted, a count over 65,535 included (kept wider)."""
+    """Counts kept read back as counted, a count over 65,535 included."""
     stats = LexicalStats()
     texts = [listing.attributes["title"] for listing in LISTINGS[:3]] + ["sd990 " * 66_000]
     expected = stats._hasher.transform(texts).toarray()
@@ -186,3 +187,22 @@ def test_kept_counts_are_the_hashers_counts() -> None:
     assert expected[3].max() > 65_535
     assert np.array_equal(first.toarray(), expected)
     assert np.array_equal(again.toarray(), expected[::-1])
+
+
+def test_counts_stay_the_hashers_counts_as_the_kept_ones_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past its bound, the bank drops the texts read longest ago, never one the read in
+    progress needs, and reads back every text as counted, in the order asked."""
+    monkeypatch.setattr(lexical, "CACHED_TEXTS", 4)
+    stats = LexicalStats()
+    words = [f"item{n} model{n % 3} colour{n % 5}" for n in range(12)]
+    calls = [words[0:3], words[3:6], words[0:2] + words[6:9], words[9:12] + words[0:3], words]
+    kept = []
+    for texts in calls:
+        expected = stats._hasher.transform(texts).toarray()
+        assert np.array_equal(stats.counts(texts).toarray(), expected)
+        kept.append(len(stats._bank.texts))
+    assert kept == [3, 5, 5, 6, 12]  # half of 4 (or the texts being read) kept, then the new
+    stats.counts(words[11:12])
+    assert len(stats._bank.texts) == 12  # just read: kept, not counted again

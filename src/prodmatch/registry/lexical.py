@@ -24,10 +24,8 @@ listing has (a match query's own) weighs nothing, as a term outside a fixed voca
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,10 +36,10 @@ from prodmatch.registry.store import Store
 from prodmatch.retrieve.sparse import ANALYZER, NGRAMS
 
 COLUMNS = 2**21
-# Texts whose n-gram counts are kept, packed (`_pack`: ~0.7 kB a title against ~1.4 kB as two
-# arrays). Stored listings are scored again batch after batch, from anywhere in the registry:
-# with 50,000 kept, a 95k registry hashed ~10 texts again for each listing it placed (0.5 ms of
-# its ~3.7). Hashing a text is sklearn's Python n-gram loop, ~50 us.
+# Texts whose n-gram counts are kept (`_Bank`, ~0.6 kB a title). Stored listings are scored
+# again batch after batch, from anywhere in the registry: with 50,000 kept, a 95k registry
+# hashed ~10 texts again for each listing it placed (0.5 ms of its ~3.7). Hashing a text is
+# sklearn's Python n-gram loop, ~50 us.
 CACHED_TEXTS = 200_000
 PUBLISH_WAIT_S = 10.0  # longest a reader waits for the writer to publish what it committed
 
@@ -74,7 +72,7 @@ class LexicalStats:
         self.texts: dict[int, str] = {}  # pk -> plain text counted (to uncount it later)
         self.vseq = -1  # the database generation counted; -1: not built
         self.lock = threading.Lock()  # the counts cache, shared by readers and the writer
-        self._cache: OrderedDict[str, bytes] = OrderedDict()  # text -> `_pack`ed counts
+        self._bank = _Bank(CACHED_TEXTS)
         self.published = Weights(0, self.log_df.copy())
         self.published_vseq = -1
         self.committing: int | None = None  # the generation this process's writer commits
@@ -85,25 +83,11 @@ class LexicalStats:
     def counts(self, plain: Sequence[str]) -> sp.csr_matrix:
         """Raw n-gram counts of each text, one row each (kept per text, bounded)."""
         with self.lock:
-            todo = list(dict.fromkeys(text for text in plain if text not in self._cache))
+            todo = list(dict.fromkeys(text for text in plain if text not in self._bank.row_of))
+            self._bank.touch(plain)  # what this call reads is kept through a drop
             if todo:
-                rows = sp.csr_matrix(self._hasher.transform(todo))
-                for n, text in enumerate(todo):
-                    start, stop = rows.indptr[n], rows.indptr[n + 1]
-                    self._cache[text] = _pack(rows.indices[start:stop], rows.data[start:stop])
-            found = []
-            for text in plain:
-                self._cache.move_to_end(text)
-                found.append(_unpack(self._cache[text]))
-            while len(self._cache) > CACHED_TEXTS:
-                self._cache.popitem(last=False)
-        indptr = np.zeros(len(found) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum([len(columns) for columns, _ in found])
-        indices = np.concatenate([c for c, _ in found]) if found else np.zeros(0, np.int32)
-        data = np.concatenate([d for _, d in found]) if found else np.zeros(0, np.float32)
-        return sp.csr_matrix(
-            (data.astype(np.float32, copy=False), indices, indptr), shape=(len(found), COLUMNS)
-        )
+                self._bank.put(todo, sp.csr_matrix(self._hasher.transform(todo)))
+            return self._bank.rows(plain)
 
     def add(self, plain: Sequence[str], sign: int = 1) -> None:
         """Count (or, with sign -1, uncount) these texts as documents."""
@@ -216,18 +200,71 @@ class LexicalStats:
         return {int(c): int(self.df[c]) for c in columns}
 
 
-def _pack(columns: npt.NDArray[np.integer], counts: npt.NDArray[np.floating]) -> bytes:
-    """One text's counts as bytes: the width of a count (2: uint16, 4: float32, for a text
-    with an n-gram counted more than 65,535 times), the int32 columns, then the counts."""
-    width = 2 if counts.max(initial=0) <= np.iinfo(np.uint16).max else 4
-    kind = np.uint16 if width == 2 else np.float32
-    return bytes([width]) + columns.astype(np.int32).tobytes() + counts.astype(kind).tobytes()
+class _Bank:
+    """The n-gram counts of many texts as one growing CSR matrix (a row a text), so that
+    the rows of a batch's ~9,000 stored texts are gathered in a few numpy steps; unpacked
+    text by text, they took ~9 us each. Bounded: past `capacity` texts, the half read
+    longest ago is dropped."""
 
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.row_of: dict[str, int] = {}
+        self.texts: list[str] = []  # by row
+        self.indptr = np.zeros(1, dtype=np.int64)
+        self.indices = np.zeros(0, dtype=np.int32)  # allocated ahead: the first nnz are used
+        self.data = np.zeros(0, dtype=np.float32)
+        self.read = np.zeros(0, dtype=np.int64)  # the read that last took each row
+        self.reads = 0
 
-def _unpack(packed: bytes) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
-    """`_pack`'s columns and counts (uint16 or float32), read in place."""
-    width = packed[0]
-    size = (len(packed) - 1) // (4 + width)
-    columns = np.frombuffer(packed, np.int32, size, 1)
-    counts = np.frombuffer(packed, np.uint16 if width == 2 else np.float32, size, 1 + 4 * size)
-    return columns, counts
+    def put(self, texts: Sequence[str], counts: sp.csr_matrix) -> None:
+        """Keep these texts' counts (none of them kept yet), one row each."""
+        if len(self.texts) + len(texts) > self.capacity:
+            self._drop_older_half()
+        used, added = int(self.indptr[-1]), int(counts.indptr[-1])
+        if used + added > len(self.indices):
+            room = max(2 * len(self.indices), used + added)
+            self.indices = np.resize(self.indices, room)
+            self.data = np.resize(self.data, room)
+        self.indices[used : used + added] = counts.indices
+        self.data[used : used + added] = counts.data
+        self.indptr = np.concatenate([self.indptr, used + counts.indptr[1:]])
+        self.read = np.concatenate([self.read, np.full(len(texts), self.reads, np.int64)])
+        for text in texts:
+            self.row_of[text] = len(self.texts)
+            self.texts.append(text)
+
+    def touch(self, texts: Sequence[str]) -> None:
+        """A new read, of these texts (those kept): the last a drop would lose."""
+        self.reads += 1
+        kept = [self.row_of[text] for text in texts if text in self.row_of]
+        self.read[np.asarray(kept, dtype=np.int64)] = self.reads
+
+    def rows(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The kept counts of these texts (read by the last `touch`), one row each, in their
+        order."""
+        wanted = np.fromiter((self.row_of[text] for text in texts), np.int64, len(texts))
+        self.read[wanted] = self.reads
+        indptr, take = self._gather(wanted)
+        return sp.csr_matrix(
+            (self.data[take], self.indices[take], indptr), shape=(len(texts), COLUMNS)
+        )
+
+    def _gather(
+        self, rows: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The indptr of these rows stacked, and where their entries are in the arrays."""
+        starts = self.indptr[rows]
+        lengths = self.indptr[rows + 1] - starts
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        return indptr, np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
+
+    def _drop_older_half(self) -> None:
+        """Keep the half of the rows read last (and all the last read's), in their order."""
+        size = max(self.capacity // 2, int(np.count_nonzero(self.read == self.reads)))
+        keep = np.sort(np.argsort(-self.read, kind="stable")[:size])
+        indptr, take = self._gather(keep)
+        self.indices, self.data = self.indices[take], self.data[take]
+        self.indptr, self.read = indptr, self.read[keep]
+        self.texts = [self.texts[row] for row in keep.tolist()]
+        self.row_of = {text: row for row, text in enumerate(self.texts)}

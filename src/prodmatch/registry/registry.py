@@ -491,8 +491,22 @@ class Registry(Search):
                 self.index.add(pks, np.stack([p.vector for p in pending]))
                 self.index.vseq = vseq
         self._committed(vseq)
+        if self.index.outgrown():
+            self._rebuild_index()
         if time.monotonic() - self._saved_at > SAVE_EVERY_S:
             self.save()
+
+    def _rebuild_index(self) -> None:
+        """The index in the form its size now calls for (exact search turns approximate,
+        see `vectors.APPROXIMATE_FROM`), built from a snapshot while searches go on; only
+        the swap holds them up. Writers wait: the caller holds `lock`."""
+        with self.index_lock.shared():
+            pks, vectors = self.index.snapshot()
+            vseq = self.index.vseq
+        fresh = VectorIndex.built(self.index.dim, pks, vectors, vseq)
+        with self.index_lock.exclusive():
+            fresh.catch_up(self.store)  # what other processes wrote meanwhile
+            self.index = fresh
 
     def delete(self, platform: str, listing_id: str) -> Event:
         """Remove a listing; its product ends when it was the last one."""
