@@ -8,18 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
-from prodmatch.registry.store import Listing, Store, dialect_for
+from prodmatch.registry.store import Listing, Store, Stored, dialect_for
 
 
 def listing(product: int, text: str) -> Listing:
-    return Listing(0, "shop", text, {"title": text}, None, text, text, product)
+    return Listing(0, "shop", text, text, text, product, {"title": text}, None)
 
 
 def vector(value: float) -> np.ndarray:
     return np.full(4, value, dtype=np.float32)
 
 
-def pks(listings: list[Listing]) -> list[int]:
+def pks(listings: list[Stored]) -> list[int]:
     return [x.pk for x in listings]
 
 
@@ -28,19 +28,20 @@ def test_a_write_reads_its_own_changes_after_reading_a_product(tmp_path: Path) -
     with store.write():
         a, b = store.new_product(), store.new_product()
         one = store.insert_listing(listing(a, "one"), vector(1), 1)
-        assert pks(store.listings_of(a)) == [one]
+        assert pks(store.members(a)) == [one]
         assert store.vectors_of([one])[one].tolist() == [1] * 4
         two = store.insert_listing(listing(a, "two"), vector(2), 1)
-        assert pks(store.listings_of(a)) == [one, two]
+        assert pks(store.members(a)) == [one, two]
         store.move_listings([two], b)
-        assert (pks(store.listings_of(a)), pks(store.listings_of(b))) == ([one], [two])
-        fresh = replace(listing(a, "one"), pk=one, attributes={"title": "one", "colour": "red"})
+        assert (pks(store.members(a)), pks(store.members(b))) == ([one], [two])
+        fresh = replace(listing(a, "uno"), pk=one, attributes={"title": "uno", "colour": "red"})
         store.update_listing(fresh, vector(3), 2)
+        assert store.members(a)[0].text == "uno"
         assert store.listings_of(a)[0].attributes == fresh.attributes
         assert store.vectors_of([one])[one].tolist() == [3] * 4
-        assert pks(store.listings_of(b)) == [two] and two in store.vectors_of([two])
+        assert pks(store.members(b)) == [two] and two in store.vectors_of([two])
         store.delete_listing(two, 2)
-        assert store.listings_of(b) == [] and store.vectors_of([two]) == {}
+        assert store.members(b) == [] and store.vectors_of([two]) == {}
     store.close()
 
 
@@ -50,18 +51,18 @@ def test_nothing_read_is_kept_past_the_write(tmp_path: Path) -> None:
     with store.write():
         product = store.new_product()
         first = store.insert_listing(listing(product, "one"), vector(1), 1)
-        assert pks(store.listings_of(product)) == [first]
+        assert pks(store.members(product)) == [first]
         store.vectors_of([first])
     with other.write():  # another writer (process) changes what the first one read
         second = other.insert_listing(listing(product, "two"), vector(2), 2)
         other.update_listing(replace(listing(product, "one"), pk=first), vector(5), 2)
     with store.write():
-        assert pks(store.listings_of(product)) == [first, second]
+        assert pks(store.members(product)) == [first, second]
         assert store.vectors_of([first])[first].tolist() == [5] * 4
-    assert pks(reader.listings_of(product)) == [first, second]  # reads keep nothing
+    assert pks(reader.members(product)) == [first, second]  # reads keep nothing
     with other.write():
         third = other.insert_listing(listing(product, "three"), vector(3), 3)
-    assert pks(reader.listings_of(product)) == [first, second, third]
+    assert pks(reader.members(product)) == [first, second, third]
     for each in (store, other, reader):
         each.close()
 
@@ -74,11 +75,14 @@ def test_products_listings_are_read_together_oldest_first(tmp_path: Path) -> Non
             store.insert_listing(listing(p, f"t{n}"), vector(n), 1)
             for n, p in enumerate([a, b, a, b, a])
         ]
-    read = store.listings_of_products([b, empty, a, b])
+    read = store.members_of([b, empty, a, b])
     assert {p: pks(found) for p, found in read.items()} == {
         a: [made[0], made[2], made[4]],
         b: [made[1], made[3]],
         empty: [],
     }
-    assert pks(store.listings_of(a)) == pks(read[a])
+    assert pks(store.members(a)) == pks(read[a])
+    whole = store.listings_of(a)  # the same listings, with what they were sent with
+    assert [Stored(x.pk, x.platform, x.id, x.text, x.plain, x.product) for x in whole] == read[a]
+    assert [x.attributes for x in whole] == [{"title": f"t{n}"} for n in (0, 2, 4)]
     store.close()

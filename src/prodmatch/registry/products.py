@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from prodmatch.registry.matching import Entry, KeptScores, PairScorer, signals
-from prodmatch.registry.store import Listing, Store
+from prodmatch.registry.store import Store, Stored
 
 Key = tuple[str, str]  # (platform, listing id)
 MAX_PRODUCTS = 5  # candidate products whose linkage a new listing is scored against
@@ -43,7 +43,7 @@ class Labels:
         return cls(same, apart)
 
 
-def key_of(listing: Listing) -> Key:
+def key_of(listing: Stored) -> Key:
     return (listing.platform, listing.id)
 
 
@@ -57,8 +57,8 @@ def label_reason(a: Key, b: Key, same: bool) -> dict[str, Any]:
 
 def may_merge(store: Store, one: int, other: int) -> bool:
     """Whether no "not same" label joins a listing of one product to one of the other."""
-    members = {key_of(listing) for listing in store.listings_of(other)}
-    mine = [key_of(listing) for listing in store.listings_of(one)]
+    members = {key_of(listing) for listing in store.members(other)}
+    mine = [key_of(listing) for listing in store.members(one)]
     apart = Labels.of(store, mine).apart
     return not any(apart.get(key, set()) & members for key in mine)
 
@@ -66,7 +66,7 @@ def may_merge(store: Store, one: int, other: int) -> bool:
 def merge(store: Store, one: int, other: int, reason: dict[str, Any]) -> int:
     """The younger product's listings moved into the older; the older id survives."""
     keep, drop = min(one, other), max(one, other)
-    moved = store.listings_of(drop)
+    moved = store.members(drop)
     store.move_listings([listing.pk for listing in moved], keep)
     store.end_product(drop, merged_into=keep)
     listed = [list(key_of(listing)) for listing in moved]
@@ -81,7 +81,7 @@ def split(store: Store, scorer: PairScorer, product: int, reason: dict[str, Any]
     threshold) that holds no listing labelled "not same" with it (a "same" partner's group
     first); the group holding the oldest listing keeps the product id, the others get new ones.
     """
-    listings = store.listings_of(product)
+    listings = store.members(product)
     vectors = store.vectors_of([listing.pk for listing in listings])
     entries = [
         Entry(str(listing.pk), listing.text, listing.plain, vectors[listing.pk])
@@ -139,13 +139,13 @@ class Choice:
     merge: list[tuple[int, dict[str, Any]]]
 
 
-def members(store: Store, product: int, without: int | None = None) -> list[Listing]:
+def members(store: Store, product: int, without: int | None = None) -> list[Stored]:
     """A product's listings, oldest first, at most MAX_MEMBERS (what its linkage reads)."""
-    found = [listing for listing in store.listings_of(product) if listing.pk != without]
+    found = [listing for listing in store.members(product) if listing.pk != without]
     return found[:MAX_MEMBERS]
 
 
-def entries(store: Store, listings: Sequence[Listing]) -> list[Entry]:
+def entries(store: Store, listings: Sequence[Stored]) -> list[Entry]:
     vectors = store.vectors_of([listing.pk for listing in listings])
     return [Entry(str(x.pk), x.text, x.plain, vectors[x.pk]) for x in listings]
 
@@ -157,7 +157,7 @@ def averages(
     candidates: Sequence[int],
     own: int | None,
     kept: KeptScores | None = None,
-) -> dict[int, tuple[float, float, Listing, dict[str, float]]]:
+) -> dict[int, tuple[float, float, Stored, dict[str, float]]]:
     """Per product: the listing's mean score against its listings (average linkage), and the
     best pair (score, listing, signals) behind it. `kept`: the write's scores so far."""
     groups = {product: members(store, product, own) for product in candidates}
@@ -166,7 +166,7 @@ def averages(
         return {}
     kept = kept or KeptScores(scorer)
     rows = kept.rows([(entry, other) for other in entries(store, right)])
-    found: dict[int, tuple[float, float, Listing, dict[str, float]]] = {}
+    found: dict[int, tuple[float, float, Stored, dict[str, float]]] = {}
     start = 0
     for product in candidates:
         size = len(groups[product])
@@ -197,7 +197,7 @@ def choose(
     scorer: PairScorer,
     entry: Entry,
     key: Key,
-    partners: list[tuple[float, Listing]],
+    partners: list[tuple[float, Stored]],
     labels: Labels,
     own: int | None = None,
     kept: KeptScores | None = None,

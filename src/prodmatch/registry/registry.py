@@ -35,7 +35,7 @@ from prodmatch.registry.matching import Entry, KeptScores, PairScorer
 from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
-from prodmatch.registry.store import Event, Listing, Readers, Store, dialect_for
+from prodmatch.registry.store import Event, Listing, Readers, Store, Stored, dialect_for
 from prodmatch.registry.vectors import SharedLock, VectorIndex
 from prodmatch.settings import MatchSettings
 
@@ -278,7 +278,7 @@ class Registry(Search):
                 changed = old.attributes != item.attributes or old.photo != item.photo
                 if changed:
                     fresh = Listing(
-                        old.pk, *item.key, item.attributes, item.photo, text, plain, old.product
+                        old.pk, *item.key, text, plain, old.product, item.attributes, item.photo
                     )
                     self.store.update_listing(fresh, None, 0)
                     self.store.add_event(
@@ -320,9 +320,7 @@ class Registry(Search):
         for i, p in enumerate(pending):
             partners = self._partners(rows_of.get(i, []), stored_pks, pending, stored)
             p.pk = self._place(p, left[i], partners, labels, vseq, kept)
-            stored[p.pk] = Listing(
-                p.pk, *p.item.key, p.item.attributes, p.item.photo, p.text, p.plain, 0
-            )
+            stored[p.pk] = Stored(p.pk, *p.item.key, p.text, p.plain, 0)
             kept.alias(str(p.pk), left[i].key)
             if lexical is not None:
                 lexical.texts[p.pk] = p.plain  # counted above
@@ -334,7 +332,7 @@ class Registry(Search):
         left: list[Entry],
         rows_of: dict[int, list[dict[str, Any]]],
         stored_pks: list[int],
-        stored: dict[int, Listing],
+        stored: dict[int, Stored],
     ) -> KeptScores:
         """The second pass's pairs that can be foreseen before placing, scored in one call:
         each pending listing against the listings of its stored partners' products (as
@@ -367,7 +365,7 @@ class Registry(Search):
         for i, p in enumerate(pending):
             own = p.old.pk if p.old is not None else None
             wanted.extend((i, product, own) for product in likely[i])
-        listings_of = self.store.listings_of_products([product for _, product, _ in wanted])
+        listings_of = self.store.members_of([product for _, product, _ in wanted])
         members = {
             (product, own): [x for x in listings_of[product] if x.pk != own][: products.MAX_MEMBERS]
             for _, product, own in wanted
@@ -391,7 +389,7 @@ class Registry(Search):
 
     def _candidates(
         self, pending: list[_Pending], vectors: npt.NDArray[np.float32], left: list[Entry]
-    ) -> tuple[list[Entry], dict[int, Listing], list[tuple[int, int]]]:
+    ) -> tuple[list[Entry], dict[int, Stored], list[tuple[int, int]]]:
         """Right-hand entries: stored listings FAISS finds (by pk, in the entries' order),
         then the batch itself (a listing may match one sent before it in the same batch).
         Pairs index into the entries: each listing's `k` closest among the stored listings
@@ -419,8 +417,8 @@ class Registry(Search):
         rows: list[dict[str, Any]],
         stored_pks: list[int],
         pending: list[_Pending],
-        known: dict[int, Listing],
-    ) -> list[tuple[float, Listing]]:
+        known: dict[int, Stored],
+    ) -> list[tuple[float, Stored]]:
         """One listing's partners scoring at least the pair threshold (the only ones a
         listing may join through), in their products as stored now (merges move them; only
         the products are read again), best first; ties go to the older listing. Batch
@@ -443,7 +441,7 @@ class Registry(Search):
         self,
         p: _Pending,
         entry: Entry,
-        partners: list[tuple[float, Listing]],
+        partners: list[tuple[float, Stored]],
         labels: Labels,
         vseq: int,
         kept: KeptScores,
@@ -457,7 +455,7 @@ class Registry(Search):
         if product is None:
             alone = p.old is not None and not products.members(self.store, p.old.product, own)
             product = home if alone and home is not None else self.store.new_product()
-        listing = Listing(own or 0, *key, p.item.attributes, p.item.photo, p.text, p.plain, product)
+        listing = Listing(own or 0, *key, p.text, p.plain, product, p.item.attributes, p.item.photo)
         if p.old is None:
             pk = self.store.insert_listing(listing, p.vector, vseq)
         else:
@@ -468,7 +466,7 @@ class Registry(Search):
             self.store.add_event("update", product, listing=key, reason=reason)
         else:
             self.store.add_event("join", product, other=home, listing=key, reason=choice.reason)
-            if home is not None and not self.store.listings_of(home):
+            if home is not None and not self.store.members(home):
                 self.store.end_product(home)
         for other, reason in choice.merge:
             by_label = "label" in reason
@@ -521,7 +519,7 @@ class Registry(Search):
                 seq = self.store.add_event(
                     "delete", listing.product, listing=(platform, listing_id)
                 )
-                if not self.store.listings_of(listing.product):
+                if not self.store.members(listing.product):
                     self.store.end_product(listing.product)
                 event = self.store.events(seq - 1, 1)[0]
             with self.index_lock.exclusive():
@@ -549,7 +547,7 @@ class Registry(Search):
                     self.store.add_event(
                         "join", first.product, other=second.product, listing=b, reason=reason
                     )
-                    if not self.store.listings_of(second.product):
+                    if not self.store.members(second.product):
                         self.store.end_product(second.product)
             elif not same and first.product == second.product:
                 products.split(self.store, self.scorer, first.product, reason)
@@ -671,18 +669,9 @@ def listing_dict(listing: Listing) -> dict[str, Any]:
     }
 
 
-def _moved(listing: Listing, product: int) -> Listing:
+def _moved(listing: Stored, product: int) -> Stored:
     """`listing` in `product` (`dataclasses.replace`, without its field-by-field look-up:
     placing a batch of 500 made ~8,000 of them)."""
     if listing.product == product:
         return listing
-    return Listing(
-        listing.pk,
-        listing.platform,
-        listing.id,
-        listing.attributes,
-        listing.photo,
-        listing.text,
-        listing.plain,
-        product,
-    )
+    return Stored(listing.pk, listing.platform, listing.id, listing.text, listing.plain, product)

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from prodmatch.registry.matching import Entry, PairScorer, records, signals
-from prodmatch.registry.store import Listing, Readers, Store
+from prodmatch.registry.store import Listing, Readers, Store, Stored
 from prodmatch.registry.vectors import SharedLock, VectorIndex
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # Stored neighbours of some vectors: their pks, the listings by pk, their entries (in the
 # order of the pks), (query, entry) pairs and each pair's inner product (FAISS's).
 Neighbours = tuple[
-    list[int], dict[int, Listing], list[Entry], list[tuple[int, int]], npt.NDArray[np.float32]
+    list[int], dict[int, Stored], list[Entry], list[tuple[int, int]], npt.NDArray[np.float32]
 ]
 
 
@@ -108,9 +108,7 @@ class Search:
                 Entry(f"e{pk}", listings[pk].text, listings[pk].plain, vectors[pk]) for pk in recent
             ]
             queries = np.stack([vectors[pk] for pk in recent])
-            pks, stored, right, found, _ = self._stored_neighbours(
-                queries, k + 1, set(), self.store
-            )
+            pks, _, right, found, _ = self._stored_neighbours(queries, k + 1, set(), self.store)
             seen: set[tuple[int, int]] = set()
             pairs = []
             for i, j in found:
@@ -119,9 +117,14 @@ class Search:
                     seen.add((min(ends), max(ends)))
                     pairs.append((i, j))
             frame = self.scorer.score(left, right, pairs)
+            rows = records(frame)
+            # whole, attributes too, for a reviewer to read (matching read less of them)
+            listings.update(self.store.listings_by_pk([pks[int(row["right"])] for row in rows]))
         out = []
-        for row in records(frame):
-            a, b = listings[recent[int(row["left"])]], stored[pks[int(row["right"])]]
+        for row in rows:
+            if pks[int(row["right"])] not in listings:  # another process deleted it
+                continue
+            a, b = listings[recent[int(row["left"])]], listings[pks[int(row["right"])]]
             first, second = sorted((a, b), key=lambda x: (x.platform, x.id))
             out.append((first, second, float(row["score"])))
         return out
@@ -137,7 +140,7 @@ class Search:
             scores, found = self.index.search(vectors, k + len(exclude))
             hits = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
             held = self.index.vectors(hits)  # as searched: no database read of vectors
-        stored = store.listings_by_pk(hits)
+        stored = store.stored_by_pk(hits)
         pks = [pk for pk in hits if pk in stored]  # one deleted since the search is left out
         at = {pk: n for n, pk in enumerate(hits)}
         right = [Entry(f"e{pk}", stored[pk].text, stored[pk].plain, held[at[pk]]) for pk in pks]

@@ -11,7 +11,6 @@ database assign products one batch at a time.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import queue
 import sqlite3
@@ -33,17 +32,25 @@ _LOCK_KEY = 7_310_013  # the PostgreSQL advisory lock every writer takes
 
 
 @dataclass(frozen=True)
-class Listing:
-    """One stored listing: where it is sold, what it says, and the product it belongs to."""
+class Stored:
+    """A stored listing as matching reads it: where it is sold, its two texts and its
+    product. Each placed listing is scored against ~30 stored ones; reading their attributes
+    too (JSON) was a third of reading them, and only showing a listing needs them."""
 
     pk: int
     platform: str
     id: str
-    attributes: dict[str, str]
-    photo: str | None
     text: str
     plain: str
     product: int
+
+
+@dataclass(frozen=True)
+class Listing(Stored):
+    """One stored listing whole: also the attributes and photo it was sent with."""
+
+    attributes: dict[str, str]
+    photo: str | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ _SCHEMA = [
         scope TEXT NOT NULL, created TEXT NOT NULL)""",
 ]
 _LISTING = "pk, platform, id, attributes, photo, text, plain, product"
+_STORED = "pk, platform, id, text, plain, product"
 
 
 class Dialect:
@@ -162,7 +170,7 @@ class Store:
         # vectors of the same products listing after listing (~0.4 ms a listing at 100k).
         # Sound because in a write transaction the rows change only through this object,
         # whose writes drop what they touch.
-        self._members: dict[int, list[Listing]] = {}  # product -> its listings
+        self._members: dict[int, list[Stored]] = {}  # product -> its listings
         self._vectors: dict[int, npt.NDArray[np.float32]] = {}  # pk -> vector
         if reader:
             return
@@ -275,23 +283,36 @@ class Store:
         rows = self._all_in(f"SELECT {_LISTING} FROM listings WHERE pk IN ({{}})", _ints(pks))
         return {int(row[0]): _listing(row) for row in rows}
 
+    def stored_by_pk(self, pks: Sequence[int]) -> dict[int, Stored]:
+        """These listings as matching reads them (`Stored`), those that are stored."""
+        rows = self._all_in(f"SELECT {_STORED} FROM listings WHERE pk IN ({{}})", _ints(pks))
+        return {int(row[0]): _stored(row) for row in rows}
+
     def products_of(self, pks: Sequence[int]) -> dict[int, int]:
         """The product of each of these listings that is stored."""
         rows = self._all_in("SELECT pk, product FROM listings WHERE pk IN ({})", _ints(pks))
         return {int(row[0]): int(row[1]) for row in rows}
 
     def listings_of(self, product: int) -> list[Listing]:
-        """A product's listings, oldest first."""
-        return self.listings_of_products([product])[product]
+        """A product's listings whole, oldest first (what showing it needs)."""
+        rows = self._all(
+            f"SELECT {_LISTING} FROM listings WHERE product = ? ORDER BY pk", (product,)
+        )
+        return [_listing(row) for row in rows]
 
-    def listings_of_products(self, products: Sequence[int]) -> dict[int, list[Listing]]:
-        """Each of these products' listings, oldest first, read 500 products at a time."""
+    def members(self, product: int) -> list[Stored]:
+        """A product's listings as matching reads them, oldest first."""
+        return self.members_of([product])[product]
+
+    def members_of(self, products: Sequence[int]) -> dict[int, list[Stored]]:
+        """Each of these products' listings as matching reads them, oldest first, read 500
+        products at a time."""
         wanted = _ints(products)
         todo = [product for product in dict.fromkeys(wanted) if product not in self._members]
-        found: dict[int, list[Listing]] = {product: [] for product in todo}
-        statement = f"SELECT {_LISTING} FROM listings WHERE product IN ({{}})"
+        found: dict[int, list[Stored]] = {product: [] for product in todo}
+        statement = f"SELECT {_STORED} FROM listings WHERE product IN ({{}})"
         for row in sorted(self._all_in(statement, todo)):  # by pk: oldest first
-            found[int(row[7])].append(_listing(row))
+            found[int(row[5])].append(_stored(row))
         if self._in_write:
             self._members.update(found)
             found = self._members
@@ -506,20 +527,16 @@ def _listing(row: Sequence[Any]) -> Listing:
         pk=int(row[0]),
         platform=row[1],
         id=row[2],
-        attributes=dict(_attributes(row[3])),
-        photo=row[4],
         text=row[5],
         plain=row[6],
         product=int(row[7]),
+        attributes=json.loads(row[3]),
+        photo=row[4],
     )
 
 
-@functools.lru_cache(maxsize=65_536)
-def _attributes(raw: str) -> dict[str, str]:
-    """Parsed attributes JSON, kept: placing a batch reads the same listings many times, and
-    parsing was most of reading them. Callers get a copy (`_listing`), never this dict."""
-    parsed: dict[str, str] = json.loads(raw)
-    return parsed
+def _stored(row: Sequence[Any]) -> Stored:
+    return Stored(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]))
 
 
 def _ints(values: Sequence[Any]) -> list[int]:

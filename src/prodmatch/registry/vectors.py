@@ -177,6 +177,7 @@ class VectorIndex:
             quantizer = faiss.IndexFlatIP(dim)
             ivf = faiss.IndexIVFFlat(quantizer, dim, cells, faiss.METRIC_INNER_PRODUCT)
             ivf.cp.max_points_per_centroid = 40  # a sample trains the cells as well
+            ivf.cp.min_points_per_centroid = 30  # (faiss warns below 39; 35 at the threshold)
             ivf.cp.seed = 1234
             ivf.train(np.ascontiguousarray(vectors, dtype=np.float32))
             ivf.set_direct_map_type(HASHTABLE)  # for remove and reconstruct
