@@ -33,7 +33,7 @@ import numpy as np
 from _results import RESULTS, append_record, start_record
 
 from prodmatch.encode import TextEncoder
-from prodmatch.registry import NewListing, Registry
+from prodmatch.registry import NewListing, Registry, settle_garbage_collector
 from prodmatch.settings import MatchSettings
 from prodmatch.synth import generate_catalogs
 
@@ -172,6 +172,7 @@ def main() -> None:
     raw = encoding_rate(encoder, texts[args.size :])
     with tempfile.TemporaryDirectory() as folder:
         registry = Registry(Path(folder), settings, encoder=encoder)
+        settle_garbage_collector()  # as `prodmatch registry load` and `serve` do
         ingest_rate = ingest(registry, texts[: args.size], args.batch)
         # again after: on a shared machine the load moves, and the share compares the two
         raw_after = encoding_rate(encoder, texts[args.size :])

@@ -99,24 +99,32 @@ def test_labels_export_as_the_pairs_train_reads(tiny_model: Path, tmp_path: Path
     assert code == 2 and "give both platforms" in output
 
 
-def test_serve_loads_the_model_before_it_listens(
+def test_load_and_serve_load_the_model_then_settle_the_collector_before_work(
     tiny_model: Path, tmp_path: Path, monkeypatch: Any
 ) -> None:
     import uvicorn
 
+    import prodmatch.registry
     from prodmatch.registry import Registry
 
     folder = tmp_path / "registry"
     catalog = tmp_path / "shop.csv"
     catalog.write_text("id,title\ns1,canon powershot sd990 camera\n", encoding="utf-8")
+    order: list[str] = []
+    warm, upsert_many = Registry.warm, Registry.upsert_many
+    monkeypatch.setattr(Registry, "warm", lambda self: (order.append("warm"), warm(self)))
+    monkeypatch.setattr(
+        Registry, "upsert_many", lambda self, b: (order.append("load"), upsert_many(self, b))[1]
+    )
+    monkeypatch.setattr(
+        prodmatch.registry, "settle_garbage_collector", lambda: order.append("settle")
+    )
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: order.append("listen"))
     code, output = _run(
         "registry", "load", folder, catalog, "--platform", "shop", "--model", tiny_model
     )
     assert code == 0, output
-    order: list[str] = []
-    warm = Registry.warm
-    monkeypatch.setattr(Registry, "warm", lambda self: (order.append("warm"), warm(self)))
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: order.append("listen"))
+    assert order == ["warm", "settle", "load"]
     code, output = _run("serve", "--registry", folder, "--no-auth")
     assert code == 0, output
-    assert order == ["warm", "listen"]
+    assert order[3:] == ["warm", "settle", "listen"]

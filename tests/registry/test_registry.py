@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import threading
 import time
@@ -22,8 +23,8 @@ from registry_fakes import (
 )
 
 from prodmatch.errors import ProdmatchError
-from prodmatch.linker import Linker
-from prodmatch.registry import NotFound, Registry
+from prodmatch.linker import Linker, model_numbers
+from prodmatch.registry import NotFound, Registry, matching, settle_garbage_collector
 from prodmatch.registry.matching import Entry, PairScorer
 from prodmatch.registry.registry import _Pending
 from prodmatch.registry.store import Readers, Store, dialect_for
@@ -384,3 +385,24 @@ def test_a_write_waits_for_searches_only_to_change_the_index(open_registry: Any)
 def _hold(context: Any, order: list[str], name: str) -> None:
     with context:
         order.append(name)
+
+
+def test_settling_the_collector_freezes_what_is_alive() -> None:
+    gc.unfreeze()
+    try:
+        settle_garbage_collector()
+        assert gc.get_freeze_count() > 1000  # the imported libraries at least
+    finally:
+        gc.unfreeze()
+
+
+def test_model_numbers_are_kept_up_to_a_bound_and_read_back_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(matching, "_CODES", {})
+    monkeypatch.setattr(matching, "CACHED_CODES", 2)
+    texts = ["canon sd990 silver", "sony kdl40v5100 tv", "plain words only", "nikon p100"]
+    for text in texts + texts:
+        assert matching._model_numbers(text) == model_numbers([text])[0]
+        assert len(matching._CODES) <= 2
+    assert matching._model_numbers("plain words only") is matching._model_numbers("x y")

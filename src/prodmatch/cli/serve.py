@@ -78,8 +78,11 @@ def serve(
         from prodmatch.registry.app import create_app, structured_logs
     except ImportError:
         raise ProdmatchError("serving needs FastAPI: pip install 'prodmatch[serve]'") from None
+    from prodmatch.registry import settle_garbage_collector
+
     opened = _open(registry, model, engine, columns, database, photos)
     opened.warm()  # ready means a first request need not load the model
+    settle_garbage_collector()
     structured_logs()
     if not no_auth and opened.store.count_keys() == 0:
         console.print(
@@ -112,11 +115,13 @@ def load(
     already stored with the same text are skipped without encoding)."""
     from prodmatch.data.chunks import estimate_rows, read_catalog_chunks
     from prodmatch.progress import progress_bar
-    from prodmatch.registry import NewListing
+    from prodmatch.registry import NewListing, settle_garbage_collector
 
     opened = _open(folder, model, engine, columns, database)
     counts: dict[str, int] = {}
     try:
+        opened.warm()  # the model loaded before the collector is settled
+        settle_garbage_collector()
         batches = (
             [
                 NewListing(

@@ -4,7 +4,15 @@
 which needs the `serve` extra). Storage is SQLite in the registry folder or PostgreSQL.
 """
 
-from prodmatch.registry.registry import NewListing, NotFound, Registry
-from prodmatch.registry.store import Event, Listing
+from prodmatch.registry.registry import NewListing, NotFound, Registry, settle_garbage_collector
+from prodmatch.registry.store import Event, Listing, Stored
 
-__all__ = ["Event", "Listing", "NewListing", "NotFound", "Registry"]
+__all__ = [
+    "Event",
+    "Listing",
+    "NewListing",
+    "NotFound",
+    "Registry",
+    "Stored",
+    "settle_garbage_collector",
+]

@@ -31,7 +31,7 @@ SCHEMA_VERSION = "1"
 _LOCK_KEY = 7_310_013  # the PostgreSQL advisory lock every writer takes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stored:
     """A stored listing as matching reads it: where it is sold, its two texts and its
     product. Each placed listing is scored against ~30 stored ones; reading their attributes
@@ -45,7 +45,7 @@ class Stored:
     product: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listing(Stored):
     """One stored listing whole: also the attributes and photo it was sent with."""
 
