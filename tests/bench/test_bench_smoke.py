@@ -487,3 +487,18 @@ def test_multilingual_benchmark_records_each_model_and_variant(
     p, r = zero["precision"], zero["recall"]
     assert zero["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
     assert zero["oracle_f1"] >= zero["f1"] - 1e-9  # the best threshold is at least as good
+
+
+def test_registry_recall_compares_the_approximate_index_with_exact_search(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    script = str(ROOT / "bench" / "registry_recall.py")
+    options = ["--size", "400", "--model", str(tiny_model), "--engine", "torch"]
+    options += ["--approximate-from", "100", "--out", str(tmp_path)]
+    subprocess.run([sys.executable, script, *options], check=True, capture_output=True, text=True)
+    (record,) = json.loads((tmp_path / "registry_recall.json").read_text())
+    assert _has_metadata(record, "python bench/registry_recall.py")
+    found = record["results"]
+    assert found["size"] == 400 and found["cells"] == int(4 * 400**0.5) and found["probed"] == 8
+    assert found["recall_at_20"] > 0.5 and found["same_nearest"] > 0.5  # not a random index
+    assert found["approximate_ms_per_query"] > 0 and found["exact_ms_per_query"] > 0
