@@ -113,7 +113,7 @@ class Registry(Search):
         self.lock = threading.RLock()
         self.index_lock = SharedLock()
         dim = self._check_model()
-        self.index = VectorIndex.open(self.folder, dim, self.store)
+        self.index = VectorIndex.open(self.folder, dim, self.store, self.k)
         if self.scorer.lexical is not None:
             self.scorer.lexical.catch_up(self.store)
             self.scorer.lexical.publish()
@@ -502,7 +502,7 @@ class Registry(Search):
         with self.index_lock.shared():
             pks, vectors = self.index.snapshot()
             vseq = self.index.vseq
-        fresh = VectorIndex.built(self.index.dim, pks, vectors, vseq)
+        fresh = VectorIndex.built(self.index.dim, pks, vectors, vseq, self.k)
         with self.index_lock.exclusive():
             fresh.catch_up(self.store)  # what other processes wrote meanwhile
             self.index = fresh

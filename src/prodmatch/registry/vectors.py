@@ -21,6 +21,13 @@ import numpy.typing as npt
 
 from prodmatch.io import atomic_path, atomic_write_text
 from prodmatch.registry.store import Store
+from prodmatch.retrieve.dense import (
+    TARGET_RECALL,
+    TRAIN_PER_LIST,
+    exact_top_k,
+    index_recall,
+    n_lists,
+)
 
 INDEX_FILE = "vectors.faiss"
 STATE_FILE = "vectors.json"
@@ -30,13 +37,14 @@ STATE_FILE = "vectors.json"
 # in the server's threads.
 SEARCH_THREADS = 1
 # From this many listings on, search is approximate: an inverted file (IVF) of k-means cells,
-# searching the cells nearest the query. Exact search reads every vector: 1.0 ms a query at
-# 95k listings here, most of placing a listing. Measured on the load benchmark's titles at 95k
-# (1,024 cells): the nearest 20 found 0.9986 of the exact ones probing 32 cells, in 0.28 ms.
+# searching the cells nearest the query, as `prodmatch match` does past its own limit
+# (`prodmatch.retrieve.dense`: the same number of cells, and the cells searched raised until
+# the nearest `k` agree with exact search on a sample). Exact search reads every vector: 1.0 ms
+# a query at 95k listings here, most of placing a listing; see bench/registry_recall.py.
 APPROXIMATE_FROM = 20_000
-MAX_CELLS = 1024  # training grows with cells squared: 4 s for 1,024 here
-PROBED_SHARE = 32  # one cell in this many is searched (at least MIN_PROBED)
+MAX_CELLS = 1024  # a live registry trains its cells while writers wait: cells squared, 4 s
 MIN_PROBED = 8
+CALIBRATION_QUERIES = 500  # stored vectors searched both ways to choose the cells searched
 # IVF keeps a pk -> place table for removing and reading back vectors (faiss's stubs lack it)
 HASHTABLE = faiss.DirectMap.Hashtable  # type: ignore[attr-defined]
 
@@ -165,26 +173,51 @@ class VectorIndex:
 
     @classmethod
     def built(
-        cls, dim: int, pks: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32], vseq: int
+        cls,
+        dim: int,
+        pks: npt.NDArray[np.int64],
+        vectors: npt.NDArray[np.float32],
+        vseq: int,
+        k: int = 20,
     ) -> VectorIndex:
         """An index of these vectors at generation `vseq`, in the form their number calls
-        for: approximate from APPROXIMATE_FROM on, its cells trained on them (seconds at
-        100k: callers build it outside the index's lock, from a `snapshot`)."""
+        for: approximate from APPROXIMATE_FROM on, its cells trained on them and the cells
+        searched chosen for top-`k` search (seconds at 100k: callers build it outside the
+        index's lock, from a `snapshot`)."""
         fresh = cls(dim)
         fresh.vseq = vseq
         cells = cells_for(len(pks))
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if cells:
             quantizer = faiss.IndexFlatIP(dim)
             ivf = faiss.IndexIVFFlat(quantizer, dim, cells, faiss.METRIC_INNER_PRODUCT)
-            ivf.cp.max_points_per_centroid = 40  # a sample trains the cells as well
-            ivf.cp.min_points_per_centroid = 30  # (faiss warns below 39; 35 at the threshold)
+            ivf.cp.max_points_per_centroid = TRAIN_PER_LIST  # a sample trains the cells as well
+            ivf.cp.min_points_per_centroid = TRAIN_PER_LIST
             ivf.cp.seed = 1234
-            ivf.train(np.ascontiguousarray(vectors, dtype=np.float32))
+            ivf.train(vectors)
             ivf.set_direct_map_type(HASHTABLE)  # for remove and reconstruct
-            ivf.nprobe = max(MIN_PROBED, cells // PROBED_SHARE)
             fresh.index = fresh.owner = ivf
         fresh.add(pks, vectors)
+        if cells:
+            fresh._calibrate(pks, vectors, k)
         return fresh
+
+    def _calibrate(
+        self, pks: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32], k: int
+    ) -> None:
+        """Search twice as many cells, from MIN_PROBED, until the nearest `k` of a sample of
+        the stored vectors agree with exact search's (`TARGET_RECALL`, as `prodmatch match`)."""
+        rows = np.sort(np.random.default_rng(0).choice(len(vectors), CALIBRATION_QUERIES))
+        queries = vectors[rows]
+        positions = exact_top_k(queries, [vectors], k)[1]
+        exact = np.where(positions >= 0, pks[positions], -1)
+        probed = MIN_PROBED
+        while True:
+            self.index.nprobe = min(probed, self.cells)
+            found = self.search(queries, k)[1]
+            if probed >= self.cells or index_recall(found, exact) >= TARGET_RECALL:
+                return
+            probed *= 2
 
     def catch_up(self, store: Store) -> None:
         """Apply what the database changed after the generation this index holds."""
@@ -208,13 +241,14 @@ class VectorIndex:
         atomic_write_text(folder / STATE_FILE, json.dumps(state) + "\n")
 
     @classmethod
-    def open(cls, folder: Path, dim: int, store: Store) -> VectorIndex:
-        """The saved index brought up to date, or one rebuilt from the database."""
+    def open(cls, folder: Path, dim: int, store: Store, k: int = 20) -> VectorIndex:
+        """The saved index brought up to date, or one rebuilt from the database (for top-`k`
+        search, see `built`)."""
         loaded = cls._load(folder, dim)
         index = loaded if loaded is not None else cls(dim)
         index.catch_up(store)
         if index.outgrown():
-            index = cls.built(dim, *index.snapshot(), index.vseq)
+            index = cls.built(dim, *index.snapshot(), index.vseq, k)
         return index
 
     @classmethod
@@ -240,8 +274,8 @@ class VectorIndex:
 
 
 def cells_for(size: int) -> int:
-    """The IVF cells for an index of `size` vectors (4 per square root, up to MAX_CELLS);
+    """The IVF cells for an index of `size` vectors (`prodmatch match`'s, up to MAX_CELLS);
     0 below APPROXIMATE_FROM, where search stays exact."""
     if size < APPROXIMATE_FROM:
         return 0
-    return min(MAX_CELLS, int(4 * size**0.5))
+    return min(MAX_CELLS, n_lists(size))

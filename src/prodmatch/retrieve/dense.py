@@ -44,7 +44,7 @@ HNSW_EF_CONSTRUCTION = 80
 PQ_BYTES = 48  # sub-quantisers of 8 bits: 384 dims in 48 codes of 8 dims
 PQ_RERANK = 4  # an ivfpq search fetches this many times k, re-scored exactly
 TARGET_RECALL = 0.99
-_TRAIN_PER_LIST = 40  # FAISS warns below 39 training vectors per centroid
+TRAIN_PER_LIST = 40  # FAISS warns below 39 training vectors per centroid
 _FORMAT = "prodmatch-index/1"
 
 
@@ -202,7 +202,7 @@ def choose_kind(kind: IndexKind, n: int) -> IndexKind:
 
 def n_lists(n: int) -> int:
     """About 4 sqrt(n) centroids (FAISS' rule of thumb), fewer when little data trains them."""
-    return max(1, min(4 * round(math.sqrt(n)), n // _TRAIN_PER_LIST))
+    return max(1, min(4 * round(math.sqrt(n)), n // TRAIN_PER_LIST))
 
 
 def train_size(kind: IndexKind, n: int) -> int:
@@ -210,7 +210,7 @@ def train_size(kind: IndexKind, n: int) -> int:
     kind = choose_kind(kind, n)
     if kind not in ("ivf", "ivfpq"):
         return 0
-    return min(n, max(n_lists(n) * _TRAIN_PER_LIST, 256 * 40 if kind == "ivfpq" else 0))
+    return min(n, max(n_lists(n) * TRAIN_PER_LIST, 256 * 40 if kind == "ivfpq" else 0))
 
 
 def index_recall(found: npt.NDArray[np.int64], exact: npt.NDArray[np.int64]) -> float:
