@@ -209,7 +209,8 @@ class VectorIndex:
         the stored vectors agree with exact search's (`TARGET_RECALL`, as `prodmatch match`).
         Each query's own vector is left out of both: found first almost always, it would
         flatter the agreement a listing not yet stored gets."""
-        rows = np.sort(np.random.default_rng(0).choice(len(vectors), CALIBRATION_QUERIES))
+        size = min(CALIBRATION_QUERIES, len(vectors))
+        rows = np.sort(np.random.default_rng(0).choice(len(vectors), size, replace=False))
         own = pks[rows][:, None]
         positions = exact_top_k(vectors[rows], [vectors], k + 1)[1]
         exact = np.where(positions >= 0, pks[positions], -1)
