@@ -138,20 +138,24 @@ class Search:
         them, and the pairs' inner products."""
         with self.index_lock.shared():
             scores, found = self.index.search(vectors, k + len(exclude))
-            hits = sorted({int(pk) for pk in found.ravel() if pk >= 0} - exclude)
-            held = self.index.vectors(hits)  # as searched: no database read of vectors
-        stored = store.stored_by_pk(hits)
-        pks = [pk for pk in hits if pk in stored]  # one deleted since the search is left out
-        at = {pk: n for n, pk in enumerate(hits)}
-        right = [Entry(f"e{pk}", stored[pk].text, stored[pk].plain, held[at[pk]]) for pk in pks]
-        position = {pk: n for n, pk in enumerate(pks)}
-        pairs, dots = [], []
-        for i, (row, row_scores) in enumerate(zip(found, scores, strict=True)):
-            for pk, score in zip(row, row_scores, strict=True):
-                if int(pk) in position:
-                    pairs.append((i, position[int(pk)]))
-                    dots.append(score)
-        return pks, stored, right, pairs, np.asarray(dots, dtype=np.float32)
+            flat = found.ravel()
+            hits = np.unique(flat[flat >= 0])
+            hits = hits[~np.isin(hits, list(exclude))]
+            held = self.index.vectors(hits.tolist())  # as searched: no database read of vectors
+        stored = store.stored_by_pk(hits.tolist())
+        kept = np.fromiter((pk in stored for pk in hits.tolist()), bool, len(hits))
+        found_pks = hits[kept]  # one deleted since the search is left out
+        pks = found_pks.tolist()
+        right = [
+            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, vector)
+            for pk, vector in zip(pks, held[kept], strict=True)
+        ]
+        # (query, entry) pairs in FAISS's order: each pk found, placed among the entries
+        at = np.minimum(np.searchsorted(found_pks, flat), max(len(pks) - 1, 0))
+        known = found_pks[at] == flat if len(pks) else np.zeros(len(flat), dtype=bool)
+        queries = np.repeat(np.arange(len(found)), found.shape[1])
+        pairs = list(zip(queries[known].tolist(), at[known].tolist(), strict=True))
+        return pks, stored, right, pairs, scores.ravel()[known].astype(np.float32)
 
     def _ranked(
         self, left: list[Entry], neighbours: Neighbours, k: int
