@@ -22,7 +22,7 @@ def _unit(rows: int, dim: int, seed: int) -> np.ndarray:
 
 @pytest.fixture
 def small_approximate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Approximate from 100 vectors on, over 4 cells: every cell probed (MIN_PROBED is 8),
+    """Approximate from 100 vectors on, over 4 cells: every cell probed (FIRST_PROBES is 8),
     so the approximate index must find exactly what the exact one finds."""
     monkeypatch.setattr(vectors, "APPROXIMATE_FROM", 100)
     monkeypatch.setattr(vectors, "MAX_CELLS", 4)

@@ -7,7 +7,13 @@ import pytest
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.retrieve import DenseIndex
-from prodmatch.retrieve.dense import TARGET_RECALL, exact_top_k, index_recall, train_size
+from prodmatch.retrieve.dense import (
+    TARGET_RECALL,
+    exact_top_k,
+    index_recall,
+    probes_for,
+    train_size,
+)
 
 
 def _clustered(n: int, dim: int = 48, seed: int = 0) -> np.ndarray:
@@ -120,3 +126,17 @@ def test_an_in_memory_ivf_calibrates_on_the_queries_not_its_own_vectors(
         in_index = indexed_rows if searched is queries else {r.tobytes() for r in queries}
         assert not any(row.tobytes() in in_index for row in sample)
         assert {row.tobytes() for row in sample} <= {row.tobytes() for row in searched}
+
+
+def test_probes_double_from_the_first_until_the_target_and_stop_at_every_cell() -> None:
+    asked: list[int] = []
+
+    def recall_at(probes: int) -> float:
+        asked.append(probes)
+        return {8: 0.9, 16: 0.95, 32: 0.995}.get(probes, 0.5)
+
+    assert probes_for(recall_at, 100) == (32, 0.995)
+    assert asked == [8, 16, 32]  # the last call is with the number returned
+    asked.clear()
+    assert probes_for(recall_at, 20) == (20, 0.5)  # never reached: every cell, the last asked
+    assert asked == [8, 16, 20]

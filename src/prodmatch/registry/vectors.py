@@ -22,11 +22,11 @@ import numpy.typing as npt
 from prodmatch.io import atomic_path, atomic_write_text
 from prodmatch.registry.store import Store
 from prodmatch.retrieve.dense import (
-    TARGET_RECALL,
     TRAIN_PER_LIST,
     exact_top_k,
     index_recall,
     n_lists,
+    probes_for,
 )
 
 INDEX_FILE = "vectors.faiss"
@@ -43,7 +43,6 @@ SEARCH_THREADS = 1
 # a query at 95k listings here, most of placing a listing; see bench/registry_recall.py.
 APPROXIMATE_FROM = 20_000
 MAX_CELLS = 1024  # a live registry trains its cells while writers wait: cells squared, 4 s
-MIN_PROBED = 8
 CALIBRATION_QUERIES = 500  # stored vectors searched both ways to choose the cells searched
 # IVF keeps a pk -> place table for removing and reading back vectors (faiss's stubs lack it)
 HASHTABLE = faiss.DirectMap.Hashtable  # type: ignore[attr-defined]
@@ -205,24 +204,24 @@ class VectorIndex:
     def _calibrate(
         self, pks: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32], k: int
     ) -> None:
-        """Search twice as many cells, from MIN_PROBED, until the nearest `k` of a sample of
-        the stored vectors agree with exact search's (`TARGET_RECALL`, as `prodmatch match`).
-        Each query's own vector is left out of both: found first almost always, it would
-        flatter the agreement a listing not yet stored gets."""
+        """The cells searched, as `prodmatch match` chooses them (`probes_for`): the nearest
+        `k` of a sample of the stored vectors must agree with exact search's. Each query's
+        own vector is left out of both: found first almost always, it would flatter the
+        agreement a listing not yet stored gets."""
         size = min(CALIBRATION_QUERIES, len(vectors))
         rows = np.sort(np.random.default_rng(0).choice(len(vectors), size, replace=False))
         own = pks[rows][:, None]
         positions = exact_top_k(vectors[rows], [vectors], k + 1)[1]
         exact = np.where(positions >= 0, pks[positions], -1)
         exact[exact == own] = -1
-        probed = MIN_PROBED
-        while True:
-            self.index.nprobe = min(probed, self.cells)
+
+        def recall_at(probes: int) -> float:
+            self.index.nprobe = probes
             found = self.search(vectors[rows], k + 1)[1]
             found[found == own] = -1
-            if probed >= self.cells or index_recall(found, exact) >= TARGET_RECALL:
-                return
-            probed *= 2
+            return index_recall(found, exact)
+
+        probes_for(recall_at, self.cells)
 
     def catch_up(self, store: Store) -> None:
         """Apply what the database changed after the generation this index holds."""

@@ -44,6 +44,7 @@ HNSW_EF_CONSTRUCTION = 80
 PQ_BYTES = 48  # sub-quantisers of 8 bits: 384 dims in 48 codes of 8 dims
 PQ_RERANK = 4  # an ivfpq search fetches this many times k, re-scored exactly
 TARGET_RECALL = 0.99
+FIRST_PROBES = 8  # cells probed first when calibrating; doubled until TARGET_RECALL
 TRAIN_PER_LIST = 40  # FAISS warns below 39 training vectors per centroid
 _FORMAT = "prodmatch-index/1"
 
@@ -150,13 +151,12 @@ class DenseIndex:
         if self.kind not in ("ivf", "ivfpq"):
             return index_recall(self.search(queries, k)[1], exact)
         nlist = int(faiss.extract_index_ivf(self.index).nlist)
-        probe = 8
-        while True:
-            self.nprobe = probe
-            reached = index_recall(self.search(queries, k)[1], exact)
-            if reached >= TARGET_RECALL or probe >= nlist:
-                return reached
-            probe *= 2
+
+        def recall_at(probes: int) -> float:
+            self.nprobe = probes
+            return index_recall(self.search(queries, k)[1], exact)
+
+        return probes_for(recall_at, nlist)[1]
 
     def save(self, path: Path) -> None:
         """The FAISS file and a JSON sidecar (kind, size, search settings), each atomic."""
@@ -192,6 +192,18 @@ class DenseIndex:
         if "nprobe" in meta:
             self.nprobe = int(meta["nprobe"])
         return self
+
+
+def probes_for(recall_at: Callable[[int], float], cells: int) -> tuple[int, float]:
+    """The fewest cells to probe, doubling from FIRST_PROBES up to all `cells`, at which
+    `recall_at(probes)` reaches TARGET_RECALL (all of them when none does), and the recall
+    there; `recall_at` is last called with the number returned."""
+    probes = FIRST_PROBES
+    while True:
+        reached = recall_at(min(probes, cells))
+        if reached >= TARGET_RECALL or probes >= cells:
+            return min(probes, cells), reached
+        probes *= 2
 
 
 def choose_kind(kind: IndexKind, n: int) -> IndexKind:

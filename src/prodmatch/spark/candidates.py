@@ -29,11 +29,11 @@ import pandas as pd
 from prodmatch.errors import ProdmatchError
 from prodmatch.retrieve.dense import (
     EXACT_LIMIT,
-    TARGET_RECALL,
     IndexKind,
     _empty,
     _train,
     n_lists,
+    probes_for,
     train_size,
 )
 from prodmatch.spark.prepare import unpack
@@ -272,10 +272,7 @@ def _calibrate(
         return float(((found >= 0) & (found < probes)).sum() / total) if total else 1.0
 
     tune, held = slice(0, None, 2), slice(1, None, 2)
-    probes = 8
-    while recall(tune, probes) < TARGET_RECALL and probes < len(centroids):
-        probes *= 2
-    probes = min(probes, len(centroids))
+    probes = probes_for(lambda probed: recall(tune, probed), len(centroids))[0]
     return probes, round(recall(held, probes) if len(queries) > 1 else recall(tune, probes), 4)
 
 
