@@ -141,9 +141,10 @@ class Search:
             flat = found.ravel()
             hits = np.unique(flat[flat >= 0])
             hits = hits[~np.isin(hits, list(exclude))]
-            held = self.index.vectors(hits.tolist())  # as searched: no database read of vectors
-        stored = store.stored_by_pk(hits.tolist())
-        kept = np.fromiter((pk in stored for pk in hits.tolist()), bool, len(hits))
+            hit_pks = hits.tolist()
+            held = self.index.vectors(hit_pks)  # as searched: no database read of vectors
+        stored = store.stored_by_pk(hit_pks)
+        kept = np.fromiter((pk in stored for pk in hit_pks), bool, len(hit_pks))
         found_pks = hits[kept]  # one deleted since the search is left out
         pks = found_pks.tolist()
         right = [
