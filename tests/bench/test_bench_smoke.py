@@ -503,3 +503,25 @@ def test_registry_recall_compares_the_approximate_index_with_exact_search(
     assert found["size"] == 400 and found["cells"] == n_lists(400) and found["probed"] >= 8
     assert found["recall_at_20"] > 0.9 and found["same_nearest"] > 0.9  # cells calibrated
     assert found["approximate_ms_per_query"] > 0 and found["exact_ms_per_query"] > 0
+
+
+def test_registry_load_ingests_then_serves_clients_in_their_own_process(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    script = str(ROOT / "bench" / "registry_load.py")
+    options = ["--size", "300", "--batch", "100", "--raw-sample", "40", "--seconds", "2"]
+    options += ["--clients", "2", "--model", str(tiny_model), "--engine", "torch"]
+    options += ["--out", str(tmp_path)]
+    subprocess.run([sys.executable, script, *options], check=True, capture_output=True, text=True)
+    (record,) = json.loads((tmp_path / "registry_load.json").read_text())
+    assert _has_metadata(record, "python bench/registry_load.py")
+    found = record["results"]
+    assert "out" not in found["settings"] and found["settings"]["size"] == 300
+    match, upsert = found["match"], found["upsert"]
+    assert match["requests"] > 0 and upsert["requests"] > 0
+    assert 0 < match["p50_ms"] <= match["p99_ms"]
+    assert found["listings"] == 300 + upsert["requests"]  # each upsert stored a new listing
+    assert found["ingest_per_s"] > 0 and found["raw_encode_per_s"] > 0
+    expected = found["ingest_per_s"] / found["raw_encode_per_s"]
+    assert found["ingest_share_of_raw"] == pytest.approx(expected, abs=0.001)
+    assert found["peak_rss_mb"] > 0

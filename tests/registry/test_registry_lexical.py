@@ -154,28 +154,38 @@ def test_a_match_does_not_wait_for_the_writer(open_registry: Any) -> None:
     assert (best["platform"], best["id"]) in {("a", "1"), ("c", "1")} and best["match"]
 
 
-def test_a_reader_waits_for_this_writer_to_publish_what_it_committed() -> None:
-    stats = LexicalStats()
-    stats.vseq = 4
-    stats.publish()
-    assert stats.wait_published(4, timeout=0)  # counted already
-    assert not stats.wait_published(5, timeout=0)  # another process wrote it: catch up
-    stats.expect(5)
-    published = threading.Event()
+def test_a_match_does_not_wait_for_a_write_to_be_published(open_registry: Any) -> None:
+    """A write committed but not yet indexed and published: a match answers at once, as
+    before the write, and sees the write once the writer is done."""
+    registry = open_registry()
+    registry.upsert(LISTINGS[:3])
+    committed, release = threading.Event(), threading.Event()
+    index_and_publish = registry._index_after_commit
 
-    def writer() -> None:
-        stats.vseq = 5
-        stats.publish()
-        published.set()
+    def held(*args: Any) -> None:
+        committed.set()
+        assert release.wait(30)
+        index_and_publish(*args)
 
-    timer = threading.Timer(0.2, writer)
-    timer.start()
-    assert stats.wait_published(5, timeout=10)  # waited for the publish, not the timeout
-    assert published.is_set()
-    timer.join()
-    stats.expect(6)
-    stats.stale()  # rolled back: nothing to wait for
-    assert not stats.wait_published(6, timeout=10)
+    registry._index_after_commit = held
+    newcomer = item("z", "9", LISTINGS[0].attributes["title"])
+    writer = threading.Thread(target=registry.upsert, args=([newcomer],))
+    writer.start()
+    try:
+        assert committed.wait(30)
+        assert registry.store.vseq() == registry.committing  # in the database already
+        found: list[Any] = []
+        reader = threading.Thread(target=lambda: found.append(registry.match([newcomer])))
+        reader.start()
+        reader.join(timeout=10)
+        assert not reader.is_alive()  # it did not wait for the publish
+        assert ("z", "9") not in {(c["platform"], c["id"]) for c in found[0][0]}
+    finally:
+        release.set()
+        writer.join(timeout=30)
+    after = registry.match([newcomer])[0]
+    assert ("z", "9") in {(c["platform"], c["id"]) for c in after}
+    assert registry.committing is None
 
 
 def test_kept_counts_are_the_hashers_counts() -> None:

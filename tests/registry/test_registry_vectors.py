@@ -79,3 +79,42 @@ def test_a_growing_registry_swaps_in_an_approximate_index_and_keeps_its_products
     assert reopened.index.cells == 1
     found = reopened.match([item("x", "q", "nikon coolpix p100 black")], k=1)[0]
     assert (found[0]["platform"], found[0]["id"]) == ("amazon", "a2")
+
+
+def test_faiss_runs_on_one_thread_and_the_callers_setting_is_restored(
+    small_approximate: None,
+) -> None:
+    """Searches and changes run on `FAISS_THREADS`: two OpenMP threads on a busy 2-core
+    machine made adding one vector 5-30 times slower."""
+    import faiss
+
+    index = VectorIndex.built(8, np.arange(1, 201, dtype=np.int64), _unit(200, 8, 0), 1, 5)
+    seen: list[int] = []
+    real = index.index
+
+    class Spy:
+        def __getattr__(self, name: str) -> Any:
+            found = getattr(real, name)
+            if not callable(found):
+                return found
+
+            def call(*args: Any) -> Any:
+                seen.append(faiss.omp_get_max_threads())
+                return found(*args)
+
+            return call
+
+    index.index = Spy()
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        index.add(np.array([500], dtype=np.int64), _unit(1, 8, 1))
+        index.search(_unit(1, 8, 2), 3)
+        index.vectors([500])
+        index.remove([500])
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(before)
+    assert seen == [vectors.FAISS_THREADS] * 4
+    assert vectors.FAISS_THREADS == 1
+    assert real.ntotal == 200

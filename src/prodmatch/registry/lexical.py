@@ -41,7 +41,6 @@ COLUMNS = 2**21
 # hashed ~10 texts again for each listing it placed (0.5 ms of its ~3.7). Hashing a text is
 # sklearn's Python n-gram loop, ~50 us.
 CACHED_TEXTS = 200_000
-PUBLISH_WAIT_S = 10.0  # longest a reader waits for the writer to publish what it committed
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,7 @@ class Weights:
 
     documents: int
     log_df: npt.NDArray[np.float32]
+    vseq: int = -1  # the database generation they count
 
 
 class LexicalStats:
@@ -73,10 +73,7 @@ class LexicalStats:
         self.vseq = -1  # the database generation counted; -1: not built
         self.lock = threading.Lock()  # the counts cache, shared by readers and the writer
         self._bank = _Bank(CACHED_TEXTS)
-        self.published = Weights(0, self.log_df.copy())
-        self.published_vseq = -1
-        self.committing: int | None = None  # the generation this process's writer commits
-        self.publishing = threading.Condition()
+        self.published = Weights(0, self.log_df.copy(), -1)
 
     # -- counting ------------------------------------------------------------------------
 
@@ -140,45 +137,24 @@ class LexicalStats:
             self.put(pk, plain)
         self.vseq = latest
 
-    def expect(self, vseq: int) -> None:
-        """This process's writer is about to commit generation `vseq`, then publish it."""
-        with self.publishing:
-            self.committing = vseq
-
     def publish(self) -> None:
-        """The statistics now become the readers' (after a commit)."""
-        with self.publishing:
-            self.published = Weights(self.documents, self.log_df.copy())
-            self.published_vseq = self.vseq
-            self.committing = None
-            self.publishing.notify_all()
+        """The statistics now become the readers' (after a commit). One assignment: a
+        reader takes the weights and their generation together."""
+        self.published = Weights(self.documents, self.log_df.copy(), self.vseq)
+
+    @property
+    def published_vseq(self) -> int:
+        return self.published.vseq
 
     def stale(self) -> None:
         """A write that counted texts was rolled back: count again before the next use."""
-        with self.publishing:
-            self.vseq = -1
-            self.committing = None
-            self.publishing.notify_all()
-
-    def wait_published(self, vseq: int, timeout: float = PUBLISH_WAIT_S) -> bool:
-        """Whether the readers' statistics count generation `vseq` (or a later one), waiting
-        for it while it is this process's writer's to publish: a reader needs the writer's
-        lock only when another process wrote (waiting for that lock, a read queued behind
-        every write waiting for it, up to a tenth of a second at 100k listings)."""
-        with self.publishing:
-            self.publishing.wait_for(
-                lambda: (
-                    self.published_vseq >= vseq or self.committing is None or self.committing < vseq
-                ),
-                timeout,
-            )
-            return self.published_vseq >= vseq
+        self.vseq = -1
 
     # -- weighting -----------------------------------------------------------------------
 
     def current(self) -> Weights:
         """The counts now (the writer's; they share the arrays, which it alone changes)."""
-        return Weights(self.documents, self.log_df)
+        return Weights(self.documents, self.log_df, self.vseq)
 
     def rows(self, plain: Sequence[str], weights: Weights) -> sp.csr_matrix:
         """L2-normalised TF-IDF rows (sublinear TF, smooth IDF as sklearn's) of these texts

@@ -119,6 +119,7 @@ class Registry(Search):
             self.scorer.lexical.publish()
         self._saved_at = time.monotonic()
         self._closed = False
+        self.committing = None  # the generation this process is committing, until published
 
     def _check_model(self) -> int:
         """The vector width; a registry built with one encoder refuses another's vectors."""
@@ -233,16 +234,19 @@ class Registry(Search):
                     lexical.catch_up(self.store)
                 yield
         except BaseException:
+            self.committing = None
             if lexical is not None:
                 lexical.stale()
             raise
 
     def _committed(self, vseq: int) -> None:
-        """The lexical statistics now count the database as of generation `vseq`."""
+        """The lexical statistics now count the database as of generation `vseq`; with the
+        index indexed up to it, reads no longer answer as before this write."""
         lexical = self.scorer.lexical
         if lexical is not None:
             lexical.vseq = vseq
             lexical.publish()
+        self.committing = None
 
     def _encode_changed(self, listings: Sequence[NewListing]) -> dict[str, npt.NDArray[np.float32]]:
         """Vectors of the texts that differ from the stored ones, encoded before the write
@@ -304,8 +308,8 @@ class Registry(Search):
             p.vector = vector
         vseq = self.store.next_vseq()
         lexical = self.scorer.lexical
+        self.committing = vseq
         if lexical is not None:  # the batch is scored under the statistics it leaves
-            lexical.expect(vseq)
             for p in pending:
                 if p.old is not None:
                     lexical.remove(p.old.pk)
@@ -512,10 +516,9 @@ class Registry(Search):
         with self.lock:
             with self._writing():
                 listing = self._listing(platform, listing_id)
-                vseq = self.store.next_vseq()
+                vseq = self.committing = self.store.next_vseq()
                 self.store.delete_listing(listing.pk, vseq)
                 if self.scorer.lexical is not None:
-                    self.scorer.lexical.expect(vseq)
                     self.scorer.lexical.remove(listing.pk)
                 seq = self.store.add_event(
                     "delete", listing.product, listing=(platform, listing_id)

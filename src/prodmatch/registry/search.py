@@ -34,20 +34,32 @@ class Search:
     readers: Readers
     index: VectorIndex
     scorer: PairScorer
+    committing: int | None  # the generation this process's writer is committing
 
     def _read_listing(self, reader: Store, platform: str, listing_id: str) -> Listing:
         raise NotImplementedError
 
     def _reading(self, reader: Store) -> None:
         """Bring the index and the readers' lexical statistics up to the last commit, as
-        `reader` sees it. The statistics wait for this process's writer to publish what it
-        committed, and take the writer's lock only when another process wrote."""
+        `reader` sees it, except for a write of this process's own that is committed but
+        not yet in them: a read answers as just before that write, as it would have a
+        moment earlier, instead of waiting for it (one in a hundred matches waited ~40 ms
+        under load at 100k). The write is acknowledged only once it is in them, so a client
+        reads what it was told is written. Another process's writes are caught up first;
+        for the statistics that takes the writer's lock."""
         latest = reader.vseq()
-        if self.index.vseq != latest:
+        own = self.committing
+        if own is not None and own <= latest:  # committed, not yet indexed and published
+            settled = own - 1
+            current = self.index.vseq in (settled, own)
+        else:
+            settled = latest
+            current = self.index.vseq == latest
+        if not current:
             with self.index_lock.exclusive():
                 self.index.catch_up(reader)
         lexical = self.scorer.lexical
-        if lexical is not None and not lexical.wait_published(latest):
+        if lexical is not None and lexical.published_vseq < settled:
             with self.lock:
                 lexical.catch_up(self.store)
                 lexical.publish()

@@ -31,11 +31,13 @@ from prodmatch.retrieve.dense import (
 
 INDEX_FILE = "vectors.faiss"
 STATE_FILE = "vectors.json"
-# Searches run on one OpenMP thread. On the 2-core machine, shared, OpenMP's threads spin and
-# wait more than they search: one query over 100k vectors took ~100 ms on 2 threads and ~16 ms
-# on 1, 500 queries (an upsert batch) 3.0 s against 0.9 s. Requests already run side by side
-# in the server's threads.
-SEARCH_THREADS = 1
+# Searches and changes run on one OpenMP thread. On the 2-core machine, shared, OpenMP's
+# threads spin and wait more than they work: one query over 100k vectors took ~100 ms on 2
+# threads and ~16 ms on 1, 500 queries (an upsert batch) 3.0 s against 0.9 s; with the other
+# core busy (encoding, another request), adding one vector to the IVF index took 0.6-3.8 ms on
+# 2 threads and 0.1 ms on 1, adding 500 28 ms against 16. Requests already run side by side in
+# the server's threads.
+FAISS_THREADS = 1
 # From this many listings on, search is approximate: an inverted file (IVF) of k-means cells,
 # searching the cells nearest the query, as `prodmatch match` does past its own limit
 # (`prodmatch.retrieve.dense`: the same number of cells, and the cells searched raised until
@@ -46,6 +48,18 @@ MAX_CELLS = 1024  # a live registry trains its cells while writers wait: cells s
 CALIBRATION_QUERIES = 500  # stored vectors searched both ways to choose the cells searched
 # IVF keeps a pk -> place table for removing and reading back vectors (faiss's stubs lack it)
 HASHTABLE = faiss.DirectMap.Hashtable  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _faiss_threads() -> Iterator[None]:
+    """FAISS on `FAISS_THREADS` OpenMP threads in this thread (OpenMP keeps the setting per
+    thread: other threads' calls keep theirs), restored after."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(FAISS_THREADS)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 class SharedLock:
@@ -128,20 +142,23 @@ class VectorIndex:
         5 ms a write at 100k listings)."""
         if len(pks) == 0:
             return
-        self.index.add_with_ids(
-            np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(pks, dtype=np.int64)
-        )
+        with _faiss_threads():
+            self.index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(pks, dtype=np.int64)
+            )
 
     def remove(self, pks: npt.ArrayLike) -> None:
         keys = np.asarray(pks, dtype=np.int64)
         if len(keys):
-            self.index.remove_ids(keys)  # type: ignore[arg-type]
+            with _faiss_threads():
+                self.index.remove_ids(keys)  # type: ignore[arg-type]
 
     def vectors(self, pks: list[int]) -> npt.NDArray[np.float32]:
         """The vectors of these pks, all in the index, one row each in their order."""
         if not pks:
             return np.zeros((0, self.dim), dtype=np.float32)
-        found = self.index.reconstruct_batch(np.asarray(pks, dtype=np.int64))
+        with _faiss_threads():
+            found = self.index.reconstruct_batch(np.asarray(pks, dtype=np.int64))
         return np.asarray(found, dtype=np.float32)
 
     def search(
@@ -152,12 +169,8 @@ class VectorIndex:
         if len(self) == 0:
             empty = np.full((len(queries), 1), -1, dtype=np.int64)
             return np.zeros((len(queries), 1), dtype=np.float32), empty
-        threads = faiss.omp_get_max_threads()  # this thread's setting: restored below
-        faiss.omp_set_num_threads(SEARCH_THREADS)
-        try:
+        with _faiss_threads():
             scores, keys = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        finally:
-            faiss.omp_set_num_threads(threads)
         return scores, keys
 
     def outgrown(self) -> bool:
