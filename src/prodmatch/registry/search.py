@@ -42,11 +42,12 @@ class Search:
     def _reading(self, reader: Store) -> None:
         """Bring the index and the readers' lexical statistics up to the last commit, as
         `reader` sees it, except for a write of this process's own that is committed but
-        not yet in them: a read answers as just before that write, as it would have a
-        moment earlier, instead of waiting for it (one in a hundred matches waited ~40 ms
-        under load at 100k). The write is acknowledged only once it is in them, so a client
-        reads what it was told is written. Another process's writes are caught up first;
-        for the statistics that takes the writer's lock."""
+        not yet in them: a read searches and weighs as before that write (the listings it
+        reads are as committed) instead of waiting for the writer to finish (one in a
+        hundred matches waited ~40 ms under load at 100k). A write is acknowledged only
+        once it is in them, so a client reads what it was told is written. Another
+        process's writes are caught up first; for the statistics that takes the writer's
+        lock."""
         latest = reader.vseq()
         own = self.committing
         if own is not None and own <= latest:  # committed, not yet indexed and published
