@@ -188,6 +188,46 @@ def test_a_match_does_not_wait_for_a_write_to_be_published(open_registry: Any) -
     assert registry.committing is None
 
 
+def test_reads_catch_up_themselves_when_indexing_a_committed_write_fails(
+    open_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = open_registry()
+    registry.upsert(LISTINGS[:3])
+
+    def fails(*_: Any) -> None:
+        raise RuntimeError("index full")
+
+    newcomer = item("z", "9", LISTINGS[0].attributes["title"])
+    with monkeypatch.context() as patch:
+        patch.setattr(registry.index, "add", fails)
+        with pytest.raises(RuntimeError):
+            registry.upsert([newcomer])
+    assert registry.committing is None
+    assert registry.get("z", "9").product > 0  # committed
+    found = registry.match([newcomer])[0]
+    assert ("z", "9") in {(c["platform"], c["id"]) for c in found}
+    assert registry.scorer.lexical.published_vseq == registry.store.vseq()
+
+
+def test_reads_catch_up_themselves_when_indexing_a_committed_delete_fails(
+    open_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = open_registry()
+    registry.upsert(LISTINGS[:3])
+
+    def fails(*_: Any) -> None:
+        raise RuntimeError("index broken")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(registry.index, "remove", fails)
+        with pytest.raises(RuntimeError):
+            registry.delete("a", "1")
+    assert registry.committing is None
+    found = registry.match([LISTINGS[0]])[0]
+    assert ("a", "1") not in {(c["platform"], c["id"]) for c in found}  # deleted
+    assert registry.scorer.lexical.published_vseq == registry.store.vseq()
+
+
 def test_kept_counts_are_the_hashers_counts() -> None:
     """Counts kept read back as counted, a count over 65,535 included."""
     stats = LexicalStats()

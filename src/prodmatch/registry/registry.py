@@ -214,7 +214,8 @@ class Registry(Search):
                 stored = self.store.listings_by_key(keys)
                 results = [self._result(stored[item.key], statuses[item.key]) for item in listings]
             if vseq is not None:
-                self._index_after_commit(pending, vseq)
+                with self._publishing():
+                    self._index_after_commit(pending, vseq)
         for result, photo in zip(results, prepared.photos or [], strict=False):
             if photo is not None:
                 result["photo"] = photo
@@ -237,6 +238,16 @@ class Registry(Search):
             self.committing = None
             if lexical is not None:
                 lexical.stale()
+            raise
+
+    @contextlib.contextmanager
+    def _publishing(self) -> Iterator[None]:
+        """Bringing the index and statistics up to a committed write; if that fails, reads
+        stop answering as before the write and catch up from the database themselves."""
+        try:
+            yield
+        except BaseException:
+            self.committing = None
             raise
 
     def _committed(self, vseq: int) -> None:
@@ -526,7 +537,7 @@ class Registry(Search):
                 if not self.store.members(listing.product):
                     self.store.end_product(listing.product)
                 event = self.store.events(seq - 1, 1)[0]
-            with self.index_lock.exclusive():
+            with self._publishing(), self.index_lock.exclusive():
                 if self.index.vseq != vseq - 1:
                     self.index.catch_up(self.store)
                 else:
