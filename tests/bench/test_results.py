@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from _results import append_record, read_records
+from _results import append_record, cpu, read_records
 
 
 def test_a_failed_write_keeps_the_earlier_records_and_leaves_no_temporary(
@@ -37,3 +37,15 @@ def test_a_failed_write_keeps_the_earlier_records_and_leaves_no_temporary(
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
     assert json.loads(before)[0]["command"] == "first"
+
+
+def test_the_machine_record_names_the_cpu_and_its_int8_fast_paths(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse avx512f avx512_vnni\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse avx512f avx512_vnni\n"
+    )
+    assert cpu(cpuinfo) == {"model": "AMD EPYC", "fast_paths": ["avx512_vnni"]}
+    older = tmp_path / "older"
+    older.write_text("model name\t: Intel Xeon\nflags\t\t: fpu sse avx2\n")
+    assert cpu(older) == {"model": "Intel Xeon", "fast_paths": []}
