@@ -26,7 +26,7 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, model_numbers
 from prodmatch.registry import NotFound, Registry, matching, settle_garbage_collector
 from prodmatch.registry.matching import Entry, PairScorer
-from prodmatch.registry.registry import _Pending
+from prodmatch.registry.registry import _closest_earlier, _Pending
 from prodmatch.registry.store import Readers, Store, dialect_for
 from prodmatch.registry.vectors import INDEX_FILE, SharedLock, VectorIndex
 
@@ -259,6 +259,31 @@ def test_a_batch_listing_is_compared_with_its_k_closest_stored_or_earlier(
     named = {(left[i].key, right[j].key) for i, j in pairs}
     # e1's only choice is the stored a1; e2 is closer to e1 (before it) than to a1
     assert named == {("q0", f"e{registry.product_of('amazon', 'a1')}"), ("q1", "b0")}
+
+
+@pytest.mark.parametrize(("n", "k"), [(1, 3), (6, 3), (40, 5), (40, 50)])
+def test_a_batch_keeps_the_earlier_pairs_that_sorting_them_all_would(n: int, k: int) -> None:
+    """Only the pairs that can be a listing's k closest earlier ones are kept; ties at the
+    k-th are kept too, so the sort after picks what a sort of every pair would."""
+    rng = np.random.default_rng(n + k)
+    vectors = rng.normal(size=(n, 8)).astype(np.float32)
+    vectors[n // 2 :: 3] = vectors[0]  # listings alike: ties at the k-th closest
+    later, earlier, inner = _closest_earlier(vectors, k)
+
+    def best(rows: Any, cols: Any, dots: Any) -> list[tuple[int, int]]:
+        order = np.lexsort((cols, -dots, rows))
+        kept: dict[int, list[int]] = {}
+        for i, j in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+            if len(kept.setdefault(i, [])) < k:
+                kept[i].append(j)
+        return [(i, j) for i, js in kept.items() for j in js]
+
+    every_later, every_earlier = np.tril_indices(n, -1)
+    every = (vectors @ vectors.T)[every_later, every_earlier]
+    assert best(later, earlier, inner) == best(every_later, every_earlier, every)
+    assert np.all(earlier < later)
+    if n > k + 1:
+        assert len(later) < len(every_later)  # it left pairs out
 
 
 def test_reads_borrow_connections_of_their_own(tmp_path: Path) -> None:

@@ -417,10 +417,10 @@ class Registry(Search):
         right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
         li = np.asarray([i for i, _ in pairs], dtype=np.int64)
         rj = np.asarray([j for _, j in pairs], dtype=np.int64)
-        later, earlier = np.tril_indices(len(left), -1)
+        later, earlier, among = _closest_earlier(vectors, self.k)
         li = np.concatenate([li, later])
         rj = np.concatenate([rj, offset + earlier])
-        dots = np.concatenate([dots, (vectors @ vectors.T)[later, earlier]])
+        dots = np.concatenate([dots, among])
         order = np.lexsort((rj, -dots, li))  # by listing, closest first, stored first on ties
         li, rj = li[order], rj[order]
         first = np.searchsorted(li, li)  # where each listing's run starts
@@ -662,6 +662,26 @@ class Registry(Search):
                     continue
             writer.writerow([a[1], b[1], int(same), a[0], b[0]])
         return out.getvalue()
+
+
+def _closest_earlier(
+    vectors: npt.NDArray[np.float32], k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """(later, earlier, inner product) for each batch listing and the listings before it in
+    the batch that can be among its `k` closest: those at least as close as its k-th closest
+    earlier one (ties kept, so sorting the few left gives what sorting all pairs would).
+    All pairs of a 500-listing batch are 125k, whose sort cost more than the scoring."""
+    n = len(vectors)
+    earlier_ones = np.tri(n, n, -1, dtype=bool)
+    inner = vectors @ vectors.T
+    masked = np.where(earlier_ones, inner, -np.inf)
+    nth = min(k, n) - 1
+    if nth < 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.float32)
+    kth = -np.partition(-masked, nth, axis=1)[:, nth]  # -inf where fewer than k before
+    later, earlier = np.nonzero(earlier_ones & (masked >= kth[:, None]))
+    return later.astype(np.int64), earlier.astype(np.int64), inner[later, earlier]
 
 
 def settle_garbage_collector() -> None:
