@@ -188,18 +188,18 @@ def test_a_match_does_not_wait_for_a_write_to_be_published(open_registry: Any) -
     assert registry.committing is None
 
 
+def _index_fails(*_: Any) -> None:
+    raise RuntimeError("index broken")
+
+
 def test_reads_catch_up_themselves_when_indexing_a_committed_write_fails(
     open_registry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = open_registry()
     registry.upsert(LISTINGS[:3])
-
-    def fails(*_: Any) -> None:
-        raise RuntimeError("index full")
-
     newcomer = item("z", "9", LISTINGS[0].attributes["title"])
     with monkeypatch.context() as patch:
-        patch.setattr(registry.index, "add", fails)
+        patch.setattr(registry.index, "add", _index_fails)
         with pytest.raises(RuntimeError):
             registry.upsert([newcomer])
     assert registry.committing is None
@@ -214,12 +214,8 @@ def test_reads_catch_up_themselves_when_indexing_a_committed_delete_fails(
 ) -> None:
     registry = open_registry()
     registry.upsert(LISTINGS[:3])
-
-    def fails(*_: Any) -> None:
-        raise RuntimeError("index broken")
-
     with monkeypatch.context() as patch:
-        patch.setattr(registry.index, "remove", fails)
+        patch.setattr(registry.index, "remove", _index_fails)
         with pytest.raises(RuntimeError):
             registry.delete("a", "1")
     assert registry.committing is None

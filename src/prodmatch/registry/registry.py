@@ -214,8 +214,7 @@ class Registry(Search):
                 stored = self.store.listings_by_key(keys)
                 results = [self._result(stored[item.key], statuses[item.key]) for item in listings]
             if vseq is not None:
-                with self._publishing():
-                    self._index_after_commit(pending, vseq)
+                self._index_after_commit(pending, vseq)
         for result, photo in zip(results, prepared.photos or [], strict=False):
             if photo is not None:
                 result["photo"] = photo
@@ -238,16 +237,6 @@ class Registry(Search):
             self.committing = None
             if lexical is not None:
                 lexical.stale()
-            raise
-
-    @contextlib.contextmanager
-    def _publishing(self) -> Iterator[None]:
-        """Bringing the index and statistics up to a committed write; if that fails, reads
-        stop answering as before the write and catch up from the database themselves."""
-        try:
-            yield
-        except BaseException:
-            self.committing = None
             raise
 
     def _committed(self, vseq: int) -> None:
@@ -495,20 +484,40 @@ class Registry(Search):
         return pk
 
     def _index_after_commit(self, pending: list[_Pending], vseq: int) -> None:
-        """Committed vectors into the index; another process's writes come with catch-up."""
-        with self.index_lock.exclusive():
-            if self.index.vseq != vseq - 1:
-                self.index.catch_up(self.store)
-            else:
-                self.index.remove([p.pk for p in pending if p.old is not None])
-                pks = np.asarray([p.pk for p in pending], dtype=np.int64)
-                self.index.add(pks, np.stack([p.vector for p in pending]))
-                self.index.vseq = vseq
-        self._committed(vseq)
+        """Committed vectors into the index, then the index kept in shape and saved now and
+        then."""
+        pks = np.asarray([p.pk for p in pending], dtype=np.int64)
+        moved = [p.pk for p in pending if p.old is not None]
+        self._publish(vseq, moved, pks, np.stack([p.vector for p in pending]))
         if self.index.outgrown():
             self._rebuild_index()
         if time.monotonic() - self._saved_at > SAVE_EVERY_S:
             self.save()
+
+    def _publish(
+        self,
+        vseq: int,
+        removed: list[int],
+        pks: npt.NDArray[np.int64] | None = None,
+        vectors: npt.NDArray[np.float32] | None = None,
+    ) -> None:
+        """The index and lexical statistics brought up to committed write `vseq` (`removed`
+        taken out, `pks` added); another process's writes come with catch-up. If that
+        fails, reads stop answering as before the write and catch up from the database
+        themselves."""
+        try:
+            with self.index_lock.exclusive():
+                if self.index.vseq != vseq - 1:
+                    self.index.catch_up(self.store)
+                else:
+                    self.index.remove(removed)
+                    if pks is not None and vectors is not None:
+                        self.index.add(pks, vectors)
+                    self.index.vseq = vseq
+            self._committed(vseq)
+        except BaseException:
+            self.committing = None
+            raise
 
     def _rebuild_index(self) -> None:
         """The index in the form its size now calls for (exact search turns approximate,
@@ -537,13 +546,7 @@ class Registry(Search):
                 if not self.store.members(listing.product):
                     self.store.end_product(listing.product)
                 event = self.store.events(seq - 1, 1)[0]
-            with self._publishing(), self.index_lock.exclusive():
-                if self.index.vseq != vseq - 1:
-                    self.index.catch_up(self.store)
-                else:
-                    self.index.remove([listing.pk])
-                    self.index.vseq = vseq
-            self._committed(vseq)
+            self._publish(vseq, [listing.pk])
         return event
 
     def label(self, a: Key, b: Key, same: bool) -> dict[str, Any]:
