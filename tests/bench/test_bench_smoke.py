@@ -524,4 +524,6 @@ def test_registry_load_ingests_then_serves_clients_in_their_own_process(
     assert found["ingest_per_s"] > 0 and found["raw_encode_per_s"] > 0
     expected = found["ingest_per_s"] / found["raw_encode_per_s"]
     assert found["ingest_share_of_raw"] == pytest.approx(expected, abs=0.001)
+    titles = found["ingest_per_s"] / found["raw_encode_titles_per_s"]
+    assert found["ingest_share_of_raw_titles"] == pytest.approx(titles, abs=0.001)
     assert found["peak_rss_mb"] > 0
