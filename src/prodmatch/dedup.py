@@ -464,14 +464,20 @@ def detail_conflicts(
     if codes is not None:
         found |= identifier_conflicts(codes, left, right)
     for n, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
-        x, y = attributes[a], attributes[b]
-        found[n] |= (
-            unit_agreement(x.quantities, y.quantities) < 0
-            or set_agreement(x.years, y.years) < 0
-            or set_agreement(x.editions, y.editions) < 0
-            or set_agreement(x.platforms, y.platforms) < 0
-        )
+        found[n] |= details_disagree(attributes[a], attributes[b])
     return found
+
+
+def details_disagree(x: Attributes, y: Attributes) -> bool:
+    """Whether two listings' details name two products (`detail_conflicts` for one pair):
+    numbers with units mostly disagreeing, or years, edition words or platforms both name
+    without one in common."""
+    return (
+        unit_agreement(x.quantities, y.quantities) < 0
+        or set_agreement(x.years, y.years) < 0
+        or set_agreement(x.editions, y.editions) < 0
+        or set_agreement(x.platforms, y.platforms) < 0
+    )
 
 
 def dedup_scores(

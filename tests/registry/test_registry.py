@@ -24,7 +24,7 @@ from registry_fakes import (
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, model_numbers
-from prodmatch.registry import NotFound, Registry, matching, settle_garbage_collector
+from prodmatch.registry import NotFound, Registry, lexical, settle_garbage_collector
 from prodmatch.registry.matching import Entry, PairScorer
 from prodmatch.registry.registry import _closest_earlier, _Pending
 from prodmatch.registry.store import Readers, Store, dialect_for
@@ -424,10 +424,10 @@ def test_settling_the_collector_freezes_what_is_alive() -> None:
 def test_model_numbers_are_kept_up_to_a_bound_and_read_back_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(matching, "_CODES", {})
-    monkeypatch.setattr(matching, "CACHED_CODES", 2)
+    monkeypatch.setattr(lexical, "_CODES", {})
+    monkeypatch.setattr(lexical, "CACHED_CODES", 2)
     texts = ["canon sd990 silver", "sony kdl40v5100 tv", "plain words only", "nikon p100"]
     for text in texts + texts:
-        assert matching._model_numbers(text) == model_numbers([text])[0]
-        assert len(matching._CODES) <= 2
-    assert matching._model_numbers("plain words only") is matching._model_numbers("x y")
+        assert lexical.model_numbers_of(text) == model_numbers([text])[0]
+        assert len(lexical._CODES) <= 2
+    assert lexical.model_numbers_of("plain words only") is lexical.model_numbers_of("x y")

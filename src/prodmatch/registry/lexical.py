@@ -32,10 +32,31 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from prodmatch.dedup import IDENTIFIER_LISTINGS
+from prodmatch.linker import model_numbers
 from prodmatch.registry.store import Store
 from prodmatch.retrieve.sparse import ANALYZER, NGRAMS
 
 COLUMNS = 2**21
+# Each text's model numbers, kept: a stored listing is read again batch after batch. Kept
+# as tuples in a plain dict, emptied when full: the cyclic garbage collector stops looking at
+# a tuple of strings, never at a frozenset or an `lru_cache` entry, and walking 100k of each
+# made its full collections, about one a batch, cost ~0.3 ms a placed listing.
+_CODES: dict[str, tuple[str, ...]] = {}
+CACHED_CODES = 200_000
+_NO_CODES: frozenset[str] = frozenset()
+
+
+def model_numbers_of(plain: str) -> frozenset[str]:
+    """The model numbers of a plain text (`prodmatch.linker.model_numbers`), kept."""
+    kept = _CODES.get(plain)
+    if kept is None:
+        if len(_CODES) >= CACHED_CODES:
+            _CODES.clear()
+        kept = _CODES[plain] = tuple(sorted(model_numbers([plain])[0]))
+    return frozenset(kept) if kept else _NO_CODES
+
+
 # Texts whose n-gram counts are kept (`_Bank`, ~0.6 kB a title). Stored listings are scored
 # again batch after batch, from anywhere in the registry: with 50,000 kept, a 95k registry
 # hashed ~10 texts again for each listing it placed (0.5 ms of its ~3.7). Hashing a text is
@@ -69,6 +90,7 @@ class LexicalStats:
         self.df = np.zeros(COLUMNS, dtype=np.int32)
         self.log_df = np.zeros(COLUMNS, dtype=np.float32)  # log(1 + df), kept with df
         self.documents = 0
+        self.codes: dict[str, int] = {}  # model number -> stored listings naming it
         self.texts: dict[int, str] = {}  # pk -> plain text counted (to uncount it later)
         self.vseq = -1  # the database generation counted; -1: not built
         self.lock = threading.Lock()  # the counts cache, shared by readers and the writer
@@ -95,6 +117,24 @@ class LexicalStats:
         touched = np.unique(columns)
         self.log_df[touched] = np.log1p(self.df[touched])
         self.documents += sign * len(plain)
+        for text in plain:
+            for code in model_numbers_of(text):
+                left = self.codes.get(code, 0) + sign
+                if left > 0:
+                    self.codes[code] = left
+                else:
+                    self.codes.pop(code, None)
+
+    def identifiers(self, plain: str) -> frozenset[str]:
+        """The model numbers of a text that name one product in the registry: found in at
+        most `IDENTIFIER_LISTINGS` stored listings, as `prodmatch.dedup.rare_identifiers`
+        reads a catalog (a code more listings name, "1080p" or a series' base code,
+        describes a feature)."""
+        return frozenset(
+            code
+            for code in model_numbers_of(plain)
+            if self.codes.get(code, 0) <= IDENTIFIER_LISTINGS
+        )
 
     def put(self, pk: int, plain: str) -> None:
         """A stored listing's text, replacing what was counted for it."""
@@ -114,6 +154,7 @@ class LexicalStats:
         self.df[:] = 0
         self.log_df[:] = 0
         self.documents = 0
+        self.codes = {}
         self.texts = {}
         latest = store.vseq()
         rows = store.plains_since(-1)

@@ -18,11 +18,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
-from prodmatch.dedup import PLAIN_DEDUP_THRESHOLDS
-from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side, model_numbers
-from prodmatch.registry.lexical import LexicalStats
+from prodmatch.dedup import CONFLICT_SCORE, PLAIN_DEDUP_THRESHOLDS, details_disagree
+from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side
+from prodmatch.registry.lexical import LexicalStats, model_numbers_of
 from prodmatch.score import needs_sparse
 from prodmatch.text import serialize_record
+from prodmatch.text.attributes import Attributes, tagged_attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Entry:
     text: str
     plain: str
     vector: npt.NDArray[np.float32]
+    platform: str = ""  # the registry's writes compare it (see `PairScorer.conflicts`)
 
 
 Entries = Sequence[Entry]
@@ -126,6 +128,29 @@ class PairScorer:
         features["score"] = self.linker.score(sides[0], sides[1], features)
         return features
 
+    def conflicts(self, pairs: Sequence[tuple[Entry, Entry]]) -> list[bool]:
+        """Whether each pair is two listings of one platform that name two products by
+        evidence the scores blur, read as `prodmatch dedup` reads pairs within a source:
+        identifying model numbers that share none (`LexicalStats.identifiers`), or details
+        that disagree (`prodmatch.dedup.details_disagree`: "16 inch" against "13.3 inch",
+        Mac against Windows). Across platforms no pair conflicts, as in dedup: there one
+        side often omits or rewrites a code. Read under the registry's statistics (the
+        writer's): none without them (a trained matcher's registry)."""
+        stats = self.lexical
+        if stats is None:
+            return [False] * len(pairs)
+        found = []
+        for a, b in pairs:
+            if not a.platform or a.platform != b.platform:
+                found.append(False)
+                continue
+            ids_a, ids_b = stats.identifiers(a.plain), stats.identifiers(b.plain)
+            found.append(
+                bool(ids_a and ids_b and ids_a.isdisjoint(ids_b))
+                or details_disagree(_attributes(a.text), _attributes(b.text))
+            )
+        return found
+
     def rows(
         self, left: Entries, right: Entries, pairs: Pairs, *, minimum: float | None = None
     ) -> list[dict[str, Any]]:
@@ -140,7 +165,9 @@ class PairScorer:
 
 class KeptScores:
     """The scored pairs of one write, by the two entries' keys: a batch's pairs are scored
-    in as few calls as possible (one for what is known ahead), each pair once.
+    in as few calls as possible (one for what is known ahead), each pair once. Each row
+    has `linkage` beside `score`: what average linkage reads, `CONFLICT_SCORE` for a pair
+    that conflicts (`PairScorer.conflicts`), else its score.
 
     Sound only because a pair's score depends on its two entries and the registry's
     statistics alone, which do not change while a batch is placed (`LexicalStats`): scored
@@ -175,7 +202,10 @@ class KeptScores:
         left_at = {e.key: n for n, e in enumerate(lefts)}
         right_at = {e.key: n for n, e in enumerate(rights)}
         positions = [(left_at[a.key], right_at[b.key]) for _, (a, b) in todo]
-        for (pair, _), row in zip(todo, self.scorer.rows(lefts, rights, positions), strict=True):
+        rows = self.scorer.rows(lefts, rights, positions)
+        vetoed = self.scorer.conflicts([entries for _, entries in todo])
+        for (pair, _), row, veto in zip(todo, rows, vetoed, strict=True):
+            row["linkage"] = CONFLICT_SCORE if veto else row["score"]
             self.kept[pair] = row
 
     def rows(self, pairs: Sequence[tuple[Entry, Entry]]) -> list[dict[str, Any]]:
@@ -197,29 +227,27 @@ def signals(row: Mapping[str, object]) -> dict[str, float]:
     return {name: float(row[name]) for name in SIGNAL_COLUMNS if name in row}  # type: ignore[arg-type]
 
 
-# Each text's model numbers, kept: a stored listing is read again batch after batch. Kept
-# as tuples in a plain dict, emptied when full: the cyclic garbage collector stops looking at
-# a tuple of strings, never at a frozenset or an `lru_cache` entry, and walking 100k of each
-# made its full collections, about one a batch, cost ~0.3 ms a placed listing.
-_CODES: dict[str, tuple[str, ...]] = {}
-CACHED_CODES = 200_000
-_NO_CODES: frozenset[str] = frozenset()
+# Each text's attributes (`tagged_attributes`), kept for the conflicts of a write's pairs:
+# a product's listings are compared again with each listing that may join it. Bounded, as
+# `lexical._CODES` is.
+_ATTRIBUTES: dict[str, Attributes] = {}
+CACHED_ATTRIBUTES = 20_000
 
 
-def _model_numbers(plain: str) -> frozenset[str]:
-    kept = _CODES.get(plain)
+def _attributes(text: str) -> Attributes:
+    kept = _ATTRIBUTES.get(text)
     if kept is None:
-        if len(_CODES) >= CACHED_CODES:
-            _CODES.clear()
-        kept = _CODES[plain] = tuple(sorted(model_numbers([plain])[0]))
-    return frozenset(kept) if kept else _NO_CODES
+        if len(_ATTRIBUTES) >= CACHED_ATTRIBUTES:
+            _ATTRIBUTES.clear()
+        kept = _ATTRIBUTES[text] = tagged_attributes(text)
+    return kept
 
 
 def _side(name: str, entries: Sequence[Entry]) -> Side:
     keys = pd.Index([entry.key for entry in entries], name="id")
     catalog = Catalog(name, pd.DataFrame(index=keys))
     texts, plain = [e.text for e in entries], [e.plain for e in entries]
-    codes = [_model_numbers(text) for text in plain]
+    codes = [model_numbers_of(text) for text in plain]
     side = Side(catalog=catalog, texts=texts, plain=plain, codes=codes)
     # one concatenation: `np.stack` of ~10,000 rows took twice as long, a view at a time
     flat = np.concatenate([entry.vector for entry in entries])

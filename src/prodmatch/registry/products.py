@@ -83,19 +83,10 @@ def split(store: Store, scorer: PairScorer, product: int, reason: dict[str, Any]
     """
     listings = store.members(product)
     vectors = store.vectors_of([listing.pk for listing in listings])
-    entries = [
-        Entry(str(listing.pk), listing.text, listing.plain, vectors[listing.pk])
-        for listing in listings
-    ]
+    entries = [Entry(str(x.pk), x.text, x.plain, vectors[x.pk], x.platform) for x in listings]
     pairs = [(i, j) for i in range(len(entries)) for j in range(i)]
-    scored = scorer.score(entries, entries, pairs)
-    score = dict(
-        zip(
-            zip(scored["left"].tolist(), scored["right"].tolist(), strict=True),
-            scored["score"].tolist(),
-            strict=True,
-        )
-    )
+    rows = KeptScores(scorer).rows([(entries[i], entries[j]) for i, j in pairs])
+    score = {pair: float(row["linkage"]) for pair, row in zip(pairs, rows, strict=True)}
     labels = Labels.of(store, [key_of(listing) for listing in listings])
     group_of: list[int] = []
     for i, listing in enumerate(listings):
@@ -147,7 +138,7 @@ def members(store: Store, product: int, without: int | None = None) -> list[Stor
 
 def entries(store: Store, listings: Sequence[Stored]) -> list[Entry]:
     vectors = store.vectors_of([listing.pk for listing in listings])
-    return [Entry(str(x.pk), x.text, x.plain, vectors[x.pk]) for x in listings]
+    return [Entry(str(x.pk), x.text, x.plain, vectors[x.pk], x.platform) for x in listings]
 
 
 def averages(
@@ -173,7 +164,7 @@ def averages(
         if size:
             mine = rows[start : start + size]
             best = max(range(size), key=lambda n: float(mine[n]["score"]))
-            mean = float(np.mean([float(row["score"]) for row in mine]))
+            mean = float(np.mean([float(row["linkage"]) for row in mine]))
             why = signals(mine[best])
             found[product] = (mean, float(mine[best]["score"]), groups[product][best], why)
         start += size
@@ -189,7 +180,7 @@ def linkage(
     if not pairs:
         return float("-inf")
     rows = (kept or KeptScores(scorer)).rows(pairs)
-    return float(np.mean([float(row["score"]) for row in rows]))
+    return float(np.mean([float(row["linkage"]) for row in rows]))
 
 
 def choose(

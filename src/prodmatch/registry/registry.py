@@ -314,7 +314,10 @@ class Registry(Search):
                 if p.old is not None:
                     lexical.remove(p.old.pk)
             lexical.add([p.plain for p in pending])
-        left = [Entry(f"q{i}", p.text, p.plain, p.vector) for i, p in enumerate(pending)]
+        left = [
+            Entry(f"q{i}", p.text, p.plain, p.vector, p.item.platform)
+            for i, p in enumerate(pending)
+        ]
         right, stored, pairs = self._candidates(pending, vectors, left)
         stored_pks = list(stored)
         rows_of: dict[int, list[dict[str, Any]]] = {}
@@ -378,7 +381,7 @@ class Registry(Search):
         pks = sorted({x.pk for group in members.values() for x in group})
         vectors = self.store.vectors_of(pks)
         entry_of = {
-            x.pk: Entry(str(x.pk), x.text, x.plain, vectors[x.pk])
+            x.pk: Entry(str(x.pk), x.text, x.plain, vectors[x.pk], x.platform)
             for group in members.values()
             for x in group
         }
@@ -403,7 +406,9 @@ class Registry(Search):
         neighbours = self._stored_neighbours(vectors, self.k, moving, self.store)
         pks, found, right, pairs, dots = neighbours
         offset = len(right)
-        right.extend(Entry(f"b{i}", e.text, e.plain, e.vector) for i, e in enumerate(left))
+        right.extend(
+            Entry(f"b{i}", e.text, e.plain, e.vector, e.platform) for i, e in enumerate(left)
+        )
         li = np.asarray([i for i, _ in pairs], dtype=np.int64)
         rj = np.asarray([j for _, j in pairs], dtype=np.int64)
         later, earlier, among = _closest_earlier(vectors, self.k)
