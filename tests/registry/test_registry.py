@@ -431,3 +431,51 @@ def test_model_numbers_are_kept_up_to_a_bound_and_read_back_the_same(
         assert lexical.model_numbers_of(text) == model_numbers([text])[0]
         assert len(lexical._CODES) <= 2
     assert lexical.model_numbers_of("plain words only") is lexical.model_numbers_of("x y")
+
+
+def test_listings_of_one_platform_with_other_identifiers_stay_apart(open_registry: Any) -> None:
+    registry = open_registry()
+    words = "acer predator helios 16 inch 32 gb ram 1 tb ssd platinum gaming laptop"
+    registry.upsert([item("amazon", "a1", f"{words} ph3307x")])
+    registry.upsert([item("amazon", "a2", f"{words} ph6550t")])  # scores 0.84 with a1
+    registry.upsert([item("ebay", "e1", f"{words} ph6550t")])
+    # one shop's siblings differ by their model numbers: two products, as dedup reads them;
+    # across platforms the plain score decides (the same words, so a join)
+    assert registry.product_of("amazon", "a1") != registry.product_of("amazon", "a2")
+    assert registry.product_of("ebay", "e1") == registry.product_of("amazon", "a2")
+
+
+def test_a_model_number_many_listings_name_is_no_identifier(open_registry: Any) -> None:
+    registry = open_registry()
+    words = "acer predator helios 16 inch 32 gb ram 1 tb ssd platinum gaming laptop"
+    registry.upsert(
+        [item("ebay", f"e{n}", f"dell xps monitor rtx4070 black {n}") for n in range(3)]
+    )
+    registry.upsert([item("amazon", "a1", f"{words} rtx4070")])
+    registry.upsert([item("amazon", "a2", f"{words} ph6550t")])
+    # "rtx4070" is in four listings: a feature, so it conflicts with no one's identifier
+    assert registry.product_of("amazon", "a1") == registry.product_of("amazon", "a2")
+
+
+def test_listings_whose_details_disagree_stay_apart(open_registry: Any) -> None:
+    registry = open_registry()
+    registry.upsert([item("amazon", "a1", "adobe photoshop elements 2019 mac licence")])
+    registry.upsert([item("amazon", "a2", "adobe photoshop elements 2019 windows licence")])
+    registry.upsert([item("amazon", "a3", "adobe photoshop elements 2019 licence")])
+    assert registry.product_of("amazon", "a1") != registry.product_of("amazon", "a2")
+    assert registry.product_of("amazon", "a3") == registry.product_of("amazon", "a1")
+
+
+def test_model_numbers_are_counted_with_the_listings(open_registry: Any) -> None:
+    registry = open_registry()
+    registry.upsert([item("amazon", "a1", "canon sd990 silver"), item("ebay", "e1", "sd990")])
+    stats = registry.scorer.lexical
+    assert stats.codes == {"sd990": 2}
+    assert stats.identifiers("canon sd990 black") == {"sd990"}
+    registry.upsert([item("walmart", "w1", "canon sd990")])
+    assert stats.identifiers("canon sd990 black") == frozenset()  # three name it now
+    registry.delete("ebay", "e1")
+    assert stats.codes == {"sd990": 2}
+    rebuilt = lexical.LexicalStats()
+    rebuilt.rebuild(registry.store)
+    assert rebuilt.codes == stats.codes

@@ -45,7 +45,9 @@ Pairs = Sequence[tuple[int, int]]  # (left position, right position)
 # own lexical statistics (`prodmatch.registry.lexical`): chosen by product-pair F1 on generated
 # catalogs with their truth products (`bench/choose_join_threshold.py`,
 # bench/results/join_threshold.json). The dedup thresholds were chosen under TF-IDF fitted per
-# call, which scores the same pair differently.
+# call, which scores the same pair differently. Chosen again once conflicting pairs within a
+# platform counted as `CONFLICT_SCORE` (`PairScorer.conflicts`; December 4): 0.70 again, its
+# mean F1 over seeds 1 and 2 from 0.56 to 0.65 (records 9ef5a0998a41, 4d2a7b784132).
 REGISTRY_JOIN_THRESHOLDS: dict[str, float] = {"hybrid": 0.70}
 
 
