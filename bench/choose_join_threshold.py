@@ -12,7 +12,8 @@ into a fresh registry per threshold, and the products made are compared with the
 truth over pairs of listings (precision, recall, F1 as in `registry_load.py`). The rule, fixed
 before looking: the threshold with the best mean product-pair F1 over the seeds (ties: the
 higher). Seeds differ from the load benchmark's (0), so the benchmark does not grade the
-choice on what it was chosen on. No public dataset is read.
+choice on what it was chosen on. No public dataset is read. `--k` compares each listing with
+fewer or more candidates than the settings' 20 (what a cheaper placing would cost in joins).
 
 Appends a record (date, commit, command, machine, figures, the choice) to
 bench/results/join_threshold.json.
@@ -52,11 +53,17 @@ class MemoEncoder:
 
 
 def products_made(
-    settings: MatchSettings, encoder: MemoEncoder, texts: list[str], threshold: float, batch: int
+    settings: MatchSettings,
+    encoder: MemoEncoder,
+    texts: list[str],
+    threshold: float,
+    batch: int,
+    k: int | None = None,
 ) -> list[int]:
-    """Each listing's product after loading `texts` under `threshold`."""
+    """Each listing's product after loading `texts` under `threshold`, each listing
+    compared with its `k` closest (None: the settings' k)."""
     with tempfile.TemporaryDirectory() as folder:
-        registry = Registry(Path(folder), settings, encoder=encoder)  # type: ignore[arg-type]
+        registry = Registry(Path(folder), settings, encoder=encoder, k=k)  # type: ignore[arg-type]
         registry.scorer.join_threshold = threshold
         for start in range(0, len(texts), batch):
             chunk = texts[start : start + batch]
@@ -75,16 +82,19 @@ def main() -> None:
     parser.add_argument("--thresholds", default="0.55,0.6,0.65,0.7,0.75,0.8,0.85,0.9")
     parser.add_argument("--engine", default="onnx-int8")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--k", type=int, default=None, help="candidates a listing is compared with")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     record = start_record()
-    settings = MatchSettings(engine=args.engine)
+    settings = MatchSettings(engine=args.engine, **({"model": args.model} if args.model else {}))
     encoder = MemoEncoder(TextEncoder(settings.model, engine=settings.engine))
     thresholds = [float(t) for t in args.thresholds.split(",")]
     runs: list[dict[str, Any]] = []
     for seed in (int(s) for s in args.seeds.split(",")):
         texts, true = titles(args.size, seed)
         for threshold in thresholds:
-            found = products_made(settings, encoder, texts, threshold, args.batch)
+            found = products_made(settings, encoder, texts, threshold, args.batch, args.k)
             accuracy = pair_accuracy(found, true)
             run = {
                 "seed": seed,
@@ -101,14 +111,18 @@ def main() -> None:
     }
     chosen = max(thresholds, key=lambda t: (mean_f1[t], t))
     result = {
-        "settings": {**vars(args), "model": settings.model, "scorer": settings.scorer},
+        "settings": {
+            **{name: value for name, value in vars(args).items() if name != "out"},
+            "model": settings.model,
+            "scorer": settings.scorer,
+        },
         "runs": runs,
         "mean_f1": {str(t): f for t, f in mean_f1.items()},
         "chosen": chosen,
         "rule": "best mean product-pair F1 over the seeds; ties: the higher threshold",
     }
     print({"mean_f1": result["mean_f1"], "chosen": chosen})
-    append_record(RESULTS / "join_threshold.json", record, result)
+    append_record(args.out / "join_threshold.json", record, result)
 
 
 if __name__ == "__main__":

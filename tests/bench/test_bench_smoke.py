@@ -527,3 +527,32 @@ def test_registry_load_ingests_then_serves_clients_in_their_own_process(
     titles = found["ingest_per_s"] / found["raw_encode_titles_per_s"]
     assert found["ingest_share_of_raw_titles"] == pytest.approx(titles, abs=0.001)
     assert found["peak_rss_mb"] > 0
+
+
+def test_choose_join_threshold_loads_per_threshold_and_keeps_the_best_mean(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    script = str(ROOT / "bench" / "choose_join_threshold.py")
+    options = ["--size", "200", "--seeds", "1,2", "--thresholds", "0.6,0.9", "--k", "5"]
+    options += ["--batch", "100", "--model", str(tiny_model), "--engine", "torch"]
+    options += ["--out", str(tmp_path)]
+    subprocess.run(
+        [sys.executable, script, *options],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT / "bench",
+    )
+    (record,) = json.loads((tmp_path / "join_threshold.json").read_text())
+    assert _has_metadata(record, "python bench/choose_join_threshold.py")
+    found = record["results"]
+    assert found["settings"]["k"] == 5 and "out" not in found["settings"]
+    assert [(r["seed"], r["threshold"]) for r in found["runs"]] == [
+        (1, 0.6),
+        (1, 0.9),
+        (2, 0.6),
+        (2, 0.9),
+    ]
+    means = {t: sum(r["f1"] for r in found["runs"] if r["threshold"] == t) / 2 for t in (0.6, 0.9)}
+    assert found["mean_f1"] == {str(t): pytest.approx(m, abs=1e-4) for t, m in means.items()}
+    assert found["chosen"] == max((0.6, 0.9), key=lambda t: (means[t], t))
