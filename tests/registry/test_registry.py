@@ -29,6 +29,7 @@ from prodmatch.registry.matching import Entry, PairScorer
 from prodmatch.registry.registry import _closest_earlier, _Pending
 from prodmatch.registry.store import Readers, Store, dialect_for
 from prodmatch.registry.vectors import INDEX_FILE, SharedLock, VectorIndex
+from prodmatch.settings import MatchSettings
 
 
 def products_of(registry: Registry) -> dict[str, int]:
@@ -479,3 +480,19 @@ def test_model_numbers_are_counted_with_the_listings(open_registry: Any) -> None
     rebuilt = lexical.LexicalStats()
     rebuilt.rebuild(registry.store)
     assert rebuilt.codes == stats.codes
+
+
+def test_siblings_stay_apart_whatever_weighs_the_scores(tmp_path: Path) -> None:
+    """Without the registry's own n-gram weights (here the dense scorer, as for a trained
+    matcher's fixed ones) model numbers are still counted, and conflicts still read."""
+    settings = MatchSettings(scorer="dense")
+    with Registry(tmp_path / "r", settings, encoder=WordEncoder()) as registry:  # type: ignore[arg-type]
+        assert not registry.scorer.weighs and not registry.scorer.lexical.ngrams
+        words = "acer predator helios 16 inch 32 gb ram 1 tb ssd platinum gaming laptop"
+        registry.upsert([item("amazon", "a1", f"{words} ph3307x")])
+        registry.upsert([item("amazon", "a2", f"{words} ph6550t")])
+        registry.upsert([item("ebay", "e1", f"{words} ph6550t")])
+        assert registry.product_of("amazon", "a1") != registry.product_of("amazon", "a2")
+        assert registry.product_of("ebay", "e1") == registry.product_of("amazon", "a2")
+        assert registry.scorer.lexical.codes == {"ph3307x": 1, "ph6550t": 2}
+        assert not registry.scorer.lexical.df.any()  # no n-gram counted

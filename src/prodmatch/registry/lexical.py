@@ -78,7 +78,10 @@ class Weights:
 class LexicalStats:
     """Document frequencies of hashed n-grams over the stored listings' plain texts."""
 
-    def __init__(self) -> None:
+    def __init__(self, ngrams: bool = True) -> None:
+        """`ngrams`: count n-grams too (off where a trained matcher's fixed statistics
+        weigh the `sparse` signal: only the model numbers are counted then)."""
+        self.ngrams = ngrams
         self._hasher = HashingVectorizer(
             analyzer=ANALYZER,
             ngram_range=NGRAMS,
@@ -112,10 +115,11 @@ class LexicalStats:
         """Count (or, with sign -1, uncount) these texts as documents."""
         if not plain:
             return
-        columns = self.counts(plain).indices
-        np.add.at(self.df, columns, sign)
-        touched = np.unique(columns)
-        self.log_df[touched] = np.log1p(self.df[touched])
+        if self.ngrams:
+            columns = self.counts(plain).indices
+            np.add.at(self.df, columns, sign)
+            touched = np.unique(columns)
+            self.log_df[touched] = np.log1p(self.df[touched])
         self.documents += sign * len(plain)
         for text in plain:
             for code in model_numbers_of(text):

@@ -51,15 +51,21 @@ Pairs = Sequence[tuple[int, int]]  # (left position, right position)
 REGISTRY_JOIN_THRESHOLDS: dict[str, float] = {"hybrid": 0.70}
 
 
+def weighs_own(linker: Linker) -> bool:
+    """Whether the registry weighs the `sparse` signal by its own n-gram statistics: the
+    linker's scorer reads it and has no fixed statistics (a trained matcher's)."""
+    return linker.lexical is None and needs_sparse(linker.settings.scorer)
+
+
 class PairScorer:
     """Scores pairs of entries with the linker's features and scorer."""
 
     def __init__(self, linker: Linker, lexical: LexicalStats | None = None) -> None:
-        """`lexical`: the registry's statistics for the `sparse` signal, used unless the
-        linker has fixed ones (a trained matcher's)."""
+        """`lexical`: the registry's statistics, read for its model-number counts
+        (`conflicts`) and, when `weighs_own(linker)`, for the `sparse` signal."""
         self.linker = linker
-        own = linker.lexical is None and needs_sparse(linker.settings.scorer)
-        self.lexical = lexical if own else None
+        self.lexical = lexical
+        self.weighs = lexical is not None and weighs_own(linker)  # `sparse` by `lexical`
         self.join_threshold: float | None = None  # set: overrides `cluster_threshold`
         self._encoding = threading.Lock()  # the encoder and its cache, one caller at a time
 
@@ -78,7 +84,7 @@ class PairScorer:
             return self.join_threshold
         if settings.threshold is not None:
             return settings.threshold
-        if self.lexical is not None and settings.scorer in REGISTRY_JOIN_THRESHOLDS:
+        if self.weighs and settings.scorer in REGISTRY_JOIN_THRESHOLDS:
             return REGISTRY_JOIN_THRESHOLDS[settings.scorer]
         return PLAIN_DEDUP_THRESHOLDS.get(settings.scorer, settings.decision_threshold)
 
@@ -119,7 +125,7 @@ class PairScorer:
             return pd.DataFrame({"left": [], "right": [], "score": []})
         sides = [_side("left", left), _side("right", right)]
         if needs_sparse(self.linker.settings.scorer):
-            if self.lexical is not None:
+            if self.lexical is not None and self.weighs:
                 weights = self.lexical.published if reading else self.lexical.current()
                 for side in sides:
                     side.tfidf = self.lexical.rows(side.plain, weights)
@@ -137,7 +143,7 @@ class PairScorer:
         that disagree (`prodmatch.dedup.details_disagree`: "16 inch" against "13.3 inch",
         Mac against Windows). Across platforms no pair conflicts, as in dedup: there one
         side often omits or rewrites a code. Read under the registry's statistics (the
-        writer's): none without them (a trained matcher's registry)."""
+        writer's): none without them."""
         stats = self.lexical
         if stats is None:
             return [False] * len(pairs)

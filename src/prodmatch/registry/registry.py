@@ -32,7 +32,7 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
 from prodmatch.registry.lexical import LexicalStats
-from prodmatch.registry.matching import Entry, KeptScores, PairScorer
+from prodmatch.registry.matching import Entry, KeptScores, PairScorer, weighs_own
 from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
@@ -105,7 +105,7 @@ class Registry(Search):
         self.photos = PhotoFetcher.of_mode(photos, self.folder)
         settings = _settings(self.folder, settings)
         self.linker = Linker(settings, encoder=encoder, progress=False)
-        self.scorer = PairScorer(self.linker, LexicalStats())
+        self.scorer = PairScorer(self.linker, LexicalStats(ngrams=weighs_own(self.linker)))
         self.k = k or self.linker.settings.k
         dialect = dialect_for(self.folder, database)
         self.store = Store(dialect)
