@@ -14,6 +14,9 @@ before looking: the threshold with the best mean product-pair F1 over the seeds 
 higher). Seeds differ from the load benchmark's (0), so the benchmark does not grade the
 choice on what it was chosen on. No public dataset is read. `--k` compares each listing with
 fewer or more candidates than the settings' 20 (what a cheaper placing would cost in joins).
+`--platforms two` loads each listing on its catalog's platform (left, right) instead of all
+on one, as a user loading two shops' exports would: pairs within a platform are then a
+shop's siblings, and only those are read for conflicts (`PairScorer.conflicts`).
 
 Appends a record (date, commit, command, machine, figures, the choice) to
 bench/results/join_threshold.json.
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from _results import RESULTS, append_record, start_record
-from registry_load import pair_accuracy, titles
+from registry_load import catalogs_of, pair_accuracy, titles
 
 from prodmatch.encode import TextEncoder
 from prodmatch.registry import NewListing, Registry
@@ -59,18 +62,24 @@ def products_made(
     threshold: float,
     batch: int,
     k: int | None = None,
+    platforms: list[str] | None = None,
 ) -> list[int]:
     """Each listing's product after loading `texts` under `threshold`, each listing
-    compared with its `k` closest (None: the settings' k)."""
+    compared with its `k` closest (None: the settings' k), each on its platform in
+    `platforms` (None: all on one)."""
+    on = platforms or ["shop"] * len(texts)
     with tempfile.TemporaryDirectory() as folder:
         registry = Registry(Path(folder), settings, encoder=encoder, k=k)  # type: ignore[arg-type]
         registry.scorer.join_threshold = threshold
         for start in range(0, len(texts), batch):
             chunk = texts[start : start + batch]
             registry.upsert(
-                [NewListing("shop", f"l{start + n}", {"title": t}) for n, t in enumerate(chunk)]
+                [
+                    NewListing(on[start + n], f"l{start + n}", {"title": t})
+                    for n, t in enumerate(chunk)
+                ]
             )
-        found = [registry.product_of("shop", f"l{n}") for n in range(len(texts))]
+        found = [registry.product_of(on[n], f"l{n}") for n in range(len(texts))]
         registry.close()
     return found
 
@@ -84,6 +93,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--k", type=int, default=None, help="candidates a listing is compared with")
     parser.add_argument("--model", default=None)
+    parser.add_argument(
+        "--platforms",
+        choices=["one", "two"],
+        default="one",
+        help="load every listing on one platform, or each on its catalog's (left, right)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     record = start_record()
@@ -93,8 +108,11 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     for seed in (int(s) for s in args.seeds.split(",")):
         texts, true = titles(args.size, seed)
+        platforms = catalogs_of(args.size, seed) if args.platforms == "two" else None
         for threshold in thresholds:
-            found = products_made(settings, encoder, texts, threshold, args.batch, args.k)
+            found = products_made(
+                settings, encoder, texts, threshold, args.batch, args.k, platforms
+            )
             accuracy = pair_accuracy(found, true)
             run = {
                 "seed": seed,

@@ -59,6 +59,12 @@ def titles(size: int, seed: int) -> tuple[list[str], list[str]]:
     return found[:size], products[:size]
 
 
+def catalogs_of(size: int, seed: int) -> list[str]:
+    """The catalog ("left" or "right") each of `titles(size, seed)` comes from."""
+    synth = generate_catalogs(max(10, size // 2 + size // 8), seed=seed)
+    return (["left"] * len(synth.left) + ["right"] * len(synth.right))[:size]
+
+
 def pair_accuracy(found: list[int], true: list[str]) -> dict[str, float]:
     """How the registry's products agree with the true ones, over pairs of listings: the
     share of pairs put together that belong together (precision), and of pairs that belong

@@ -534,6 +534,7 @@ def test_choose_join_threshold_loads_per_threshold_and_keeps_the_best_mean(
 ) -> None:
     script = str(ROOT / "bench" / "choose_join_threshold.py")
     options = ["--size", "200", "--seeds", "1,2", "--thresholds", "0.6,0.9", "--k", "5"]
+    options += ["--platforms", "two"]
     options += ["--batch", "100", "--model", str(tiny_model), "--engine", "torch"]
     options += ["--out", str(tmp_path)]
     subprocess.run(
@@ -547,6 +548,7 @@ def test_choose_join_threshold_loads_per_threshold_and_keeps_the_best_mean(
     assert _has_metadata(record, "python bench/choose_join_threshold.py")
     found = record["results"]
     assert found["settings"]["k"] == 5 and "out" not in found["settings"]
+    assert found["settings"]["platforms"] == "two"
     assert [(r["seed"], r["threshold"]) for r in found["runs"]] == [
         (1, 0.6),
         (1, 0.9),
