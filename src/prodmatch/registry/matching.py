@@ -18,18 +18,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
-from prodmatch.dedup import (
-    AGREEMENT_SCORE,
-    CONFLICT_SCORE,
-    PLAIN_DEDUP_THRESHOLDS,
-    details_disagree,
-)
+from prodmatch.dedup import CONFLICT_SCORE, PLAIN_DEDUP_THRESHOLDS, details_disagree
 from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side
 from prodmatch.registry.lexical import LexicalStats, model_numbers_of
 from prodmatch.score import needs_sparse
 from prodmatch.text import serialize_record
-from prodmatch.text.attributes import Attributes, tagged_attributes, tagged_record, title_column
-from prodmatch.text.normalize import normalize_text
+from prodmatch.text.attributes import Attributes, tagged_attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +34,7 @@ class Entry:
     text: str
     plain: str
     vector: npt.NDArray[np.float32]
-    platform: str = ""  # the registry's writes compare it (see `PairScorer.linkages`)
+    platform: str = ""  # the registry's writes compare it (see `PairScorer.conflicts`)
 
 
 Entries = Sequence[Entry]
@@ -52,7 +46,7 @@ Pairs = Sequence[tuple[int, int]]  # (left position, right position)
 # catalogs with their truth products (`bench/choose_join_threshold.py`,
 # bench/results/join_threshold.json). The dedup thresholds were chosen under TF-IDF fitted per
 # call, which scores the same pair differently. Chosen again once conflicting pairs within a
-# platform counted as `CONFLICT_SCORE` (`PairScorer.linkages`; December 4): 0.70 again, its
+# platform counted as `CONFLICT_SCORE` (`PairScorer.conflicts`; December 4): 0.70 again, its
 # mean F1 over seeds 1 and 2 from 0.56 to 0.65 (records 9ef5a0998a41, 4d2a7b784132).
 REGISTRY_JOIN_THRESHOLDS: dict[str, float] = {"hybrid": 0.70}
 
@@ -68,7 +62,7 @@ class PairScorer:
 
     def __init__(self, linker: Linker, lexical: LexicalStats | None = None) -> None:
         """`lexical`: the registry's statistics, read for its model-number counts
-        (`linkages`) and, when `weighs_own(linker)`, for the `sparse` signal."""
+        (`conflicts`) and, when `weighs_own(linker)`, for the `sparse` signal."""
         self.linker = linker
         self.lexical = lexical
         self.weighs = lexical is not None and weighs_own(linker)  # `sparse` by `lexical`
@@ -142,39 +136,27 @@ class PairScorer:
         features["score"] = self.linker.score(sides[0], sides[1], features)
         return features
 
-    def linkages(
-        self, pairs: Sequence[tuple[Entry, Entry]], scores: Sequence[float]
-    ) -> list[float]:
-        """What average linkage reads of each scored pair: for two listings of one platform,
-        what `prodmatch dedupe` reads of a pair within a source, else the score.
-
-        Within a platform: `CONFLICT_SCORE` when the two name two products by evidence the
-        score blurs (identifying model numbers that share none, `LexicalStats.identifiers`;
-        or details that disagree, `prodmatch.dedup.details_disagree`: "16 inch" against
-        "13.3 inch", Mac against Windows); else `AGREEMENT_SCORE` when their titles share
-        an identifying model number (a twin worded unlike its siblings); else the score.
-        Across platforms the score, as in dedupe: there one side often omits or rewrites a
-        code. Read under the registry's statistics (the writer's): scores without them.
-        """
+    def conflicts(self, pairs: Sequence[tuple[Entry, Entry]]) -> list[bool]:
+        """Whether each pair is two listings of one platform that name two products by
+        evidence the scores blur, read as `prodmatch dedup` reads pairs within a source:
+        identifying model numbers that share none (`LexicalStats.identifiers`), or details
+        that disagree (`prodmatch.dedup.details_disagree`: "16 inch" against "13.3 inch",
+        Mac against Windows). Across platforms no pair conflicts, as in dedup: there one
+        side often omits or rewrites a code. Read under the registry's statistics (the
+        writer's): none without them."""
         stats = self.lexical
         if stats is None:
-            return list(scores)
+            return [False] * len(pairs)
         found = []
-        for (a, b), score in zip(pairs, scores, strict=True):
+        for a, b in pairs:
             if not a.platform or a.platform != b.platform:
-                found.append(score)
+                found.append(False)
                 continue
             ids_a, ids_b = stats.identifiers(a.plain), stats.identifiers(b.plain)
-            if (ids_a and ids_b and ids_a.isdisjoint(ids_b)) or details_disagree(
-                _attributes(a.text), _attributes(b.text)
-            ):
-                found.append(CONFLICT_SCORE)
-            elif not stats.identifiers(_title(a.text)).isdisjoint(
-                stats.identifiers(_title(b.text))
-            ):
-                found.append(AGREEMENT_SCORE)
-            else:
-                found.append(score)
+            found.append(
+                bool(ids_a and ids_b and ids_a.isdisjoint(ids_b))
+                or details_disagree(_attributes(a.text), _attributes(b.text))
+            )
         return found
 
     def rows(
@@ -192,7 +174,8 @@ class PairScorer:
 class KeptScores:
     """The scored pairs of one write, by the two entries' keys: a batch's pairs are scored
     in as few calls as possible (one for what is known ahead), each pair once. Each row
-    has `linkage` beside `score`: what average linkage reads (`PairScorer.linkages`).
+    has `linkage` beside `score`: what average linkage reads, `CONFLICT_SCORE` for a pair
+    that conflicts (`PairScorer.conflicts`), else its score.
 
     Sound only because a pair's score depends on its two entries and the registry's
     statistics alone, which do not change while a batch is placed (`LexicalStats`): scored
@@ -228,10 +211,9 @@ class KeptScores:
         right_at = {e.key: n for n, e in enumerate(rights)}
         positions = [(left_at[a.key], right_at[b.key]) for _, (a, b) in todo]
         rows = self.scorer.rows(lefts, rights, positions)
-        scores = [float(row["score"]) for row in rows]
-        linkages = self.scorer.linkages([entries for _, entries in todo], scores)
-        for (pair, _), row, linkage in zip(todo, rows, linkages, strict=True):
-            row["linkage"] = linkage
+        vetoed = self.scorer.conflicts([entries for _, entries in todo])
+        for (pair, _), row, veto in zip(todo, rows, vetoed, strict=True):
+            row["linkage"] = CONFLICT_SCORE if veto else row["score"]
             self.kept[pair] = row
 
     def rows(self, pairs: Sequence[tuple[Entry, Entry]]) -> list[dict[str, Any]]:
@@ -267,15 +249,6 @@ def _attributes(text: str) -> Attributes:
             _ATTRIBUTES.clear()
         kept = _ATTRIBUTES[text] = tagged_attributes(text)
     return kept
-
-
-def _title(text: str) -> str:
-    """The title of a tagged text (its title column's, as `prodmatch.dedup` reads titles),
-    plain as lexical signals read it."""
-    record = tagged_record(text)
-    if not record:
-        return text
-    return normalize_text(record[title_column(list(record))])
 
 
 def _side(name: str, entries: Sequence[Entry]) -> Side:

@@ -192,14 +192,9 @@ def tagged_attributes(text: str) -> Attributes:
     """The attributes of a listing kept only as its tagged text (``[title] ... [price] ...``,
     as the registry keeps listings): each tag is read as its column. Prices there are plain
     numbers in the exchange-rate table's currency, or in their own without one."""
-    record = tagged_record(text)
-    return listing_attributes(record, list(record))
-
-
-def tagged_record(text: str) -> dict[str, str]:
-    """The columns of a tagged text (``[title] ... [price] ...``), by tag, in their order."""
     parts = _TAG_RE.split(text)
-    return {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    record = {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    return listing_attributes(record, list(record))
 
 
 def title_column(columns: Sequence[str]) -> str:
