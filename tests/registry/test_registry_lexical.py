@@ -32,8 +32,11 @@ LISTINGS = [
 ]
 
 
-def snapshot(stats: LexicalStats) -> tuple[int, dict[int, int], dict[int, str]]:
-    return stats.documents, stats.frequencies(), dict(stats.texts)
+def snapshot(
+    stats: LexicalStats,
+) -> tuple[int, dict[int, int], dict[int, str], dict[str, int]]:
+    """What the statistics count: documents, n-gram and model-number frequencies, texts."""
+    return stats.documents, stats.frequencies(), dict(stats.texts), dict(stats.codes)
 
 
 def test_upsert_then_delete_returns_the_statistics_to_before(open_registry: Any) -> None:
@@ -41,9 +44,10 @@ def test_upsert_then_delete_returns_the_statistics_to_before(open_registry: Any)
     registry.upsert(LISTINGS[:6])
     stats = registry.scorer.lexical
     before = snapshot(stats)
-    registry.upsert([item("z", "9", "sony cybershot dsc w55 camera pink")])
+    registry.upsert([item("z", "9", "sony cybershot dscw55 camera pink sd990")])
     assert stats.documents == before[0] + 1
     assert stats.frequencies() != before[1]
+    assert stats.codes == {**before[3], "dscw55": 1, "sd990": before[3]["sd990"] + 1}
     registry.delete("z", "9")
     assert snapshot(stats) == before
 
