@@ -402,7 +402,13 @@ def identifier_conflicts(
     keeps the plain score: there one side often omits or reformats the code.
     """
     ids = rare_identifiers(codes, max_listings=max_listings)
-    return _pairwise(lambda x, y: bool(x) and bool(y) and x.isdisjoint(y), ids, left, right)
+    return _pairwise(identifiers_disagree, ids, left, right)
+
+
+def identifiers_disagree(x: frozenset[str], y: frozenset[str]) -> bool:
+    """Whether two listings' identifying model numbers name two products
+    (`identifier_conflicts` for one pair): both have some and they share none."""
+    return bool(x) and bool(y) and x.isdisjoint(y)
 
 
 def identifier_agreements(

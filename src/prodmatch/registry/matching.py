@@ -18,7 +18,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from prodmatch.data.catalog import Catalog
-from prodmatch.dedup import CONFLICT_SCORE, PLAIN_DEDUP_THRESHOLDS, details_disagree
+from prodmatch.dedup import (
+    CONFLICT_SCORE,
+    PLAIN_DEDUP_THRESHOLDS,
+    details_disagree,
+    identifiers_disagree,
+)
 from prodmatch.linker import SIGNAL_COLUMNS, Linker, Side
 from prodmatch.registry.lexical import LexicalStats, model_numbers_of
 from prodmatch.score import needs_sparse
@@ -152,9 +157,8 @@ class PairScorer:
             if not a.platform or a.platform != b.platform:
                 found.append(False)
                 continue
-            ids_a, ids_b = stats.identifiers(a.plain), stats.identifiers(b.plain)
             found.append(
-                bool(ids_a and ids_b and ids_a.isdisjoint(ids_b))
+                identifiers_disagree(stats.identifiers(a.plain), stats.identifiers(b.plain))
                 or details_disagree(_attributes(a.text), _attributes(b.text))
             )
         return found
