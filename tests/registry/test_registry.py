@@ -193,6 +193,44 @@ def test_pair_scores_are_the_linkers(tmp_path: Path) -> None:
     assert scored["score"].iloc[0] == pytest.approx(expected, abs=1e-6)
 
 
+def test_passing_pairs_are_the_scored_pairs_at_or_above_the_threshold() -> None:
+    linker = Linker(encoder=WordEncoder(), progress=False)  # type: ignore[arg-type]
+    scorer = PairScorer(linker)
+    titles = ["canon sd990 camera", "canon sd990 silver", "sony kdl40 tv", "sony kdl40 lcd tv"]
+    entries = []
+    for n, title in enumerate(titles):
+        text, plain = scorer.texts({"title": title})
+        entries.append(Entry(str(n), text, plain, scorer.encode([text])[0]))
+    pairs = [(i, n) for i in range(2) for n in range(4)]
+    frame = scorer.score(entries[:2], entries, pairs)
+    expected: dict[int, list[tuple[int, float]]] = {}
+    for row in frame.itertuples():
+        if row.score >= scorer.threshold:
+            expected.setdefault(int(row.left), []).append((int(row.right), float(row.score)))
+    assert 0 < sum(map(len, expected.values())) < len(pairs)  # some pass and some do not
+    assert scorer.passing(entries[:2], entries, pairs) == expected
+
+
+def test_kept_details_read_as_the_tagged_attributes() -> None:
+    """The registry's cached details are what `tagged_attributes` reads, cached or not."""
+    from prodmatch.registry.matching import _details
+    from prodmatch.text.attributes import tagged_attributes
+
+    for text in (
+        "[title] office 2008 for mac 2 pack 500 gb [manufacturer] microsoft [price] 49.99",
+        "[title] canon sd990 camera",
+    ):
+        parsed = tagged_attributes(text)
+        for got in (_details(text), _details(text)):
+            assert (got.quantities, got.years, got.editions, got.platforms) == (
+                parsed.quantities,
+                parsed.years,
+                parsed.editions,
+                parsed.platforms,
+            )
+            assert got.price is got.currency is got.brand is None
+
+
 def test_joining_needs_the_whole_product_not_one_look_alike(open_registry: Any) -> None:
     """Average linkage: c matches b well but not a, so it does not chain into their product."""
     registry = open_registry()

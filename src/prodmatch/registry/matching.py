@@ -44,6 +44,7 @@ class Entry:
 
 Entries = Sequence[Entry]
 Pairs = Sequence[tuple[int, int]]  # (left position, right position)
+Partner = tuple[int, float]  # (right position, score)
 
 
 # The average linkage a listing needs to join a product, by plain scorer, under the registry's
@@ -159,20 +160,27 @@ class PairScorer:
                 continue
             found.append(
                 identifiers_disagree(stats.identifiers(a.plain), stats.identifiers(b.plain))
-                or details_disagree(_attributes(a.text), _attributes(b.text))
+                or details_disagree(_details(a.text), _details(b.text))
             )
         return found
 
-    def rows(
-        self, left: Entries, right: Entries, pairs: Pairs, *, minimum: float | None = None
-    ) -> list[dict[str, Any]]:
-        """`score` as one dict per pair, in the order of `pairs`; with `minimum`, only the
-        pairs scoring at least that (a batch's candidate pairs are mostly far below it, and
-        a dict per pair cost about half as much as scoring it)."""
+    def rows(self, left: Entries, right: Entries, pairs: Pairs) -> list[dict[str, Any]]:
+        """`score` as one dict per pair, in the order of `pairs`."""
+        return records(self.score(left, right, pairs))
+
+    def passing(self, left: Entries, right: Entries, pairs: Pairs) -> dict[int, list[Partner]]:
+        """Each left position's pairs scoring at least the pair threshold, as (right
+        position, score), in the order of `pairs`. A batch's candidate pairs are mostly
+        below it, and a dict per pair (`rows`) cost about half as much as scoring it."""
         frame = self.score(left, right, pairs)
-        if minimum is not None:
-            frame = frame[frame["score"].to_numpy() >= minimum]
-        return records(frame)
+        scores = frame["score"].to_numpy()
+        keep = scores >= self.threshold
+        found: dict[int, list[Partner]] = {}
+        lefts = frame["left"].to_numpy()[keep].tolist()
+        rights = frame["right"].to_numpy()[keep].tolist()
+        for i, n, score in zip(lefts, rights, scores[keep].tolist(), strict=True):
+            found.setdefault(int(i), []).append((int(n), float(score)))
+        return found
 
 
 class KeptScores:
@@ -239,20 +247,45 @@ def signals(row: Mapping[str, object]) -> dict[str, float]:
     return {name: float(row[name]) for name in SIGNAL_COLUMNS if name in row}  # type: ignore[arg-type]
 
 
-# Each text's attributes (`tagged_attributes`), kept for the conflicts of a write's pairs:
-# a product's listings are compared again with each listing that may join it. Bounded, as
-# `lexical._CODES` is.
-_ATTRIBUTES: dict[str, Attributes] = {}
-CACHED_ATTRIBUTES = 20_000
+# Each text's details (`tagged_attributes`: quantities, years, editions, platforms), kept
+# for the conflicts of a write's pairs: a product's listings are compared again with each
+# listing that may join it, and parsing a title costs ~28 us. Kept as tuples of strings and
+# numbers, which the cyclic garbage collector stops looking at: 100k `Attributes` (a dict
+# and frozensets each) added ~0.3 s to each full collection. Bounded, as `lexical._CODES`.
+Details = tuple[
+    tuple[tuple[str, tuple[float, ...]], ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]
+]
+_DETAILS: dict[str, Details] = {}
+CACHED_DETAILS = 200_000
+_NO_DETAILS = Attributes(None, None, None, {}, frozenset(), frozenset(), frozenset())
 
 
-def _attributes(text: str) -> Attributes:
-    kept = _ATTRIBUTES.get(text)
+def _details(text: str) -> Attributes:
+    """What `details_disagree` reads of a tagged text (price, currency and brand left
+    empty)."""
+    kept = _DETAILS.get(text)
     if kept is None:
-        if len(_ATTRIBUTES) >= CACHED_ATTRIBUTES:
-            _ATTRIBUTES.clear()
-        kept = _ATTRIBUTES[text] = tagged_attributes(text)
-    return kept
+        if len(_DETAILS) >= CACHED_DETAILS:
+            _DETAILS.clear()
+        found = tagged_attributes(text)
+        kept = _DETAILS[text] = (
+            tuple((unit, tuple(sorted(values))) for unit, values in found.quantities.items()),
+            tuple(sorted(found.years)),
+            tuple(sorted(found.editions)),
+            tuple(sorted(found.platforms)),
+        )
+    quantities, years, editions, platforms = kept
+    if not (quantities or years or editions or platforms):
+        return _NO_DETAILS
+    return Attributes(
+        None,
+        None,
+        None,
+        {unit: frozenset(values) for unit, values in quantities},
+        frozenset(years),
+        frozenset(editions),
+        frozenset(platforms),
+    )
 
 
 def _side(name: str, entries: Sequence[Entry]) -> Side:

@@ -32,7 +32,7 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
 from prodmatch.registry.lexical import LexicalStats
-from prodmatch.registry.matching import Entry, KeptScores, PairScorer, weighs_own
+from prodmatch.registry.matching import Entry, KeptScores, PairScorer, Partner, weighs_own
 from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
@@ -320,13 +320,11 @@ class Registry(Search):
         ]
         right, stored, pairs = self._candidates(pending, vectors, left)
         stored_pks = list(stored)
-        rows_of: dict[int, list[dict[str, Any]]] = {}
-        for row in self.scorer.rows(left, right, pairs, minimum=self.scorer.threshold):
-            rows_of.setdefault(int(row["left"]), []).append(row)
-        kept = self._scores_ahead(pending, left, rows_of, stored_pks, stored)
+        passing = self.scorer.passing(left, right, pairs)
+        kept = self._scores_ahead(pending, left, passing, stored_pks, stored)
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
-            partners = self._partners(rows_of.get(i, []), stored_pks, pending, stored)
+            partners = self._partners(passing.get(i, []), stored_pks, pending, stored)
             p.pk = self._place(p, left[i], partners, labels, vseq, kept)
             stored[p.pk] = Stored(p.pk, *p.item.key, p.text, p.plain, 0)
             kept.alias(str(p.pk), left[i].key)
@@ -338,7 +336,7 @@ class Registry(Search):
         self,
         pending: list[_Pending],
         left: list[Entry],
-        rows_of: dict[int, list[dict[str, Any]]],
+        passing: dict[int, list[Partner]],
         stored_pks: list[int],
         stored: dict[int, Stored],
     ) -> KeptScores:
@@ -353,10 +351,7 @@ class Registry(Search):
         batch: list[tuple[int, int]] = []  # (pending position, earlier partner's position)
         for i in range(len(pending)):
             best: dict[int, tuple[float, int]] = {}
-            for row in rows_of.get(i, []):
-                n, score = int(row["right"]), float(row["score"])
-                if score < self.scorer.threshold:
-                    continue
+            for n, score in passing.get(i, []):
                 if n >= offset:
                     batch.append((i, n - offset))
                     continue
@@ -424,7 +419,7 @@ class Registry(Search):
 
     def _partners(
         self,
-        rows: list[dict[str, Any]],
+        rows: list[Partner],
         stored_pks: list[int],
         pending: list[_Pending],
         known: dict[int, Stored],
@@ -434,15 +429,11 @@ class Registry(Search):
         the products are read again), best first; ties go to the older listing. Batch
         partners were placed already (they came earlier); `known` has them all by pk."""
         offset = len(stored_pks)
-        rows = [row for row in rows if float(row["score"]) >= self.scorer.threshold]
-        pks = [
-            stored_pks[n] if n < offset else pending[n - offset].pk
-            for n in (int(row["right"]) for row in rows)
-        ]
+        pks = [stored_pks[n] if n < offset else pending[n - offset].pk for n, _ in rows]
         product_of = self.store.products_of(pks)
         found = [
-            (float(row["score"]), _moved(known[pk], product_of[pk]))
-            for pk, row in zip(pks, rows, strict=True)
+            (score, _moved(known[pk], product_of[pk]))
+            for pk, (_, score) in zip(pks, rows, strict=True)
             if pk in product_of
         ]
         return sorted(found, key=lambda item: (-item[0], item[1].pk))
