@@ -25,7 +25,7 @@ from registry_fakes import (
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, model_numbers
 from prodmatch.registry import NotFound, Registry, lexical, settle_garbage_collector
-from prodmatch.registry.matching import Entry, PairScorer
+from prodmatch.registry.matching import Entry, PairScorer, Partner
 from prodmatch.registry.registry import _closest_earlier, _Pending
 from prodmatch.registry.store import Readers, Store, dialect_for
 from prodmatch.registry.vectors import INDEX_FILE, SharedLock, VectorIndex
@@ -203,7 +203,7 @@ def test_passing_pairs_are_the_scored_pairs_at_or_above_the_threshold() -> None:
         entries.append(Entry(str(n), text, plain, scorer.encode([text])[0]))
     pairs = [(i, n) for i in range(2) for n in range(4)]
     frame = scorer.score(entries[:2], entries, pairs)
-    expected: dict[int, list[tuple[int, float]]] = {}
+    expected: dict[int, list[Partner]] = {}
     for row in frame.itertuples():
         if row.score >= scorer.threshold:
             expected.setdefault(int(row.left), []).append((int(row.right), float(row.score)))

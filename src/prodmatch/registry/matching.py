@@ -175,11 +175,11 @@ class PairScorer:
         frame = self.score(left, right, pairs)
         scores = frame["score"].to_numpy()
         keep = scores >= self.threshold
-        found: dict[int, list[Partner]] = {}
-        lefts = frame["left"].to_numpy()[keep].tolist()
+        lefts = frame["left"].to_numpy()[keep].tolist()  # Python ints and floats already
         rights = frame["right"].to_numpy()[keep].tolist()
+        found: dict[int, list[Partner]] = {}
         for i, n, score in zip(lefts, rights, scores[keep].tolist(), strict=True):
-            found.setdefault(int(i), []).append((int(n), float(score)))
+            found.setdefault(i, []).append((n, score))
         return found
 
 

@@ -419,7 +419,7 @@ class Registry(Search):
 
     def _partners(
         self,
-        rows: list[Partner],
+        passing: list[Partner],
         stored_pks: list[int],
         pending: list[_Pending],
         known: dict[int, Stored],
@@ -429,11 +429,11 @@ class Registry(Search):
         the products are read again), best first; ties go to the older listing. Batch
         partners were placed already (they came earlier); `known` has them all by pk."""
         offset = len(stored_pks)
-        pks = [stored_pks[n] if n < offset else pending[n - offset].pk for n, _ in rows]
+        pks = [stored_pks[n] if n < offset else pending[n - offset].pk for n, _ in passing]
         product_of = self.store.products_of(pks)
         found = [
             (score, _moved(known[pk], product_of[pk]))
-            for pk, (_, score) in zip(pks, rows, strict=True)
+            for pk, (_, score) in zip(pks, passing, strict=True)
             if pk in product_of
         ]
         return sorted(found, key=lambda item: (-item[0], item[1].pk))
