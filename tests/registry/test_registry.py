@@ -7,6 +7,7 @@ import gc
 import io
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,9 @@ from registry_fakes import (
 
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, model_numbers
-from prodmatch.registry import NotFound, Registry, lexical, settle_garbage_collector
+from prodmatch.registry import NewListing, NotFound, Registry, lexical, settle_garbage_collector
 from prodmatch.registry.matching import Entry, PairScorer, Partner
-from prodmatch.registry.registry import _closest_earlier, _Pending
+from prodmatch.registry.registry import PREPARED_AHEAD, _closest_earlier, _Pending
 from prodmatch.registry.store import Readers, Store, dialect_for
 from prodmatch.registry.vectors import INDEX_FILE, SharedLock, VectorIndex
 from prodmatch.settings import MatchSettings
@@ -263,6 +264,64 @@ def test_upsert_many_stores_each_batch_as_upsert_does(open_registry: Any, tmp_pa
     piped = open_registry(tmp_path / "piped")
     assert list(piped.upsert_many(iter(batches))) == expected
     assert event_log(piped.events()) == event_log(one_by_one.events())
+
+
+def test_upsert_many_encodes_under_the_lock_a_text_changed_after_it_was_prepared(
+    open_registry: Any, tmp_path: Path
+) -> None:
+    """The last batch is prepared while a1 still has its first text, so it is not encoded
+    ahead; stored after the second batch changed a1, it must be encoded and placed then."""
+    first = [item("amazon", "a1", "canon powershot sd990 camera silver")]
+    batches = [
+        [item("amazon", "a1", "sony bravia kdl40 lcd television")],
+        [item("ebay", "e1", "sony bravia kdl40 lcd tv")],
+        first,
+    ]
+    one_by_one = open_registry(tmp_path / "one")
+    one_by_one.upsert(first)
+    expected = [one_by_one.upsert(batch) for batch in batches]
+    piped = open_registry(tmp_path / "piped")
+    piped.upsert(first)
+    prepare, store, prepared = piped._prepare, piped._store, []
+    all_prepared = threading.Event()
+
+    def prepare_counted(batch: list[NewListing]) -> Any:
+        found = prepare(batch)
+        prepared.append(found)
+        if len(prepared) == len(batches):
+            all_prepared.set()
+        return found
+
+    def store_once_all_prepared(found: Any) -> Any:
+        assert all_prepared.wait(10)
+        return store(found)
+
+    piped._prepare, piped._store = prepare_counted, store_once_all_prepared
+    assert list(piped.upsert_many(iter(batches))) == expected
+    assert not prepared[-1].vectors  # so a1's last text was encoded under the lock
+    assert [r["status"] for batch in expected for r in batch] == [
+        "rematched",
+        "created",
+        "rematched",
+    ]
+    assert event_log(piped.events()) == event_log(one_by_one.events())
+
+
+def test_upsert_many_pulls_a_bounded_number_of_batches_ahead(open_registry: Any) -> None:
+    registry = open_registry()
+    pulled = []
+
+    def batches() -> Iterator[list[NewListing]]:
+        for n in range(PREPARED_AHEAD + 3):
+            pulled.append(n)
+            yield [item("shop", f"l{n}", f"listing number {n} widget")]
+
+    stored = registry.upsert_many(batches())
+    assert [r["id"] for r in next(stored)] == ["l0"]
+    assert len(pulled) == PREPARED_AHEAD + 1  # a million-row file is not read ahead whole
+    assert [r["id"] for batch in stored for r in batch] == [
+        f"l{n}" for n in range(1, PREPARED_AHEAD + 3)
+    ]
 
 
 def test_upsert_many_keeps_the_batches_before_a_bad_one(open_registry: Any) -> None:
