@@ -45,9 +45,11 @@ SETTINGS_FILE = "settings.json"
 SAVE_EVERY_S = 300.0  # the index file is a cache: saved now and then, and on close
 # Batches `upsert_many` prepares ahead: placing a batch takes longer on some batches than
 # encoding one, and on others shorter; with one batch of slack the encoder waited for the
-# slow ones (ingest 0.60-0.68 of the raw encoding rate at 20k listings on a 2-core machine
-# without VNNI, 0.72-0.76 with three). Safe at any depth: a batch is compared with the stored
-# texts again under the write lock, and a text that changed meanwhile is encoded there.
+# slow ones (an unrecorded A/B at 20k listings on a 2-core machine without VNNI: ingest at
+# 0.60-0.68 of the raw encoding rate with one, 0.72-0.76 with three; at 100k the recorded
+# runs, BENCHMARKS.md, are within their spread). Safe at any depth: a batch is compared with
+# the stored texts again under the write lock, and a text that changed meanwhile is encoded
+# there.
 PREPARED_AHEAD = 3
 
 
