@@ -335,6 +335,31 @@ def test_upsert_many_keeps_the_batches_before_a_bad_one(open_registry: Any) -> N
     assert registry.counts()["listings"] == 1
 
 
+def test_upsert_many_drops_the_batches_queued_behind_a_bad_one(
+    open_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error shows without encoding the batches still waiting: batch 0 fails while
+    batch 1 is being prepared (or not yet started), so batches 2.. are still queued and
+    must never be prepared."""
+    registry = open_registry()
+    prepared: list[str] = []
+    prepare = registry._prepare
+
+    def watched(listings: list[NewListing]) -> Any:
+        prepared.append(listings[0].id)
+        if listings[0].id == "b1":
+            time.sleep(1.0)  # long enough for the failure to reach the loader first
+        return prepare(listings)
+
+    monkeypatch.setattr(registry, "_prepare", watched)
+    twice = [item("ebay", "b0", "sony tv"), item("ebay", "b0", "sony tv")]
+    later = [[item("ebay", f"b{n}", f"listing number {n} widget")] for n in range(1, 6)]
+    with pytest.raises(ProdmatchError, match="ebay/b0 is in the batch twice"):
+        list(registry.upsert_many([twice, *later]))
+    assert prepared in (["b0"], ["b0", "b1"])
+    assert registry.counts()["listings"] == 0
+
+
 def test_a_batch_listing_is_compared_with_its_k_closest_stored_or_earlier(
     open_registry: Any,
 ) -> None:

@@ -193,7 +193,8 @@ class Registry(Search):
         while this one is placed: placing is mostly one core's Python, encoding can use the
         other. Up to `PREPARED_AHEAD` batches are pulled from `batches` ahead of the one being
         stored. (What a loader of many batches wants; one batch at a time is `upsert`.)"""
-        with ThreadPoolExecutor(1, thread_name_prefix="prodmatch-encode") as ahead:
+        ahead = ThreadPoolExecutor(1, thread_name_prefix="prodmatch-encode")
+        try:
             coming: deque[Future[_Prepared]] = deque()
             for batch in batches:
                 coming.append(ahead.submit(self._prepare, batch))
@@ -201,6 +202,10 @@ class Registry(Search):
                     yield self._store(coming.popleft().result())
             while coming:
                 yield self._store(coming.popleft().result())
+        finally:
+            # on an error, an interrupt or a consumer that stops early, the batches not yet
+            # started are dropped rather than encoded for nothing before the error shows
+            ahead.shutdown(wait=True, cancel_futures=True)
 
     def _prepare(self, listings: Sequence[NewListing]) -> _Prepared:
         """What a batch needs before the write lock: checked keys, photos, vectors."""
