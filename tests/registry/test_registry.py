@@ -26,7 +26,7 @@ from registry_fakes import (
 from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker, model_numbers
 from prodmatch.registry import NewListing, NotFound, Registry, lexical, settle_garbage_collector
-from prodmatch.registry.matching import Entry, PairScorer, Partner
+from prodmatch.registry.matching import Entry, KeptScores, PairScorer, Partner, Scored
 from prodmatch.registry.registry import PREPARED_AHEAD, _closest_earlier, _Pending
 from prodmatch.registry.store import Readers, Store, dialect_for
 from prodmatch.registry.vectors import INDEX_FILE, SharedLock, VectorIndex
@@ -209,7 +209,40 @@ def test_passing_pairs_are_the_scored_pairs_at_or_above_the_threshold() -> None:
         if row.score >= scorer.threshold:
             expected.setdefault(int(row.left), []).append((int(row.right), float(row.score)))
     assert 0 < sum(map(len, expected.values())) < len(pairs)  # some pass and some do not
-    assert scorer.passing(entries[:2], entries, pairs) == expected
+    assert scorer.passing(Scored(entries[:2], entries, frame)) == expected
+
+
+def test_kept_scores_take_the_pairs_a_write_scored_already() -> None:
+    """A pair the write's candidate call scored is taken from it, as scored then (no second
+    scoring call); a pair it did not score is scored, and both read as a fresh call would."""
+    linker = Linker(encoder=WordEncoder(), progress=False)  # type: ignore[arg-type]
+    scorer = PairScorer(linker)
+    titles = ["canon sd990 camera", "canon sd990 silver", "sony kdl40 tv", "sony kdl40 lcd tv"]
+    entries = []
+    for n, title in enumerate(titles):
+        text, plain = scorer.texts({"title": title})
+        entries.append(Entry(str(n), text, plain, scorer.encode([text])[0]))
+    left, right = entries[:2], entries[2:] + entries[:1]
+    scored = Scored(left, right, scorer.score(left, right, [(0, 0), (1, 2), (0, 2)]))
+    calls: list[int] = []
+    rows = scorer.rows
+
+    def counted(lefts: Any, rights: Any, positions: Any) -> list[dict[str, Any]]:
+        calls.append(len(positions))
+        return rows(lefts, rights, positions)
+
+    scorer.rows = counted  # type: ignore[method-assign]
+    kept = KeptScores(scorer, scored)
+    taken = [(left[0], right[0]), (left[1], right[2])]
+    assert [r["score"] for r in kept.rows(taken)] == [
+        r["score"] for r in rows(left, right, [(0, 0), (1, 2)])
+    ]
+    assert calls == []
+    assert kept.rows([(left[1], right[1])])[0]["score"] == rows(left, right, [(1, 1)])[0]["score"]
+    assert calls == [1]
+    unscored, known, stranger = scored.rows_of([("1", "2"), ("0", "2"), ("9", "2")])
+    assert unscored is None and stranger is None  # (1, 0) was not scored; "9" is no entry
+    assert known is not None and known["score"] == rows(left, right, [(0, 0)])[0]["score"]
 
 
 def test_kept_details_read_as_the_tagged_attributes() -> None:
@@ -381,7 +414,7 @@ def test_a_batch_listing_is_compared_with_its_k_closest_stored_or_earlier(
     right, _, pairs = registry._candidates(pending, vectors, left)
     named = {(left[i].key, right[j].key) for i, j in pairs}
     # e1's only choice is the stored a1; e2 is closer to e1 (before it) than to a1
-    assert named == {("q0", f"e{registry.product_of('amazon', 'a1')}"), ("q1", "b0")}
+    assert named == {("q0", str(registry.get("amazon", "a1").pk)), ("q1", "q0")}
 
 
 @pytest.mark.parametrize(("n", "k"), [(1, 3), (6, 3), (40, 5), (40, 50)])

@@ -168,11 +168,11 @@ class PairScorer:
         """`score` as one dict per pair, in the order of `pairs`."""
         return records(self.score(left, right, pairs))
 
-    def passing(self, left: Entries, right: Entries, pairs: Pairs) -> dict[int, list[Partner]]:
+    def passing(self, scored: Scored) -> dict[int, list[Partner]]:
         """Each left position's pairs scoring at least the pair threshold, as (right
-        position, score), in the order of `pairs`. A batch's candidate pairs are mostly
-        below it, and a dict per pair (`rows`) cost about half as much as scoring it."""
-        frame = self.score(left, right, pairs)
+        position, score), in the order scored. A batch's candidate pairs are mostly below
+        it, and a dict per pair (`rows`) cost about half as much as scoring it."""
+        frame = scored.frame
         scores = frame["score"].to_numpy()
         keep = scores >= self.threshold
         lefts = frame["left"].to_numpy()[keep].tolist()  # Python ints and floats already
@@ -181,6 +181,49 @@ class PairScorer:
         for i, n, score in zip(lefts, rights, scores[keep].tolist(), strict=True):
             found.setdefault(i, []).append((n, score))
         return found
+
+
+@dataclass
+class Scored:
+    """One scoring call's frame (`PairScorer.score`) with the entries its positions index.
+
+    Why: a write scores its batch's candidate pairs in one call, and placing then reads
+    most of those pairs again (a listing against the listings of its partners' products,
+    who are mostly among its candidates). `KeptScores` takes those rows from here instead
+    of scoring them a second time."""
+
+    left: Entries
+    right: Entries
+    frame: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        """Where each entry and each pair is: a pair is coded left * len(right) + right,
+        the codes sorted once (`rows_of` is called for each listing placed)."""
+        self._left_at = {e.key: n for n, e in enumerate(self.left)}
+        self._right_at = {e.key: n for n, e in enumerate(self.right)}
+        codes = self.frame["left"].to_numpy(np.int64) * len(self.right)
+        codes += self.frame["right"].to_numpy(np.int64)
+        self._order = np.argsort(codes, kind="stable")
+        self._codes = codes[self._order]
+
+    def rows_of(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """The rows of these (left key, right key) pairs, None for a pair not scored here."""
+        left_at, right_at, width = self._left_at, self._right_at, len(self.right)
+        wanted = np.fromiter(
+            (
+                left_at[a] * width + right_at[b] if a in left_at and b in right_at else -1
+                for a, b in pairs
+            ),
+            np.int64,
+            len(pairs),
+        )
+        if not len(self._codes):
+            return [None] * len(pairs)
+        at = np.minimum(np.searchsorted(self._codes, wanted), len(self._codes) - 1)
+        hit = (wanted >= 0) & (self._codes[at] == wanted)
+        rows = self._order[at[hit]]
+        found = iter(records(self.frame.iloc[rows]))
+        return [next(found) if h else None for h in hit.tolist()]
 
 
 class KeptScores:
@@ -194,8 +237,11 @@ class KeptScores:
     early, together or late, a pair scores the same.
     """
 
-    def __init__(self, scorer: PairScorer) -> None:
+    def __init__(self, scorer: PairScorer, scored: Scored | None = None) -> None:
+        """`scored`: the write's call over its candidate pairs, whose rows are taken as
+        they are (same entries, same statistics: the same score)."""
         self.scorer = scorer
+        self.scored = scored
         self.kept: dict[tuple[str, str], dict[str, Any]] = {}
         self.aliases: dict[str, str] = {}
 
@@ -208,7 +254,7 @@ class KeptScores:
         return self.aliases.get(a.key, a.key), self.aliases.get(b.key, b.key)
 
     def ensure(self, pairs: Sequence[tuple[Entry, Entry]]) -> None:
-        """Score the pairs not kept yet, in one call."""
+        """Score the pairs not kept yet, in one call (those `scored` has, taken from it)."""
         wanted: dict[tuple[str, str], tuple[Entry, Entry]] = {}
         for a, b in pairs:
             pair = self._pair(a, b)
@@ -217,14 +263,23 @@ class KeptScores:
         todo = list(wanted.items())
         if not todo:
             return
-        lefts = list({a.key: a for _, (a, _) in todo}.values())
-        rights = list({b.key: b for _, (_, b) in todo}.values())
-        left_at = {e.key: n for n, e in enumerate(lefts)}
-        right_at = {e.key: n for n, e in enumerate(rights)}
-        positions = [(left_at[a.key], right_at[b.key]) for _, (a, b) in todo]
-        rows = self.scorer.rows(lefts, rights, positions)
+        rows: list[dict[str, Any] | None] = [None] * len(todo)
+        if self.scored is not None:
+            rows = self.scored.rows_of([pair for pair, _ in todo])
+        missing = [n for n, row in enumerate(rows) if row is None]
+        if missing:
+            unscored = [todo[n][1] for n in missing]
+            lefts = list({a.key: a for a, _ in unscored}.values())
+            rights = list({b.key: b for _, b in unscored}.values())
+            left_at = {e.key: n for n, e in enumerate(lefts)}
+            right_at = {e.key: n for n, e in enumerate(rights)}
+            positions = [(left_at[a.key], right_at[b.key]) for a, b in unscored]
+            fresh = self.scorer.rows(lefts, rights, positions)
+            for n, found in zip(missing, fresh, strict=True):
+                rows[n] = found
         vetoed = self.scorer.conflicts([entries for _, entries in todo])
         for (pair, _), row, veto in zip(todo, rows, vetoed, strict=True):
+            assert row is not None
             row["linkage"] = CONFLICT_SCORE if veto else row["score"]
             self.kept[pair] = row
 

@@ -33,7 +33,14 @@ from prodmatch.errors import ProdmatchError
 from prodmatch.linker import Linker
 from prodmatch.registry import products
 from prodmatch.registry.lexical import LexicalStats
-from prodmatch.registry.matching import Entry, KeptScores, PairScorer, Partner, weighs_own
+from prodmatch.registry.matching import (
+    Entry,
+    KeptScores,
+    PairScorer,
+    Partner,
+    Scored,
+    weighs_own,
+)
 from prodmatch.registry.photos import PhotoFetcher
 from prodmatch.registry.products import Key, Labels
 from prodmatch.registry.search import Search
@@ -334,8 +341,9 @@ class Registry(Search):
         ]
         right, stored, pairs = self._candidates(pending, vectors, left)
         stored_pks = list(stored)
-        passing = self.scorer.passing(left, right, pairs)
-        kept = self._scores_ahead(pending, left, passing, stored_pks, stored)
+        scored = Scored(left, right, self.scorer.score(left, right, pairs))
+        passing = self.scorer.passing(scored)
+        kept = self._scores_ahead(pending, left, passing, stored_pks, stored, scored)
         labels = Labels.of(self.store, [p.item.key for p in pending])
         for i, p in enumerate(pending):
             partners = self._partners(passing.get(i, []), stored_pks, pending, stored)
@@ -353,13 +361,15 @@ class Registry(Search):
         passing: dict[int, list[Partner]],
         stored_pks: list[int],
         stored: dict[int, Stored],
+        scored: Scored,
     ) -> KeptScores:
         """The second pass's pairs that can be foreseen before placing, scored in one call:
         each pending listing against the listings of its stored partners' products (as
         `products.choose` reads them), against its partners earlier in the batch, and against
         the product each of those is likeliest to join (its best stored partner's). Placing
-        scores what was not foreseen; a pair scores the same either way."""
-        kept = KeptScores(self.scorer)
+        scores what was not foreseen; a pair scores the same either way. Pairs among the
+        candidates (most of them) are taken from `scored`, not scored again."""
+        kept = KeptScores(self.scorer, scored)
         offset = len(stored_pks)
         chosen: list[list[int]] = []  # each pending listing's stored partners' products
         batch: list[tuple[int, int]] = []  # (pending position, earlier partner's position)
@@ -415,9 +425,7 @@ class Registry(Search):
         neighbours = self._stored_neighbours(vectors, self.k, moving, self.store)
         pks, found, right, pairs, dots = neighbours
         offset = len(right)
-        right.extend(
-            Entry(f"b{i}", e.text, e.plain, e.vector, e.platform) for i, e in enumerate(left)
-        )
+        right.extend(left)  # keyed as the rest of the write keys them (`KeptScores`)
         li = np.asarray([i for i, _ in pairs], dtype=np.int64)
         rj = np.asarray([j for _, j in pairs], dtype=np.int64)
         later, earlier, among = _closest_earlier(vectors, self.k)

@@ -161,7 +161,7 @@ class Search:
         found_pks = hits[kept]  # one deleted since the search is left out
         pks = found_pks.tolist()
         right = [
-            Entry(f"e{pk}", stored[pk].text, stored[pk].plain, vector, stored[pk].platform)
+            Entry(str(pk), stored[pk].text, stored[pk].plain, vector, stored[pk].platform)
             for pk, vector in zip(pks, held[kept], strict=True)
         ]
         # (query, entry) pairs in FAISS's order: each pk found, placed among the entries
