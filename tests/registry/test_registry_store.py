@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prodmatch.registry.store import Listing, Store, Stored, dialect_for
+from prodmatch.registry.store import WRITER_CACHE_MB, Listing, Store, Stored, dialect_for
 
 
 def listing(product: int, text: str) -> Listing:
@@ -86,3 +86,13 @@ def test_products_listings_are_read_together_oldest_first(tmp_path: Path) -> Non
     assert [Stored(x.pk, x.platform, x.id, x.text, x.plain, x.product) for x in whole] == read[a]
     assert [x.attributes for x in whole] == [{"title": f"t{n}"} for n in (0, 2, 4)]
     store.close()
+
+
+def test_the_writing_connection_caches_more_pages_than_readers(tmp_path: Path) -> None:
+    dialect = dialect_for(tmp_path, None)
+    writer, reader = Store(dialect), Store(dialect, reader=True)
+    cache_kib = -WRITER_CACHE_MB * 1024  # SQLite reads a negative size as KiB
+    assert writer.connection.execute("PRAGMA cache_size").fetchone()[0] == cache_kib
+    assert reader.connection.execute("PRAGMA cache_size").fetchone()[0] == -2000  # default
+    writer.close()
+    reader.close()

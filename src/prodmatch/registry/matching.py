@@ -31,9 +31,10 @@ from prodmatch.text import serialize_record
 from prodmatch.text.attributes import Attributes, tagged_attributes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
-    """What scoring reads of one listing: its two texts and its vector."""
+    """What scoring reads of one listing: its two texts and its vector (read-only, not
+    frozen, for the reason `Stored` gives)."""
 
     key: str
     text: str
