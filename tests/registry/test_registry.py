@@ -331,7 +331,8 @@ def test_upsert_many_encodes_under_the_lock_a_text_changed_after_it_was_prepared
 
     piped._prepare, piped._store = prepare_counted, store_once_all_prepared
     assert list(piped.upsert_many(iter(batches))) == expected
-    assert not prepared[-1].vectors  # so a1's last text was encoded under the lock
+    last = next(found for found in prepared if found.listings is first)  # two run at once
+    assert not last.vectors  # so a1's last text was encoded under the lock
     assert [r["status"] for batch in expected for r in batch] == [
         "rematched",
         "created",
@@ -373,13 +374,15 @@ def test_upsert_many_drops_the_batches_queued_behind_a_bad_one(
 ) -> None:
     """The error shows without encoding the batches still waiting: batch 0 fails while
     batch 1 is being prepared (or not yet started), so batches 2.. are still queued and
-    must never be prepared."""
+    must never be prepared, not even by the preparing thread that batch 0 leaves free."""
     registry = open_registry()
     prepared: list[str] = []
     prepare = registry._prepare
 
     def watched(listings: list[NewListing]) -> Any:
         prepared.append(listings[0].id)
+        if listings[0].id == "b0":
+            time.sleep(0.2)  # batches 2 and 3 are queued by the time it fails
         if listings[0].id == "b1":
             time.sleep(1.0)  # long enough for the failure to reach the loader first
         return prepare(listings)
@@ -391,6 +394,31 @@ def test_upsert_many_drops_the_batches_queued_behind_a_bad_one(
         list(registry.upsert_many([twice, *later]))
     assert prepared in (["b0"], ["b0", "b1"])
     assert registry.counts()["listings"] == 0
+
+
+def test_upsert_many_prepares_two_batches_at_once_and_stores_them_in_order(
+    open_registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One batch's encode leaves a core idle in its serial parts; a second fills them."""
+    registry = open_registry()
+    running, most = [0], [0]
+    guard = threading.Lock()
+    prepare = registry._prepare
+
+    def watched(listings: list[NewListing]) -> Any:
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with guard:
+            running[0] -= 1
+        return prepare(listings)
+
+    monkeypatch.setattr(registry, "_prepare", watched)
+    batches = [[item("ebay", f"b{n}", f"listing number {n} widget")] for n in range(4)]
+    stored = [result[0]["id"] for result in registry.upsert_many(batches)]
+    assert stored == ["b0", "b1", "b2", "b3"]
+    assert most[0] == 2
 
 
 def test_a_batch_listing_is_compared_with_its_k_closest_stored_or_earlier(
