@@ -51,13 +51,14 @@ from prodmatch.settings import MatchSettings
 SETTINGS_FILE = "settings.json"
 SAVE_EVERY_S = 300.0  # the index file is a cache: saved now and then, and on close
 # Batches `upsert_many` prepares ahead: placing a batch takes longer on some batches than
-# encoding one, and on others shorter; with one batch of slack the encoder waited for the
-# slow ones (an unrecorded A/B at 20k listings on a 2-core machine without VNNI: ingest at
-# 0.60-0.68 of the raw encoding rate with one, 0.72-0.76 with three; at 100k the recorded
-# runs, BENCHMARKS.md, are within their spread). Safe at any depth: a batch is compared with
-# the stored texts again under the write lock, and a text that changed meanwhile is encoded
-# there.
-PREPARED_AHEAD = 3
+# encoding one, and on others shorter, and a write that rebuilds the index (its cells
+# doubled) holds placing up for seconds: at 3 the 10k listings around 60k took ~10 s longer
+# than their neighbours, the encoder stopped and a core idled. Measured at 100k listings on a 2-core
+# machine without VNNI (BENCHMARKS.md): 317.5 listings/s at 3 (one batch ahead, before, was
+# within the same spread), 333.1/s at 12, the same products. Memory: a batch of 500 holds
+# ~0.8 MB of vectors. Safe at any depth: a batch is compared with the stored texts again
+# under the write lock, and a text that changed meanwhile is encoded there.
+PREPARED_AHEAD = 12
 # Batches `upsert_many` prepares at once. One encode leaves a core idle in its serial parts
 # (tokenizing, reading the stored texts, the last of its sub-batches): with one at a time a
 # core idled ~0.40 ms for each listing placed (the last 10k of 100k, 2 cores, no VNNI), with
