@@ -10,9 +10,9 @@ listings apart from then on (no join or merge may put them together again).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import fmean
 from typing import Any
 
 from prodmatch.registry.matching import Entry, KeptScores, PairScorer, signals
@@ -99,7 +99,7 @@ def split(store: Store, scorer: PairScorer, product: int, reason: dict[str, Any]
             if key_of(listings[j]) in labels.same.get(key, set()) and group_of[j] not in blocked
         ]
         means = {
-            g: _mean([score[(i, j)] for j in range(i) if group_of[j] == g])
+            g: fmean([score[(i, j)] for j in range(i) if group_of[j] == g])
             for g in set(group_of) - blocked
         }
         allowed = sorted(
@@ -163,7 +163,7 @@ def averages(
         if size:
             mine = rows[start : start + size]
             best = max(range(size), key=lambda n: float(mine[n]["score"]))
-            mean = _mean([row["linkage"] for row in mine])
+            mean = fmean([row["linkage"] for row in mine])
             why = signals(mine[best])
             found[product] = (mean, float(mine[best]["score"]), groups[product][best], why)
         start += size
@@ -179,7 +179,7 @@ def linkage(
     if not pairs:
         return float("-inf")
     rows = (kept or KeptScores(scorer)).rows(pairs)
-    return _mean([row["linkage"] for row in rows])
+    return fmean([row["linkage"] for row in rows])
 
 
 def choose(
@@ -230,9 +230,3 @@ def choose(
             seen.add(product)
             merges.append((product, why_merge))
     return Choice(first, reason, merges)
-
-
-def _mean(values: Sequence[float]) -> float:
-    """The mean of a few plain floats: `np.mean` costs ~5 us a call in set-up alone, and
-    placing a listing takes several."""
-    return math.fsum(values) / len(values)

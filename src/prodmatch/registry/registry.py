@@ -51,13 +51,12 @@ from prodmatch.settings import MatchSettings
 SETTINGS_FILE = "settings.json"
 SAVE_EVERY_S = 300.0  # the index file is a cache: saved now and then, and on close
 # Batches `upsert_many` prepares ahead: placing a batch takes longer on some batches than
-# encoding one, and on others shorter, and a write that rebuilds the index (its cells
-# doubled) holds placing up for seconds: at 3 the 10k listings around 60k took ~10 s longer
-# than their neighbours, the encoder stopped and a core idled. Measured at 100k listings on a 2-core
-# machine without VNNI (BENCHMARKS.md): 317.5 listings/s at 3 (one batch ahead, before, was
-# within the same spread), 333.1/s at 12, the same products. Memory: a batch of 500 holds
-# ~0.8 MB of vectors. Safe at any depth: a batch is compared with the stored texts again
-# under the write lock, and a text that changed meanwhile is encoded there.
+# encoding one, and on others shorter (a write that rebuilds the index's cells takes
+# seconds), and the encoder stops when its slack is used up. At 100k listings on a 2-core
+# machine without VNNI (BENCHMARKS.md, December 6): 317.5 listings/s at 3, 331.3 and 330.8/s
+# at 12, the same products. Memory: a batch of 500 holds ~0.8 MB of vectors. Safe at any
+# depth: a batch is compared with the stored texts again under the write lock, and a text
+# that changed meanwhile is encoded there.
 PREPARED_AHEAD = 12
 # Batches `upsert_many` prepares at once. One encode leaves a core idle in its serial parts
 # (tokenizing, reading the stored texts, the last of its sub-batches): with one at a time a
